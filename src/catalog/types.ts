@@ -1,0 +1,83 @@
+// The CSP catalog's data model: one entry per DDF node (generated into csp-catalog/ from Microsoft's
+// DDF v2 files). Shared by the generator, the loader, the policy compiler and the simulator.
+
+export type NodeFormat =
+  | 'node'
+  | 'chr'
+  | 'int'
+  | 'bool'
+  | 'b64'
+  | 'bin'
+  | 'xml'
+  | 'null'
+  | 'float'
+  | 'date'
+  | 'time';
+
+export type AccessType = 'Get' | 'Add' | 'Replace' | 'Delete' | 'Exec';
+
+/** Where a path applies: `./Device/…`, `./User/…`, or rootless such as `./DevDetail/…`. */
+export type NodeScope = 'device' | 'user' | 'rootless';
+
+export interface EnumValue {
+  readonly value: string;
+  readonly description?: string;
+}
+
+/** `MSFT:AllowedValues` in the DDF. */
+export type AllowedValues =
+  | { readonly kind: 'enum'; readonly values: readonly EnumValue[] }
+  | { readonly kind: 'flag'; readonly values: readonly EnumValue[] }
+  | { readonly kind: 'range'; readonly min: number; readonly max: number; readonly raw: string }
+  | { readonly kind: 'regex'; readonly pattern: string }
+  | {
+      readonly kind: 'admx';
+      readonly admxFile?: string;
+      readonly area?: string;
+      readonly category?: string;
+      readonly policy?: string;
+      readonly nativeType?: string;
+    }
+  | { readonly kind: 'xsd' | 'json' | 'sddl'; readonly raw?: string }
+  | { readonly kind: 'none' };
+
+export interface Applicability {
+  /** Minimum OS build, e.g. `10.0.19041` (from MSFT:OsBuildVersion). */
+  readonly minOsBuild?: string;
+  /** CSP version that introduced the node. */
+  readonly cspVersion?: string;
+  /** Allowed edition ids (from MSFT:EditionAllowList, decimal strings). */
+  readonly editions?: readonly string[];
+}
+
+export interface Dependency {
+  /** Dependency type from the DDF (e.g. `DependsOn`). */
+  readonly type: string;
+  /** Path of the node depended on (as written in the DDF). */
+  readonly path: string;
+  /** Value(s) the dependency requires, when the DDF gives one. */
+  readonly value?: string;
+}
+
+export interface CatalogNode {
+  /** Canonical path as the device sees it; dynamic segments kept as `{Name}`. */
+  readonly path: string;
+  /** Other paths for the same node (e.g. `./Vendor/MSFT/…` without a scope prefix). */
+  readonly aliases?: readonly string[];
+  /** CSP this node belongs to (e.g. `Policy`, `BitLocker`, `DevDetail`). */
+  readonly csp: string;
+  readonly scope: NodeScope;
+  readonly format: NodeFormat;
+  readonly access: readonly AccessType[];
+  /** MIME type from `DFType` (e.g. `text/plain`). */
+  readonly mime?: string;
+  readonly defaultValue?: string;
+  readonly description?: string;
+  readonly allowed?: AllowedValues;
+  readonly applicability?: Applicability;
+  readonly dependencies?: readonly Dependency[];
+  /** True when at least one segment of the path is a dynamic name (`{ProviderID}`). */
+  readonly dynamic?: boolean;
+  /** The DDF file the node came from. */
+  readonly source: string;
+}

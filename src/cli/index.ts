@@ -1,0 +1,38 @@
+// The `mdm` command line. Every sub-command shares the server's configuration (config file,
+// MDM_* variables, flags) and its database. Each command group lives in its own module.
+import { Command } from 'commander';
+import { ConfigError } from '../config.js';
+
+export type RegisterCommands = (program: Command) => void;
+
+/** Command groups, in the order they appear in `mdm --help`. */
+const groups: RegisterCommands[] = [];
+
+export function buildProgram(): Command {
+  const program = new Command('mdm')
+    .description('Windows device-management server (MS-MDE2 enrollment, OMA-DM management, CSP policy)')
+    .option('-c, --config <file>', 'configuration file (YAML or JSON); also MDM_CONFIG')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of groups) register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const code = (err as { code?: string; exitCode?: number }).code;
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      process.exitCode = (err as { exitCode?: number }).exitCode ?? 1;
+      return;
+    }
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

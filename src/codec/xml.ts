@@ -1,0 +1,239 @@
+// The one place where untrusted XML is parsed (protocol.md §11 gotchas 5 and 29).
+// Hardening: a size cap, any DOCTYPE / ENTITY declaration refused before parsing (no entity
+// expansion, no external fetch), a nesting-depth cap, well-formedness checked, values never coerced
+// (`0123` stays a string), and element order preserved. Namespaces are resolved to URIs so callers
+// match on URI + local name, never on prefix.
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+export type XmlErrorCode = 'empty' | 'too-large' | 'doctype' | 'too-deep' | 'malformed';
+
+/** The single error type for XML input; keeps the raw text for logging and fixtures. */
+export class XmlError extends Error {
+  override name = 'XmlError';
+  constructor(
+    readonly code: XmlErrorCode,
+    message: string,
+    readonly raw: string,
+    readonly line?: number,
+    readonly col?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface XmlElement {
+  /** Qualified name as written (`s:Envelope`). */
+  readonly name: string;
+  /** Local part (`Envelope`). */
+  readonly local: string;
+  /** Namespace URI ('' when none). */
+  readonly ns: string;
+  /** Attributes by qualified name as written, values unescaped. */
+  readonly attrs: Readonly<Record<string, string>>;
+  /** Namespace bindings in scope for this element (prefix → URI, '' = default). */
+  readonly scope: Readonly<Record<string, string>>;
+  readonly children: readonly XmlNode[];
+}
+export type XmlNode = XmlElement | string;
+
+export interface ParseXmlOptions {
+  /** Largest accepted document in bytes (UTF-8). Default 1 MiB. */
+  maxBytes?: number;
+  /** Deepest accepted element nesting. Default 64. */
+  maxDepth?: number;
+  /** Keep whitespace-only text nodes. Default false. */
+  keepWhitespace?: boolean;
+}
+
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const ATTR_PREFIX = '@_';
+const TEXT_KEY = '#text';
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: ATTR_PREFIX,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: true,
+  htmlEntities: false,
+  removeNSPrefix: false,
+  commentPropName: false,
+  cdataPropName: false,
+  maxNestedTags: 1024,
+});
+
+const DOCTYPE_RE = /<!DOCTYPE|<!ENTITY/i;
+
+/** Parse untrusted XML into an order-preserving, namespace-resolved element tree. */
+export function parseXml(input: string | Buffer, options: ParseXmlOptions = {}): XmlElement {
+  const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const maxDepth = options.maxDepth ?? 64;
+  const byteLength = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
+  let text = typeof input === 'string' ? input : input.toString('utf8');
+  if (byteLength > maxBytes) {
+    throw new XmlError(
+      'too-large',
+      `XML document of ${byteLength} bytes exceeds the limit of ${maxBytes}`,
+      '',
+    );
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === '') throw new XmlError('empty', 'empty XML document', text);
+  if (DOCTYPE_RE.test(text)) {
+    throw new XmlError('doctype', 'DOCTYPE and ENTITY declarations are not accepted', text);
+  }
+  checkDepth(text, maxDepth);
+  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  if (valid !== true) {
+    const { msg, line, col } = valid.err;
+    throw new XmlError('malformed', `malformed XML at ${line}:${col}: ${msg}`, text, line, col);
+  }
+  let raw: unknown[];
+  try {
+    raw = parser.parse(text) as unknown[];
+  } catch (err) {
+    throw new XmlError('malformed', `malformed XML: ${(err as Error).message}`, text);
+  }
+  const roots = raw.filter((n) => !(TEXT_KEY in (n as object)));
+  if (roots.length !== 1)
+    throw new XmlError('malformed', 'XML document must have exactly one root element', text);
+  return convert(roots[0] as RawNode, { xml: XML_NS }, options.keepWhitespace ?? false);
+}
+
+/** Cheap scan for nesting depth before the parser sees the text (deep-nesting attacks). */
+function checkDepth(text: string, maxDepth: number): void {
+  let depth = 0;
+  let i = text.indexOf('<');
+  while (i !== -1) {
+    const next = text.charCodeAt(i + 1);
+    if (next === 47 /* / */) depth--;
+    else if (next !== 33 /* ! */ && next !== 63 /* ? */) {
+      const end = text.indexOf('>', i);
+      if (end === -1) break;
+      if (text.charCodeAt(end - 1) !== 47) {
+        depth++;
+        if (depth > maxDepth) {
+          throw new XmlError('too-deep', `XML nesting deeper than ${maxDepth} levels`, text);
+        }
+      }
+      i = end;
+    }
+    i = text.indexOf('<', i + 1);
+  }
+}
+
+type RawNode = Record<string, unknown> & { ':@'?: Record<string, string> };
+
+function convert(node: RawNode, parentScope: Record<string, string>, keepWs: boolean): XmlElement {
+  const name = Object.keys(node).find((k) => k !== ':@')!;
+  const rawAttrs = node[':@'] ?? {};
+  let scope = parentScope;
+  const attrs: Record<string, string> = {};
+  for (const [key, value] of Object.entries(rawAttrs)) {
+    const attrName = key.slice(ATTR_PREFIX.length);
+    attrs[attrName] = value;
+    if (attrName === 'xmlns' || attrName.startsWith('xmlns:')) {
+      if (scope === parentScope) scope = { ...parentScope };
+      scope[attrName === 'xmlns' ? '' : attrName.slice(6)] = value;
+    }
+  }
+  const colon = name.indexOf(':');
+  const prefix = colon === -1 ? '' : name.slice(0, colon);
+  const local = colon === -1 ? name : name.slice(colon + 1);
+  const children: XmlNode[] = [];
+  for (const child of (node[name] as RawNode[]) ?? []) {
+    if (TEXT_KEY in child) {
+      const t = String(child[TEXT_KEY]);
+      if (keepWs || t.trim() !== '') children.push(t);
+    } else {
+      children.push(convert(child, scope, keepWs));
+    }
+  }
+  return { name, local, ns: scope[prefix] ?? '', attrs, scope, children };
+}
+
+// ---- Navigation helpers (match on namespace URI + local name) -------------------------------
+
+export function isElement(node: XmlNode | undefined): node is XmlElement {
+  return typeof node === 'object' && node !== null;
+}
+
+/** Child elements, optionally filtered by local name and namespace URI. */
+export function childElements(el: XmlElement, local?: string, ns?: string): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (const c of el.children) {
+    if (isElement(c) && (local === undefined || c.local === local) && (ns === undefined || c.ns === ns))
+      out.push(c);
+  }
+  return out;
+}
+
+export function childElement(el: XmlElement, local: string, ns?: string): XmlElement | undefined {
+  for (const c of el.children) {
+    if (isElement(c) && c.local === local && (ns === undefined || c.ns === ns)) return c;
+  }
+  return undefined;
+}
+
+/** Follow a path of local names (namespace-agnostic), e.g. `path(env, 'Body', 'Discover')`. */
+export function path(el: XmlElement | undefined, ...locals: string[]): XmlElement | undefined {
+  let cur = el;
+  for (const l of locals) {
+    if (!cur) return undefined;
+    cur = childElement(cur, l);
+  }
+  return cur;
+}
+
+/** Concatenated text content (direct and nested). */
+export function textOf(el: XmlElement | undefined): string {
+  if (!el) return '';
+  let s = '';
+  for (const c of el.children) s += typeof c === 'string' ? c : textOf(c);
+  return s;
+}
+
+/** Attribute by local name, optionally in a namespace (unprefixed attributes have no namespace). */
+export function attr(el: XmlElement, local: string, ns?: string): string | undefined {
+  for (const [qname, value] of Object.entries(el.attrs)) {
+    const colon = qname.indexOf(':');
+    const aLocal = colon === -1 ? qname : qname.slice(colon + 1);
+    if (aLocal !== local || qname.startsWith('xmlns')) continue;
+    if (ns === undefined) return value;
+    const aNs = colon === -1 ? '' : (el.scope[qname.slice(0, colon)] ?? '');
+    if (aNs === ns) return value;
+  }
+  return undefined;
+}
+
+/** Find the first descendant (depth-first) with this local name (and namespace). */
+export function findDescendant(el: XmlElement, local: string, ns?: string): XmlElement | undefined {
+  for (const c of el.children) {
+    if (!isElement(c)) continue;
+    if (c.local === local && (ns === undefined || c.ns === ns)) return c;
+    const found = findDescendant(c, local, ns);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+// ---- Writing ---------------------------------------------------------------------------------
+
+const ESCAPE_RE = /[&<>"']/;
+const ESCAPE_MAP: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+};
+
+/** Escape text or attribute content; fast path for strings with nothing to escape. */
+export function escapeXml(value: string): string {
+  if (!ESCAPE_RE.test(value)) return value;
+  return value.replace(/[&<>"']/g, (c) => ESCAPE_MAP[c]!);
+}

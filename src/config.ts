@@ -1,0 +1,184 @@
+// Server configuration, validated in one place.
+// Precedence: embedded defaults ← optional config file (MDM_CONFIG / --config, YAML or JSON)
+// ← MDM_* environment variables ← CLI flags. A bad value fails at start with a message that
+// names the setting and where it came from.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const AUTH_POLICIES = ['OnPremise', 'Federated'] as const;
+
+const bool = z.union([
+  z.boolean(),
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+]);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalPath = z.string().min(1).optional();
+const list = <T extends z.ZodTypeAny>(item: T) =>
+  z.union([
+    z.array(item),
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ]);
+
+export const configSchema = z
+  .object({
+    /** Folder for the SQLite database and other server state. */
+    dataDir: z.string().min(1).default('data'),
+    /** Folder for generated development certificates. */
+    certsDir: z.string().min(1).default('certs'),
+    /** Address the listener binds to. */
+    host: z.string().min(1).default('0.0.0.0'),
+    port: int(0, 65535).default(8443),
+    /** Base URL devices reach the server at; used in every URL the server hands out. */
+    publicUrl: z.url({ protocol: /^https?$/ }).default('https://localhost:8443'),
+    /** `false` serves plain HTTP, for running behind a TLS-terminating proxy. */
+    tls: bool.default(true),
+    tlsCert: optionalPath,
+    tlsKey: optionalPath,
+    caCert: optionalPath,
+    caKey: optionalPath,
+    /** Header carrying the client certificate forwarded by a TLS-terminating proxy (off when unset). */
+    trustedProxyCertHeader: z.string().min(1).optional(),
+    /** Proxy addresses allowed to set `trustedProxyCertHeader`. */
+    trustedProxies: list(z.string().min(1)).default(['127.0.0.1', '::1']),
+    /** Enrollment auth policies offered in discovery (MS-MDE2). */
+    authPolicies: list(z.enum(AUTH_POLICIES)).default(['OnPremise', 'Federated']),
+    preferredAuthPolicy: z.enum(AUTH_POLICIES).default('OnPremise'),
+    /** Secret for signing federated sign-in tokens; generated and kept in dataDir when unset. */
+    tokenSecret: z.string().min(16).optional(),
+    /** Lifetime of a federated sign-in token. */
+    tokenTtlSeconds: int(30, 86_400).default(900),
+    /** ProviderID in the provisioning doc (w7 APPLICATION and DMClient). */
+    providerId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .default('OpenWindowsMDM'),
+    /** Device certificate validity. */
+    certValidityDays: int(1, 3650).default(365),
+    /** Renewal window announced to the device (days before expiry). */
+    renewalPeriodDays: int(1, 365).default(42),
+    /** DMClient poll schedule (protocol.md §5.5): first interval and count, then the steady interval. */
+    pollFirstIntervalMinutes: int(1, 1440).default(3),
+    pollFirstCount: int(1, 1000).default(5),
+    pollIntervalMinutes: int(1, 1440).default(15),
+    /** Largest accepted request body. */
+    maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    /** Commands not acknowledged after this many sessions are marked failed. */
+    commandMaxAttempts: int(1, 100).default(3),
+    /** Inventory refresh: at most once per this many minutes per device. */
+    inventoryIntervalMinutes: int(0, 100_000).default(24 * 60),
+    /** Folder of policy YAML files. */
+    policyDir: z.string().min(1).default('policies'),
+    /** When set, every served session is recorded into this folder as a replayable fixture. */
+    captureDir: z.string().min(1).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variable name for each setting: `dataDir` → `MDM_DATA_DIR`. */
+export function envName(key: string): string {
+  return `MDM_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Values from CLI flags (already camelCase keys). Undefined values are ignored. */
+  flags?: Record<string, unknown>;
+  /** Config file path; falls back to MDM_CONFIG. */
+  configFile?: string;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const keys = Object.keys(configSchema.shape) as (keyof Config)[];
+  const merged: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+
+  const file = options.configFile ?? env.MDM_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new ConfigError(`config file ${file}: expected a mapping of settings`);
+      }
+      for (const [k, v] of Object.entries(parsed)) {
+        merged[k] = v;
+        origin[k] = `config file ${file}`;
+      }
+    }
+  }
+  for (const key of keys) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== '') {
+      merged[key] = value;
+      origin[key] = envName(key);
+    }
+  }
+  for (const [key, value] of Object.entries(options.flags ?? {})) {
+    if (value !== undefined) {
+      merged[key] = value;
+      origin[key] = `--${key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
+    }
+  }
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      if (issue.code === 'unrecognized_keys') {
+        return `unknown setting(s) ${issue.keys.join(', ')}; known: ${keys.join(', ')}`;
+      }
+      const from = origin[key] ?? 'default';
+      return `${key} (${from}): ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = result.data;
+  if (!config.authPolicies.includes(config.preferredAuthPolicy)) {
+    throw new ConfigError(
+      `invalid configuration:\n  preferredAuthPolicy (${origin.preferredAuthPolicy ?? 'default'}): ` +
+        `${config.preferredAuthPolicy} is not one of the enabled authPolicies (${config.authPolicies.join(', ')})`,
+    );
+  }
+  if (config.authPolicies.length === 0) {
+    throw new ConfigError(
+      'invalid configuration:\n  authPolicies: enable at least one of OnPremise, Federated',
+    );
+  }
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) {
+    throw new ConfigError('invalid configuration:\n  tlsCert and tlsKey must be given together');
+  }
+  if (Boolean(config.caCert) !== Boolean(config.caKey)) {
+    throw new ConfigError('invalid configuration:\n  caCert and caKey must be given together');
+  }
+  return config;
+}
+
+/** Host name of the public URL (for TLS subject names and discovery). */
+export function publicHost(config: Config): string {
+  return new URL(config.publicUrl).hostname;
+}
+
+/** Public base URL without a trailing slash. */
+export function publicBase(config: Config): string {
+  return config.publicUrl.replace(/\/+$/, '');
+}

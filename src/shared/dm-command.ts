@@ -1,0 +1,39 @@
+// A device-management command as the queue stores it and the session engine sends it
+// (protocol.md §7.10). Produced by the admin CLI, the policy compiler and device actions;
+// encoded to SyncML by the codec. Pure data, no behaviour.
+
+/** Meta Format values (protocol.md §7.11). */
+export const DM_FORMATS = [
+  'chr',
+  'int',
+  'bool',
+  'b64',
+  'bin',
+  'xml',
+  'node',
+  'null',
+  'float',
+  'date',
+  'time',
+] as const;
+export type DmFormat = (typeof DM_FORMATS)[number];
+
+export interface DmItem {
+  /** Target LocURI, `./…` form (protocol.md §7.11). */
+  readonly target: string;
+  readonly format?: DmFormat;
+  /** Meta Type (MIME type such as `text/plain`). */
+  readonly type?: string;
+  /** Data, unescaped; the codec escapes it. */
+  readonly data?: string;
+}
+
+export type DmItemVerb = 'Get' | 'Add' | 'Replace' | 'Delete' | 'Exec';
+export type DmContainerVerb = 'Atomic' | 'Sequence';
+
+export type DmCommand =
+  | { readonly verb: DmItemVerb; readonly items: readonly DmItem[] }
+  | { readonly verb: DmContainerVerb; readonly commands: readonly DmCommand[] };
+
+/** Where a queued command came from (kept with it for audit and reporting). */
+export type CommandOrigin = 'admin' | 'policy' | 'inventory' | 'action' | 'system' | 'compliance';

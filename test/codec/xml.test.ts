@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { attr, childElements, escapeXml, parseXml, path, textOf, XmlError } from '../../src/codec/xml.js';
+
+function xmlError(fn: () => unknown): XmlError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof XmlError) return err;
+    throw err;
+  }
+  throw new Error('expected an XmlError');
+}
+
+describe('parseXml (hardened)', () => {
+  it('resolves namespaces by URI and keeps order and raw text', () => {
+    const doc = parseXml(
+      '<s:Envelope xmlns:s="urn:soap" xmlns:a="urn:addr"><s:Body><a:X a:n="1">0123</a:X><Y/><a:X>b</a:X></s:Body></s:Envelope>',
+    );
+    expect(doc.ns).toBe('urn:soap');
+    const body = path(doc, 'Body')!;
+    expect(body.children.map((c) => (typeof c === 'string' ? c : c.local))).toEqual(['X', 'Y', 'X']);
+    const xs = childElements(body, 'X', 'urn:addr');
+    expect(xs.map(textOf)).toEqual(['0123', 'b']);
+    expect(attr(xs[0]!, 'n', 'urn:addr')).toBe('1');
+  });
+
+  it('accepts a UTF-8 BOM and an XML declaration', () => {
+    expect(parseXml('\ufeff<?xml version="1.0"?><a>1</a>').local).toBe('a');
+  });
+
+  it('refuses a DOCTYPE (entity expansion, external entities)', () => {
+    const billion = '<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><x>&b;</x>';
+    expect(xmlError(() => parseXml(billion)).code).toBe('doctype');
+    const xxe = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>';
+    expect(xmlError(() => parseXml(xxe)).code).toBe('doctype');
+  });
+
+  it('refuses deep nesting, oversized input and malformed XML', () => {
+    const deep = '<a>'.repeat(100) + '</a>'.repeat(100);
+    expect(xmlError(() => parseXml(deep)).code).toBe('too-deep');
+    expect(xmlError(() => parseXml(`<a>${'x'.repeat(2000)}</a>`, { maxBytes: 1000 })).code).toBe('too-large');
+    const bad = xmlError(() => parseXml('<a><b></a>'));
+    expect(bad.code).toBe('malformed');
+    expect(bad.message).toMatch(/malformed XML at 1:/);
+    expect(xmlError(() => parseXml('   ')).code).toBe('empty');
+  });
+
+  it('escapes text for writing', () => {
+    expect(escapeXml('a<b & "c"')).toBe('a&lt;b &amp; &quot;c&quot;');
+    expect(escapeXml('plain')).toBe('plain');
+  });
+});

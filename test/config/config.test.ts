@@ -1,0 +1,41 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { envName, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('has working embedded defaults', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.port).toBe(8443);
+    expect(c.publicUrl).toBe('https://localhost:8443');
+    expect(c.dataDir).toBe('data');
+    expect(c.authPolicies).toEqual(['OnPremise', 'Federated']);
+  });
+
+  it('layers file ← env ← flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mdm-config-'));
+    const file = join(dir, 'mdm.yaml');
+    writeFileSync(file, 'port: 9000\ndataDir: /tmp/x\nproviderId: FromFile\n');
+    const c = loadConfig({
+      env: { MDM_PORT: '9100', MDM_CONFIG: file },
+      flags: { port: 9200, host: undefined },
+    });
+    expect(c.port).toBe(9200);
+    expect(c.dataDir).toBe('/tmp/x');
+    expect(c.providerId).toBe('FromFile');
+    expect(loadConfig({ env: { MDM_PORT: '9100', MDM_CONFIG: file } }).port).toBe(9100);
+  });
+
+  it('fails with a message naming the setting and its source', () => {
+    expect(() => loadConfig({ env: { MDM_PORT: 'eighty' } })).toThrow(/port \(MDM_PORT\)/);
+    expect(() => loadConfig({ env: { MDM_AUTH_POLICIES: 'Kerberos' } })).toThrow(/authPolicies/);
+    expect(() => loadConfig({ env: { MDM_AUTH_POLICIES: 'Federated' } })).toThrow(/preferredAuthPolicy/);
+    expect(() => loadConfig({ env: {}, flags: { tlsCert: '/a.pem' } })).toThrow(/tlsCert and tlsKey/);
+  });
+
+  it('maps setting names to MDM_* variables', () => {
+    expect(envName('trustedProxyCertHeader')).toBe('MDM_TRUSTED_PROXY_CERT_HEADER');
+    expect(envName('caKey')).toBe('MDM_CA_KEY');
+  });
+});
