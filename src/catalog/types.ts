@@ -81,3 +81,17 @@ export interface CatalogNode {
   /** The DDF file the node came from. */
   readonly source: string;
 }
+
+/** Read access to the catalog (implemented by `src/catalog/catalog.ts`). */
+export interface CatalogLookup {
+  /**
+   * Find the node for a concrete device path. Accepts `./Device/…`, `./User/…`, `./Vendor/MSFT/…`
+   * (device scope), rootless paths, lower-case `./device`/`./user`, and concrete values for dynamic
+   * segments (`./Vendor/MSFT/DMClient/Provider/MyMDM/…` matches `…/Provider/{ProviderID}/…`).
+   */
+  resolve(path: string): CatalogNode | undefined;
+  /** Exact lookup by canonical path (O(1)). */
+  get(path: string): CatalogNode | undefined;
+  /** Every node, in canonical path order. */
+  all(): readonly CatalogNode[];
+}
