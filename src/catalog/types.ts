@@ -28,7 +28,14 @@ export interface EnumValue {
 export type AllowedValues =
   | { readonly kind: 'enum'; readonly values: readonly EnumValue[] }
   | { readonly kind: 'flag'; readonly values: readonly EnumValue[] }
-  | { readonly kind: 'range'; readonly min: number; readonly max: number; readonly raw: string }
+  | {
+      readonly kind: 'range';
+      readonly min: number;
+      readonly max: number;
+      readonly raw: string;
+      /** The inclusive intervals when `raw` lists several (`[1-5,10]`); `min`/`max` span them all. */
+      readonly intervals?: readonly (readonly [number, number])[];
+    }
   | { readonly kind: 'regex'; readonly pattern: string }
   | {
       readonly kind: 'admx';
@@ -48,6 +55,13 @@ export interface Applicability {
   readonly cspVersion?: string;
   /** Allowed edition ids (from MSFT:EditionAllowList, decimal strings). */
   readonly editions?: readonly string[];
+  /**
+   * Every build listed in MSFT:OsBuildVersion, as written: the release that introduced the node
+   * followed by servicing back-ports (`10.0.22000, 10.0.19043.1202, …`). `minOsBuild` is the lowest.
+   */
+  readonly osBuilds?: readonly string[];
+  /** Build from which the node is deprecated (MSFT:Deprecated OsBuildDeprecated), or `''` when undated. */
+  readonly deprecatedIn?: string;
 }
 
 export interface Dependency {
@@ -57,6 +71,10 @@ export interface Dependency {
   readonly path: string;
   /** Value(s) the dependency requires, when the DDF gives one. */
   readonly value?: string;
+  /** `ValueType` of the required value (`ENUM`, `Range`, `ADMX`, …). */
+  readonly valueType?: string;
+  /** The node's allowed values while this dependency holds (MSFT:DependencyChangedAllowedValues). */
+  readonly changedAllowed?: AllowedValues;
 }
 
 export interface CatalogNode {
@@ -80,6 +98,21 @@ export interface CatalogNode {
   readonly dynamic?: boolean;
   /** The DDF file the node came from. */
   readonly source: string;
+  /** Policy CSP only: the policy area (`DeviceLock`, `ADMX_Bits`) of nodes under `Policy/Config|Result/{Area}`. */
+  readonly area?: string;
+  /** `Occurrence` from the DDF (`One`, `ZeroOrOne`, `ZeroOrMore`, `OneOrMore`). */
+  readonly occurrence?: string;
+  /** `DFTitle` when it differs from the node name (a dynamic node's title is its `{Name}` segment). */
+  readonly title?: string;
+  /** How the device merges values from several sources (MSFT:ConflictResolution). */
+  readonly conflictResolution?: string;
+  /** Group Policy this setting maps to (MSFT:GpMapping) for non-ADMX policies. */
+  readonly gpMapping?: { readonly name: string; readonly areaPath?: string; readonly element?: string };
+  /**
+   * Set on read-only `Policy/Result/{Area}/{Policy}` nodes, which the DDF does not list: the loader
+   * derives them from the matching `Policy/Config/…` node (protocol.md §10.4), whose path this is.
+   */
+  readonly derivedFrom?: string;
 }
 
 /** Read access to the catalog (implemented by `src/catalog/catalog.ts`). */

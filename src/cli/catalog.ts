@@ -1,0 +1,68 @@
+// `mdm catalog search <words…>` and `mdm catalog show <path>`: browse the CSP catalog generated
+// from Microsoft's DDF files (csp-catalog/).
+import type { Command } from 'commander';
+import { Catalog, defaultCatalog } from '../catalog/catalog.js';
+import { describeHit, describeNode } from '../catalog/describe.js';
+
+interface CatalogOptions {
+  json?: boolean;
+  catalog?: string;
+}
+
+function open(options: CatalogOptions): Catalog {
+  return options.catalog ? Catalog.load(options.catalog) : defaultCatalog();
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export function registerCatalog(program: Command): void {
+  const catalog = program.command('catalog').description('browse the CSP catalog (generated from DDF files)');
+
+  catalog
+    .command('search')
+    .description('find settings by words in their path or description')
+    .argument('<words...>', 'words that must all match (path segments rank above descriptions)')
+    .option('-n, --limit <n>', 'most results to show', '20')
+    .option('--json', 'print the matching nodes as JSON')
+    .option('--catalog <dir>', 'catalog folder (default: the bundled csp-catalog/)')
+    .action((words: string[], options: CatalogOptions & { limit: string }) => {
+      const limit = Number.parseInt(options.limit, 10);
+      if (!Number.isInteger(limit) || limit < 1) {
+        process.stderr.write(`--limit must be a positive integer, got "${options.limit}"\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const hits = open(options).search(words.join(' '), limit);
+      if (options.json) print(JSON.stringify(hits, null, 2));
+      else if (hits.length === 0) print(`no catalog node matches "${words.join(' ')}"`);
+      else for (const node of hits) print(describeHit(node, process.stdout.columns || 120));
+      if (hits.length === 0) process.exitCode = 1;
+    });
+
+  catalog
+    .command('show')
+    .description('show one node: format, access, allowed values, applicability, description')
+    .argument('<path>', 'node path, e.g. ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera')
+    .option('--json', 'print the node (and its children) as JSON')
+    .option('--catalog <dir>', 'catalog folder (default: the bundled csp-catalog/)')
+    .action((path: string, options: CatalogOptions) => {
+      const cat = open(options);
+      const node = cat.resolve(path);
+      if (!node) {
+        const suggestions = cat.closest(path, 5);
+        if (options.json)
+          print(JSON.stringify({ error: 'not-found', path, didYouMean: suggestions }, null, 2));
+        else {
+          process.stderr.write(`no catalog node at ${path}\n`);
+          if (suggestions.length > 0) process.stderr.write(`did you mean:\n  ${suggestions.join('\n  ')}\n`);
+        }
+        process.exitCode = 1;
+        return;
+      }
+      const children = cat.children(node.path);
+      if (options.json) print(JSON.stringify({ node, children: children.map((c) => c.path) }, null, 2));
+      else print(describeNode(node, children));
+    });
+}
