@@ -74,8 +74,12 @@ export const configSchema = z
     commandMaxAttempts: int(1, 100).default(3),
     /** Inventory refresh: at most once per this many minutes per device. */
     inventoryIntervalMinutes: int(0, 100_000).default(24 * 60),
+    /** LocURIs read on check-in for the inventory (comma-separated in MDM_INVENTORY_NODES); unset = built-in set (DevDetail, DeviceStatus). */
+    inventoryNodes: list(z.string().regex(/^\.\//, 'a LocURI starting with ./')).optional(),
     /** Folder of policy YAML files. */
     policyDir: z.string().min(1).default('policies'),
+    /** Compliance facts (DeviceStatus, BitLocker nodes) are read from a device at most this often. */
+    complianceRefreshMinutes: int(1, 100_000).default(60),
     /** When set, every served session is recorded into this folder as a replayable fixture. */
     captureDir: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

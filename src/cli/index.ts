@@ -2,11 +2,36 @@
 // MDM_* variables, flags) and its database. Each command group lives in its own module.
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
+import { registerCa } from './ca.js';
+import { registerCatalog } from './catalog.js';
+import { registerCommands } from './commands.js';
+import { registerDevices } from './devices.js';
+import { registerPolicy } from './policy.js';
+import { registerPolicyApply } from './policy-apply.js';
+import { registerReplay } from './replay.js';
+import { registerReport } from './report.js';
+import { registerServe } from './serve.js';
+import { registerSimulate } from './simulate.js';
+import { registerTokens } from './tokens.js';
+import { registerUsers } from './users.js';
 
 export type RegisterCommands = (program: Command) => void;
 
 /** Command groups, in the order they appear in `mdm --help`. */
-const groups: RegisterCommands[] = [];
+const groups: RegisterCommands[] = [
+  registerServe,
+  registerUsers,
+  registerDevices,
+  registerCommands,
+  registerCa,
+  registerCatalog,
+  registerPolicy,
+  registerPolicyApply,
+  registerReport,
+  registerTokens,
+  registerSimulate,
+  registerReplay,
+];
 
 export function buildProgram(): Command {
   const program = new Command('mdm')

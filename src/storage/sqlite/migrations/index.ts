@@ -1,5 +1,8 @@
 // Numbered schema migrations, applied in order by `migrate()`. Never edit a released migration;
 // add a new one. Each module exports `{ version, name, sql }`.
+import { migration001 } from './001_enrollment.js';
+import { migration002 } from './002_dm.js';
+import { migration003 } from './003_policy.js';
 import type { Migration } from './migration.js';
 
-export const migrations: readonly Migration[] = [];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003];

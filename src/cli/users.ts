@@ -1,0 +1,56 @@
+// `mdm users add|list|remove`: the enrollment users (OnPremise and Federated sign-in).
+import type { Command } from 'commander';
+import { addUser, UserError } from '../enrollment/users.js';
+import { CliError, runAction, withContext } from './context.js';
+
+export function registerUsers(program: Command): void {
+  const users = program.command('users').description('manage the users allowed to enroll devices');
+
+  users
+    .command('add')
+    .description('add a user (the password is stored as an scrypt hash)')
+    .argument('<upn>', 'user principal name, e.g. user@contoso.com (what the user types on the device)')
+    .requiredOption('-p, --password <password>', 'the password')
+    .action((upn: string, options: { password: string }, command: Command) =>
+      runAction(() =>
+        withContext(command, async ({ storage }) => {
+          try {
+            await addUser(storage.users, upn, options.password);
+          } catch (err) {
+            if (err instanceof UserError) throw new CliError(err.message);
+            throw err;
+          }
+          process.stdout.write(`added ${upn.trim()}\n`);
+        }),
+      ),
+    );
+
+  users
+    .command('list')
+    .description('list the users')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }, command: Command) =>
+      runAction(() =>
+        withContext(command, async ({ storage }) => {
+          const list = (await storage.users.listUsers()).map((u) => ({ upn: u.upn, createdAt: u.createdAt }));
+          if (options.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+          else if (list.length === 0)
+            process.stdout.write('no users; add one with: mdm users add <upn> --password <pw>\n');
+          else for (const u of list) process.stdout.write(`${u.upn}\t${u.createdAt}\n`);
+        }),
+      ),
+    );
+
+  users
+    .command('remove')
+    .description('remove a user (devices already enrolled stay enrolled)')
+    .argument('<upn>', 'user principal name')
+    .action((upn: string, _options: unknown, command: Command) =>
+      runAction(() =>
+        withContext(command, async ({ storage }) => {
+          if (!(await storage.users.removeUser(upn.trim()))) throw new CliError(`no user ${upn.trim()}`);
+          process.stdout.write(`removed ${upn.trim()}\n`);
+        }),
+      ),
+    );
+}

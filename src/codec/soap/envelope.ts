@@ -1,0 +1,92 @@
+// Incoming SOAP 1.2 envelopes of MS-MDE2: WS-Addressing header fields and the WS-Security token
+// (protocol.md §1.3, §3.1, §4.1). Every problem becomes an `EnrollmentFault` (MessageFormat), so
+// callers never see parser exceptions.
+import { attr, childElement, childElements, parseXml, textOf, type XmlElement, XmlError } from '../xml.js';
+import { EnrollmentFault } from './faults.js';
+import { NS } from './namespaces.js';
+
+/** The credential carried in `wsse:Security` (protocol.md §3.1 token forms). */
+export type SecurityToken =
+  | { readonly kind: 'username'; readonly username: string; readonly password: string }
+  | { readonly kind: 'binary'; readonly valueType: string; readonly value: string }
+  | { readonly kind: 'none' };
+
+export interface SoapRequest {
+  readonly action: string;
+  /** `a:MessageID`, echoed in `a:RelatesTo`. */
+  readonly messageId: string | undefined;
+  readonly to: string | undefined;
+  readonly security: SecurityToken;
+  /** First child element of `s:Body`. */
+  readonly body: XmlElement;
+}
+
+export interface SoapLimits {
+  readonly maxBytes: number;
+  readonly maxDepth?: number;
+}
+
+/** Parses a SOAP 1.2 request; throws `EnrollmentFault` for anything that is not one. */
+export function parseSoapRequest(input: string | Buffer, limits: SoapLimits): SoapRequest {
+  let envelope: XmlElement;
+  try {
+    envelope = parseXml(input, { maxBytes: limits.maxBytes, maxDepth: limits.maxDepth ?? 32 });
+  } catch (err) {
+    if (err instanceof XmlError) throw new EnrollmentFault('MessageFormat', `invalid XML: ${err.message}`);
+    throw err;
+  }
+  if (envelope.local !== 'Envelope' || envelope.ns !== NS.soap) {
+    throw new EnrollmentFault('MessageFormat', 'not a SOAP 1.2 envelope');
+  }
+  const header = childElement(envelope, 'Header', NS.soap);
+  const body = childElement(envelope, 'Body', NS.soap);
+  const payload = body ? childElements(body)[0] : undefined;
+  if (!payload) throw new EnrollmentFault('MessageFormat', 'SOAP body is empty');
+  const action = header ? textOf(childElement(header, 'Action', NS.addressing)).trim() : '';
+  if (!action) throw new EnrollmentFault('MessageFormat', 'missing a:Action header');
+  const messageId = header ? textOf(childElement(header, 'MessageID', NS.addressing)).trim() : '';
+  const to = header ? textOf(childElement(header, 'To', NS.addressing)).trim() : '';
+  const security = header ? childElement(header, 'Security', NS.wsse) : undefined;
+  return {
+    action,
+    messageId: messageId || undefined,
+    to: to || undefined,
+    security: security ? parseSecurity(security) : { kind: 'none' },
+    body: payload,
+  };
+}
+
+function parseSecurity(security: XmlElement): SecurityToken {
+  const binary = childElement(security, 'BinarySecurityToken', NS.wsse);
+  if (binary) {
+    return {
+      kind: 'binary',
+      // ValueType may be unprefixed or wsse-prefixed (gotcha 5).
+      valueType: (attr(binary, 'ValueType') ?? '').trim(),
+      value: textOf(binary).trim(),
+    };
+  }
+  const username = childElement(security, 'UsernameToken', NS.wsse);
+  if (username) {
+    return {
+      kind: 'username',
+      username: textOf(childElement(username, 'Username', NS.wsse)).trim(),
+      password: textOf(childElement(username, 'Password', NS.wsse)),
+    };
+  }
+  return { kind: 'none' };
+}
+
+/** Checks the action header against the operation's; a mismatch is a MessageFormat fault. */
+export function expectAction(request: SoapRequest, action: string): void {
+  if (request.action !== action) {
+    throw new EnrollmentFault('MessageFormat', `unexpected action ${request.action}; expected ${action}`);
+  }
+}
+
+/** Strict base64 (whitespace allowed) → bytes; undefined when the text is not base64. */
+export function decodeBase64(text: string): Buffer | undefined {
+  const compact = text.replace(/\s+/g, '');
+  if (compact === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) return undefined;
+  return Buffer.from(compact, 'base64');
+}

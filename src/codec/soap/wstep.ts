@@ -1,0 +1,135 @@
+// MS-WSTEP RequestSecurityToken and its response collection (protocol.md §4.1, §4.4).
+import { attr, childElement, childElements, textOf } from '../xml.js';
+import { decodeBase64, expectAction, type SoapRequest } from './envelope.js';
+import { EnrollmentFault } from './faults.js';
+import {
+  ACTIONS,
+  ENCODING_BASE64,
+  NS,
+  REQUEST_TYPES,
+  type RequestType,
+  TOKEN_TYPE_DEVICE_ENROLLMENT,
+  VALUE_TYPES,
+} from './namespaces.js';
+import { el, renderXml } from './writer.js';
+
+export interface ContextItem {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface RstRequest {
+  readonly messageId: string | undefined;
+  readonly requestType: RequestType;
+  /** ValueType of the request token (PKCS#10 or PKCS#7). */
+  readonly tokenValueType: string;
+  /** Decoded token bytes (DER). */
+  readonly token: Buffer;
+  /** `ac:AdditionalContext` items in document order; names may repeat (MAC). */
+  readonly context: readonly ContextItem[];
+}
+
+export function parseRequestSecurityToken(request: SoapRequest): RstRequest {
+  expectAction(request, ACTIONS.requestSecurityToken);
+  const rst = request.body;
+  if (rst.local !== 'RequestSecurityToken' || rst.ns !== NS.wsTrust) {
+    throw new EnrollmentFault('MessageFormat', 'SOAP body is not a RequestSecurityToken');
+  }
+  const tokenType = textOf(childElement(rst, 'TokenType', NS.wsTrust)).trim();
+  if (tokenType && tokenType !== TOKEN_TYPE_DEVICE_ENROLLMENT) {
+    throw new EnrollmentFault('MessageFormat', `unsupported TokenType ${tokenType}`);
+  }
+  const requestTypeUri = textOf(childElement(rst, 'RequestType', NS.wsTrust)).trim();
+  const requestType = REQUEST_TYPES[requestTypeUri as keyof typeof REQUEST_TYPES];
+  if (!requestType)
+    throw new EnrollmentFault('MessageFormat', `unsupported RequestType ${requestTypeUri || '(none)'}`);
+  const binary = childElement(rst, 'BinarySecurityToken', NS.wsse);
+  if (!binary) throw new EnrollmentFault('MessageFormat', 'RequestSecurityToken has no BinarySecurityToken');
+  const tokenValueType = (attr(binary, 'ValueType') ?? '').trim();
+  const known: string[] = [VALUE_TYPES.pkcs10, VALUE_TYPES.pkcs7, VALUE_TYPES.pkcs7Alt];
+  if (!known.includes(tokenValueType)) {
+    throw new EnrollmentFault(
+      'MessageFormat',
+      `unsupported BinarySecurityToken ValueType ${tokenValueType || '(none)'}`,
+    );
+  }
+  const token = decodeBase64(textOf(binary));
+  if (!token) throw new EnrollmentFault('MessageFormat', 'BinarySecurityToken is not base64');
+  const additional = childElement(rst, 'AdditionalContext', NS.authorization);
+  const context = additional
+    ? childElements(additional, 'ContextItem', NS.authorization).map((item) => ({
+        name: (attr(item, 'Name') ?? '').trim(),
+        value: textOf(childElement(item, 'Value', NS.authorization)).trim(),
+      }))
+    : [];
+  return { messageId: request.messageId, requestType, tokenValueType, token, context };
+}
+
+/** First value of a context item (names compared case-insensitively). */
+export function contextValue(items: readonly ContextItem[], name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return items.find((i) => i.name.toLowerCase() === lower)?.value || undefined;
+}
+
+/** Every value of a repeatable context item (MAC, IMEI). */
+export function contextValues(items: readonly ContextItem[], name: string): string[] {
+  const lower = name.toLowerCase();
+  return items.filter((i) => i.name.toLowerCase() === lower && i.value).map((i) => i.value);
+}
+
+export interface RstResponse {
+  readonly relatesTo: string | undefined;
+  /** The wap-provisioningdoc XML; base64-encoded into the token here. */
+  readonly provisioningDoc: string;
+  readonly now: Date;
+}
+
+export function buildRequestSecurityTokenResponse(r: RstResponse): string {
+  const expires = new Date(r.now.getTime() + 5 * 60 * 1000);
+  return renderXml(
+    el(
+      's:Envelope',
+      { 'xmlns:s': NS.soap, 'xmlns:a': NS.addressing, 'xmlns:u': NS.wssUtility },
+      el(
+        's:Header',
+        {},
+        el('a:Action', { 's:mustUnderstand': '1' }, ACTIONS.requestSecurityTokenResponse),
+        r.relatesTo ? el('a:RelatesTo', {}, r.relatesTo) : null,
+        el(
+          'o:Security',
+          { 's:mustUnderstand': '1', 'xmlns:o': NS.wsse },
+          el(
+            'u:Timestamp',
+            { 'u:Id': '_0' },
+            el('u:Created', {}, r.now.toISOString()),
+            el('u:Expires', {}, expires.toISOString()),
+          ),
+        ),
+      ),
+      el(
+        's:Body',
+        {},
+        el(
+          'RequestSecurityTokenResponseCollection',
+          { xmlns: NS.wsTrust },
+          el(
+            'RequestSecurityTokenResponse',
+            {},
+            el('TokenType', {}, TOKEN_TYPE_DEVICE_ENROLLMENT),
+            el('DispositionMessage', { xmlns: NS.enrollment }),
+            el(
+              'RequestedSecurityToken',
+              {},
+              el(
+                'BinarySecurityToken',
+                { xmlns: NS.wsse, ValueType: VALUE_TYPES.provisioningDoc, EncodingType: ENCODING_BASE64 },
+                Buffer.from(r.provisioningDoc, 'utf8').toString('base64'),
+              ),
+            ),
+            el('RequestID', { xmlns: NS.enrollment }, '0'),
+          ),
+        ),
+      ),
+    ),
+  );
+}

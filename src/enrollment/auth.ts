@@ -1,0 +1,58 @@
+// Authenticates the WS-Security token of GetPolicies and RequestSecurityToken (protocol.md §3.1):
+// OnPremise = UsernameToken checked against the user store; Federated = our signed sign-in token,
+// base64-encoded in a BinarySecurityToken (§2.2, gotcha 7). Only enabled policies are accepted.
+import type { SecurityToken } from '../codec/soap/envelope.js';
+import { decodeBase64 } from '../codec/soap/envelope.js';
+import { EnrollmentFault } from '../codec/soap/faults.js';
+import { VALUE_TYPES } from '../codec/soap/namespaces.js';
+import type { EnrollmentAuthPolicy } from '../storage/devices.js';
+import type { UserStore } from '../storage/users.js';
+import { DUMMY_HASH_PROMISE, verifyPassword } from './passwords.js';
+import { verifySignInToken } from './tokens.js';
+
+export interface AuthenticatedUser {
+  readonly upn: string;
+  readonly policy: EnrollmentAuthPolicy;
+}
+
+export interface AuthOptions {
+  readonly users: UserStore;
+  readonly enabledPolicies: readonly EnrollmentAuthPolicy[];
+  readonly tokenSecret: Buffer;
+  readonly now: Date;
+}
+
+/** Checks a user name and password against the store (constant work whether or not the user exists). */
+export async function checkPassword(
+  users: UserStore,
+  upn: string,
+  password: string,
+): Promise<string | undefined> {
+  const user = upn ? await users.getUser(upn) : undefined;
+  const ok = await verifyPassword(password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
+  return ok && user ? user.upn : undefined;
+}
+
+export async function authenticate(token: SecurityToken, options: AuthOptions): Promise<AuthenticatedUser> {
+  const enabled = (p: EnrollmentAuthPolicy) => options.enabledPolicies.includes(p);
+  if (token.kind === 'username') {
+    if (!enabled('OnPremise'))
+      throw new EnrollmentFault('Authentication', 'OnPremise authentication is disabled');
+    const upn = await checkPassword(options.users, token.username, token.password);
+    if (!upn) throw new EnrollmentFault('Authentication', 'user name or password is wrong');
+    return { upn, policy: 'OnPremise' };
+  }
+  if (token.kind === 'binary' && token.valueType === VALUE_TYPES.federatedUserToken) {
+    if (!enabled('Federated'))
+      throw new EnrollmentFault('Authentication', 'Federated authentication is disabled');
+    const decoded = decodeBase64(token.value);
+    const upn = decoded && verifySignInToken(options.tokenSecret, decoded.toString('utf8'), options.now);
+    const user = upn ? await options.users.getUser(upn) : undefined;
+    if (!user) throw new EnrollmentFault('Authentication', 'sign-in token is invalid or expired');
+    return { upn: user.upn, policy: 'Federated' };
+  }
+  if (token.kind === 'binary' && token.valueType === VALUE_TYPES.entraJwt) {
+    throw new EnrollmentFault('Authentication', 'Entra ID tokens are not supported by this server');
+  }
+  throw new EnrollmentFault('InvalidSecurity', 'missing or unsupported WS-Security token');
+}

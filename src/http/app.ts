@@ -1,0 +1,66 @@
+// The Express application: shared middleware, then one router per protocol area. To add an area,
+// write a `RouteModule` (deps → Router) and add it to `ROUTE_MODULES`.
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import type { CatalogLookup } from '../catalog/types.js';
+import type { Config } from '../config.js';
+import type { DmHooks } from '../dm/hooks.js';
+import type { Logger } from '../logger.js';
+import type { EnrollmentCa } from '../pki/ca.js';
+import type { Storage } from '../storage/index.js';
+import { adminRoutes } from './admin-routes.js';
+import { captureMiddleware } from './capture.js';
+import { dmRoutes } from './dm-routes.js';
+import { enrollmentRoutes } from './enrollment-routes.js';
+
+/** What every route module is built from (assembled by `startMdmServer` in src/main.ts). */
+export interface AppDeps {
+  /** Final configuration; `publicUrl` is the base of every URL handed out. */
+  readonly config: Config;
+  readonly storage: Storage;
+  /** Enrollment CA: verify device certificates with `verifyDeviceCertificate(ca, cert)`. */
+  readonly ca: EnrollmentCa;
+  readonly logger: Logger;
+  /** HMAC key of Federated sign-in tokens. */
+  readonly tokenSecret: Buffer;
+  /** Clock (tests may pin it). */
+  readonly now?: () => Date;
+  /** CSP catalog, loaded on first use: a 418'd Add is retried as Replace only where the node allows Replace (default: allowed). */
+  readonly catalog?: () => CatalogLookup;
+  /** OMA-DM session hooks (policy delivery observes command outcomes here; src/dm/hooks.ts). */
+  readonly dmHooks?: DmHooks;
+}
+
+export type RouteModule = (deps: AppDeps) => Router;
+
+/** Mounted in order. */
+export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, dmRoutes, adminRoutes];
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.logger.debug({ method: req.method, url: req.originalUrl, status: res.statusCode, ms }, 'request');
+    });
+    next();
+  });
+  const capture = captureMiddleware(deps.config, deps.logger);
+  if (capture) app.use(capture);
+  for (const module of ROUTE_MODULES) app.use(module(deps));
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text/plain').send('not found');
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: number }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).type('text/plain').send('bad request');
+      return;
+    }
+    deps.logger.error({ err }, 'unhandled request error');
+    if (!res.headersSent) res.status(500).type('text/plain').send('internal error');
+  });
+  return app;
+}

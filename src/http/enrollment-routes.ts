@@ -1,0 +1,81 @@
+// MS-MDE2 endpoints: discovery (GET probe + POST), enrollment policy, enrollment/renewal, and the
+// Federated sign-in page (protocol.md §1–§4). Every failure is answered with a SOAP fault.
+import type { Request, Response } from 'express';
+import { Router } from 'express';
+import { buildDiscoverResponse, parseDiscover } from '../codec/soap/discovery.js';
+import { parseSoapRequest, type SoapRequest } from '../codec/soap/envelope.js';
+import { ACTIONS } from '../codec/soap/namespaces.js';
+import { buildRequestSecurityTokenResponse, parseRequestSecurityToken } from '../codec/soap/wstep.js';
+import { buildGetPoliciesResponse, parseGetPolicies } from '../codec/soap/xcep.js';
+import { createEnrollmentService } from '../enrollment/service.js';
+import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
+import type { AppDeps } from './app.js';
+import { registerSignInPage } from './auth-page.js';
+import { clientCertificateOf } from './client-cert.js';
+import { rawBody, sendFault, sendSoap, soapBodyErrors } from './soap.js';
+
+export function enrollmentRoutes(deps: AppDeps): Router {
+  const { config, logger } = deps;
+  const service = createEnrollmentService(deps);
+  const router = Router();
+  const body = rawBody(config.maxBodyBytes);
+
+  /** One SOAP operation: parse the envelope, run `handle`, answer its XML or a fault. */
+  function soapRoute(
+    path: string,
+    responseAction: string,
+    handle: (soap: SoapRequest, req: Request) => Promise<string>,
+  ) {
+    router.post(
+      path,
+      body,
+      async (req: Request, res: Response) => {
+        let relatesTo: string | undefined;
+        try {
+          const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+          const soap = parseSoapRequest(bytes, { maxBytes: config.maxBodyBytes });
+          relatesTo = soap.messageId;
+          sendSoap(res, await handle(soap, req));
+        } catch (err) {
+          sendFault(res, err, { action: responseAction, relatesTo }, logger);
+        }
+      },
+      soapBodyErrors(responseAction, logger),
+    );
+  }
+
+  // Gotcha 1: the availability probe must get a 200.
+  router.get(ENROLLMENT_PATHS.discovery, (_req, res) => {
+    res.status(200).set('Content-Length', '0').end();
+  });
+
+  soapRoute(ENROLLMENT_PATHS.discovery, ACTIONS.discoverResponse, async (soap) =>
+    buildDiscoverResponse(service.discover(parseDiscover(soap))),
+  );
+
+  soapRoute(ENROLLMENT_PATHS.policy, ACTIONS.getPoliciesResponse, async (soap) => {
+    const request = parseGetPolicies(soap);
+    return buildGetPoliciesResponse(await service.getPolicies(request.messageId, soap.security));
+  });
+
+  soapRoute(ENROLLMENT_PATHS.enrollment, ACTIONS.requestSecurityTokenResponse, async (soap, req) => {
+    const request = parseRequestSecurityToken(soap);
+    const result = await service.requestSecurityToken(
+      request,
+      soap.security,
+      clientCertificateOf(req, config),
+    );
+    logger.info(
+      { deviceId: result.deviceId, requestType: request.requestType, serial: result.certificate.serial },
+      'device certificate issued',
+    );
+    return buildRequestSecurityTokenResponse({
+      relatesTo: request.messageId,
+      provisioningDoc: result.provisioningDoc,
+      now: new Date(),
+    });
+  });
+
+  registerSignInPage(router, service, config);
+  return router;
+}

@@ -1,0 +1,65 @@
+// SOAP plumbing for the enrollment endpoints: raw body reading with the configured limit and
+// fault rendering (protocol.md §4.6: HTTP 500, SOAP 1.2 content type, explicit Content-Length).
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import express from 'express';
+import { EnrollmentFault, renderFault } from '../codec/soap/faults.js';
+import type { Logger } from '../logger.js';
+
+export const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
+
+/** Reads any body as raw bytes up to `limit`; SOAP clients do not always send a SOAP content type. */
+export function rawBody(limit: number) {
+  return express.raw({ type: () => true, limit });
+}
+
+export function sendSoap(res: Response, xml: string): void {
+  res.status(200).type(SOAP_CONTENT_TYPE).send(xml);
+}
+
+export interface FaultContext {
+  readonly action: string;
+  readonly relatesTo?: string;
+}
+
+/** Renders any error as a SOAP fault; unexpected errors are logged and become EnrollmentServer faults. */
+export function sendFault(
+  res: Response,
+  err: unknown,
+  context: FaultContext,
+  logger: Logger,
+  status = 500,
+): void {
+  const traceId = randomUUID();
+  let fault: EnrollmentFault;
+  if (err instanceof EnrollmentFault) {
+    fault = err;
+    logger.info(
+      { traceId, subcode: fault.subcode, errorType: fault.errorType, reason: fault.message },
+      'enrollment fault',
+    );
+  } else {
+    logger.error({ traceId, err }, 'enrollment request failed');
+    fault = new EnrollmentFault('EnrollmentServer', 'the enrollment server could not process the request');
+  }
+  res
+    .status(status)
+    .type(SOAP_CONTENT_TYPE)
+    .send(renderFault(fault, { ...context, traceId }));
+}
+
+/**
+ * Error handler for body-parser failures on a SOAP route (body over the limit, aborted upload):
+ * answered as a MessageFormat fault with the parser's HTTP status (413 for an oversized body).
+ */
+export function soapBodyErrors(action: string, logger: Logger) {
+  return (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const status = (err as { status?: number }).status;
+    if (res.headersSent || typeof status !== 'number') return next(err);
+    const message =
+      (err as { type?: string }).type === 'entity.too.large'
+        ? 'request body is too large'
+        : 'request body could not be read';
+    sendFault(res, new EnrollmentFault('MessageFormat', message), { action }, logger, status);
+  };
+}

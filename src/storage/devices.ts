@@ -1,0 +1,125 @@
+// Enrolled devices and their enrollments (protocol.md §4.3 step 6). A device is keyed by the
+// MS-MDE2 `DeviceID` context item (the same value is `./DevInfo/DevId` and the SyncHdr Source of
+// every OMA-DM message). Each enrollment keeps the DIGEST credentials handed to the device in the
+// provisioning doc's w7 APPAUTH blocks (protocol.md §5.4, §7.4).
+import type { NewCertificate } from './certificates.js';
+
+/** `EnrollmentType` context item (protocol.md §4.1): user (`Full`) or device-only enrollment. */
+export const ENROLLMENT_TYPES = ['Full', 'Device'] as const;
+export type EnrollmentType = (typeof ENROLLMENT_TYPES)[number];
+
+/** How the enrolling user authenticated (MS-MDE2 AuthPolicy). */
+export type EnrollmentAuthPolicy = 'OnPremise' | 'Federated';
+
+/**
+ * `enrolled`: the device has a live enrollment. `unenrolled`: its last enrollment ended (the user
+ * removed the account, the server unenrolled it, or the same hardware enrolled again under a new
+ * DeviceID).
+ */
+export type DeviceStatus = 'enrolled' | 'unenrolled';
+
+/** Why an enrollment ended. */
+export const ENROLLMENT_END_REASONS = {
+  replaced: 'the same device or hardware enrolled again',
+  unenrolled: 'the device or an admin ended the enrollment',
+} as const;
+export type EnrollmentEndReason = keyof typeof ENROLLMENT_END_REASONS;
+
+export interface Device {
+  readonly deviceId: string;
+  /** `HWDevID` context item (64 hex chars), when the device sent one. */
+  readonly hwDevId: string | null;
+  readonly name: string | null;
+  /** Decimal PRODUCT_* value (`OSEdition` context item), e.g. `72`. */
+  readonly osEdition: string | null;
+  readonly osVersion: string | null;
+  readonly deviceType: string | null;
+  readonly locale: string | null;
+  readonly macs: readonly string[];
+  readonly status: DeviceStatus;
+  /** Current (or last) enrollment; `EntDMID` in the provisioning doc. */
+  readonly enrollmentId: string;
+  readonly enrollmentType: EnrollmentType;
+  readonly authPolicy: EnrollmentAuthPolicy;
+  /** UPN of the enrolling user. */
+  readonly userUpn: string;
+  /** ProviderID the device was enrolled with (w7 PROVIDER-ID, DMClient/Provider/{id}). */
+  readonly providerId: string;
+  /** ISO-8601 UTC. */
+  readonly enrolledAt: string;
+  readonly unenrolledAt: string | null;
+}
+
+/**
+ * DIGEST credentials from the provisioning doc (protocol.md §5.4 APPAUTH, §7.4). Stored in clear
+ * because MD5 digest checking needs the secret itself.
+ */
+export interface DigestCredentials {
+  /** APPSRV block: the device authenticates to the server with these. */
+  readonly appSrv: {
+    /** AAUTHNAME. */
+    readonly name: string;
+    /** AAUTHSECRET. */
+    readonly secret: string;
+    /** Base64 nonce the device must use in its next `Cred`: AAUTHDATA at first, then each NextNonce sent. */
+    readonly nonce: string;
+  };
+  /** CLIENT block: the server authenticates to the device with these. */
+  readonly client: {
+    /** AAUTHSECRET. */
+    readonly secret: string;
+    /** AAUTHDATA (base64). */
+    readonly nonce: string;
+  };
+}
+
+/** Everything recorded when a device completes an Issue request (one atomic unit). */
+export interface NewEnrollment {
+  readonly enrollmentId: string;
+  readonly deviceId: string;
+  readonly hwDevId: string | null;
+  readonly name: string | null;
+  readonly osEdition: string | null;
+  readonly osVersion: string | null;
+  readonly deviceType: string | null;
+  readonly locale: string | null;
+  readonly macs: readonly string[];
+  readonly enrollmentType: EnrollmentType;
+  readonly authPolicy: EnrollmentAuthPolicy;
+  readonly userUpn: string;
+  readonly providerId: string;
+  readonly enrolledAt: string;
+  readonly digest: DigestCredentials;
+  /** The device certificate issued for this enrollment. */
+  readonly certificate: NewCertificate;
+}
+
+export interface RecordEnrollmentResult {
+  /** DeviceIDs whose live enrollment this one ended (same DeviceID or same HWDevID). */
+  readonly replacedDeviceIds: readonly string[];
+}
+
+export interface ListDevicesOptions {
+  readonly status?: DeviceStatus;
+}
+
+export interface DeviceStore {
+  /**
+   * Records a completed enrollment in one transaction: upserts the device, ends every live
+   * enrollment of the same DeviceID or the same HWDevID (revoking their certificates), inserts the
+   * new enrollment with its DIGEST credentials and its certificate.
+   */
+  recordEnrollment(enrollment: NewEnrollment): Promise<RecordEnrollmentResult>;
+  getDevice(deviceId: string): Promise<Device | undefined>;
+  /** Devices sorted by DeviceID. */
+  listDevices(options?: ListDevicesOptions): Promise<Device[]>;
+  /**
+   * Ends the device's live enrollment and revokes its certificates, in one transaction.
+   * Returns false when the device has no live enrollment.
+   */
+  markUnenrolled(deviceId: string, at?: string): Promise<boolean>;
+  /** DIGEST credentials of the device's current enrollment. */
+  getDigestCredentials(deviceId: string): Promise<DigestCredentials | undefined>;
+  /** Stores the nonce sent to the device in a `Chal`/NextNonce (protocol.md §7.4). */
+  setNextServerNonce(deviceId: string, nonce: string): Promise<void>;
+}

@@ -1,0 +1,81 @@
+// `mdm users …` and `mdm ca show` against a temporary data and certs folder (via --config).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/index.js';
+import { verifyPassword } from '../../src/enrollment/passwords.js';
+import { loadOrCreateCa } from '../../src/pki/ca.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mdm-cli-'));
+const configFile = join(root, 'mdm.yaml');
+writeFileSync(configFile, `dataDir: ${join(root, 'data')}\ncertsDir: ${join(root, 'certs')}\n`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+async function mdm(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+    out += String(c);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
+    err += String(c);
+    return true;
+  });
+  try {
+    process.exitCode = undefined;
+    await main(['node', 'mdm', '--config', configFile, ...args]);
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+  return { out, err, code: Number(process.exitCode ?? 0) };
+}
+
+describe('mdm users', () => {
+  it('adds (scrypt-hashed), lists, refuses duplicates and removes', async () => {
+    expect(await mdm('users', 'add', 'demo@contoso.com', '--password', 'pw-1')).toMatchObject({
+      out: 'added demo@contoso.com\n',
+      code: 0,
+    });
+    const storage = openSqliteStorage({ file: join(root, 'data', 'mdm.sqlite'), checkpointIntervalMs: 0 });
+    try {
+      const user = await storage.users.getUser('demo@contoso.com');
+      expect(user?.passwordHash).toMatch(/^scrypt\$/);
+      expect(await verifyPassword('pw-1', user!.passwordHash)).toBe(true);
+    } finally {
+      storage.close();
+    }
+    const dup = await mdm('users', 'add', 'DEMO@contoso.com', '--password', 'x');
+    expect(dup.code).toBe(1);
+    expect(dup.err).toMatch(/already exists/);
+    const list = await mdm('users', 'list', '--json');
+    expect(JSON.parse(list.out).map((u: { upn: string }) => u.upn)).toEqual(['demo@contoso.com']);
+    expect((await mdm('users', 'remove', 'demo@contoso.com')).out).toBe('removed demo@contoso.com\n');
+    const again = await mdm('users', 'remove', 'demo@contoso.com');
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/no user/);
+    expect((await mdm('users', 'list')).out).toMatch(/no users/);
+  });
+
+  it('requires --password', async () => {
+    const res = await mdm('users', 'add', 'a@b.c');
+    expect(res.code).not.toBe(0);
+    expect(res.err).toMatch(/password/);
+  });
+});
+
+describe('mdm ca show', () => {
+  it('shows the same CA the server uses', async () => {
+    const res = await mdm('ca', 'show');
+    const ca = loadOrCreateCa({ certsDir: join(root, 'certs') });
+    expect(res.out).toContain(ca.thumbprint);
+    expect(res.out).toMatch(/development CA/);
+    expect((await mdm('ca', 'show', '--pem')).out).toBe(ca.pem);
+  });
+});

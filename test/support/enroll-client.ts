@@ -1,0 +1,563 @@
+/**
+ * A Windows-like MS-MDE2 enrollment client over real HTTPS, for tests, the simulator and replay.
+ * It builds the same SOAP messages Windows sends (protocol.md §1.3, §3.1, §4.1; compact XML, no
+ * declaration), generates an RSA key and PKCS#10 like the device does, and decodes the
+ * provisioning doc from the response.
+ *
+ * ```ts
+ * const device = await enrollDevice({ url: server.url, credentials: { kind: 'password', username, password } });
+ * device.certPem / device.keyPem   // use as the TLS client certificate towards device.managementUrl
+ * const renewed = await renewDevice({ url: server.url, device });
+ * ```
+ */
+import { generateKeyPairSync, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import forge from 'node-forge';
+import { ACTIONS, NS, TOKEN_TYPE_DEVICE_ENROLLMENT, VALUE_TYPES } from '../../src/codec/soap/namespaces.js';
+import {
+  findCharacteristic,
+  parseProvisioningDoc,
+  type WapCharacteristic,
+} from '../../src/codec/soap/provisioning.js';
+import {
+  attr,
+  childElement,
+  escapeXml,
+  findDescendant,
+  parseXml,
+  textOf,
+  type XmlElement,
+} from '../../src/codec/xml.js';
+
+export const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
+const PASSWORD_TEXT =
+  'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText';
+const BASE64 =
+  'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd#base64binary';
+const REQUEST_TYPE_URI = {
+  Issue: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue',
+  Renew: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew',
+  Recovery: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Recovery',
+} as const;
+
+// ---- HTTP ------------------------------------------------------------------------------------
+
+export interface TlsClientOptions {
+  /** PEM the server certificate must chain to; omitted = do not verify the server (dev TLS). */
+  readonly serverCa?: string;
+  /** TLS client certificate and key (PEM), e.g. the enrolled device's. */
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One HTTP(S) request on a fresh connection. */
+export function request(
+  url: string,
+  options: TlsClientOptions & {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+  } = {},
+): Promise<HttpResult> {
+  const target = new URL(url);
+  const lib = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(
+      target,
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: false,
+        ca: options.serverCa,
+        rejectUnauthorized: Boolean(options.serverCa),
+        cert: options.cert,
+        key: options.key,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+export function postSoap(url: string, body: string, tls: TlsClientOptions = {}): Promise<HttpResult> {
+  return request(url, {
+    ...tls,
+    method: 'POST',
+    headers: { 'Content-Type': SOAP_CONTENT_TYPE, 'User-Agent': 'ENROLLClient' },
+    body,
+  });
+}
+
+// ---- Messages --------------------------------------------------------------------------------
+
+/** How the client authenticates GetPolicies / RST (protocol.md §3.1). */
+export type Credentials =
+  | { readonly kind: 'password'; readonly username: string; readonly password: string }
+  /** The `wresult` from the Federated sign-in page (sent base64-encoded, §2.2). */
+  | { readonly kind: 'federated'; readonly token: string }
+  | { readonly kind: 'none' };
+
+function securityHeader(credentials: Credentials): string {
+  switch (credentials.kind) {
+    case 'password':
+      return (
+        `<wsse:Security s:mustUnderstand="1"><wsse:UsernameToken u:Id="uuid-${randomUUID()}-1">` +
+        `<wsse:Username>${escapeXml(credentials.username)}</wsse:Username>` +
+        `<wsse:Password wsse:Type="${PASSWORD_TEXT}">${escapeXml(credentials.password)}</wsse:Password>` +
+        '</wsse:UsernameToken></wsse:Security>'
+      );
+    case 'federated':
+      return (
+        `<wsse:Security s:mustUnderstand="1"><wsse:BinarySecurityToken ValueType="${VALUE_TYPES.federatedUserToken}" ` +
+        `EncodingType="${BASE64}">${Buffer.from(credentials.token, 'utf8').toString('base64')}</wsse:BinarySecurityToken></wsse:Security>`
+      );
+    case 'none':
+      return '';
+  }
+}
+
+function envelope(
+  action: string,
+  to: string,
+  credentials: Credentials,
+  body: string,
+  messageId: string,
+): string {
+  return (
+    `<s:Envelope xmlns:s="${NS.soap}" xmlns:a="${NS.addressing}" xmlns:u="${NS.wssUtility}" xmlns:wsse="${NS.wsse}" ` +
+    `xmlns:wst="${NS.wsTrust}" xmlns:ac="${NS.authorization}"><s:Header>` +
+    `<a:Action s:mustUnderstand="1">${action}</a:Action><a:MessageID>${messageId}</a:MessageID>` +
+    '<a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo>' +
+    `<a:To s:mustUnderstand="1">${escapeXml(to)}</a:To>${securityHeader(credentials)}</s:Header><s:Body>${body}</s:Body></s:Envelope>`
+  );
+}
+
+export interface DiscoverOptions {
+  readonly to: string;
+  readonly email: string;
+  readonly requestVersion?: string;
+  readonly authPolicies?: readonly string[];
+  readonly messageId?: string;
+}
+
+export function discoverMessage(o: DiscoverOptions): string {
+  const policies = (o.authPolicies ?? ['OnPremise', 'Federated'])
+    .map((p) => `<AuthPolicy>${p}</AuthPolicy>`)
+    .join('');
+  return (
+    `<s:Envelope xmlns:a="${NS.addressing}" xmlns:s="${NS.soap}"><s:Header>` +
+    `<a:Action s:mustUnderstand="1">${ACTIONS.discover}</a:Action><a:MessageID>${o.messageId ?? `urn:uuid:${randomUUID()}`}</a:MessageID>` +
+    '<a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo>' +
+    `<a:To s:mustUnderstand="1">${escapeXml(o.to)}</a:To></s:Header><s:Body>` +
+    `<Discover xmlns="${NS.discovery}"><request xmlns:i="http://www.w3.org/2001/XMLSchema-instance">` +
+    `<EmailAddress>${escapeXml(o.email)}</EmailAddress><RequestVersion>${o.requestVersion ?? '4.0'}</RequestVersion>` +
+    '<DeviceType>CIMClient_Windows</DeviceType><ApplicationVersion>10.0.26100.1</ApplicationVersion><OSEdition>48</OSEdition>' +
+    `<AuthPolicies>${policies}</AuthPolicies></request></Discover></s:Body></s:Envelope>`
+  );
+}
+
+export function getPoliciesMessage(
+  to: string,
+  credentials: Credentials,
+  messageId = `urn:uuid:${randomUUID()}`,
+): string {
+  return envelope(
+    ACTIONS.getPolicies,
+    to,
+    credentials,
+    `<GetPolicies xmlns="${NS.enrollmentPolicy}"><client><lastUpdate xsi:nil="true" xmlns:xsi="${NS.xsi}"/>` +
+      `<preferredLanguage xsi:nil="true" xmlns:xsi="${NS.xsi}"/></client><requestFilter xsi:nil="true" xmlns:xsi="${NS.xsi}"/></GetPolicies>`,
+    messageId,
+  );
+}
+
+export interface RstOptions {
+  readonly to: string;
+  readonly credentials: Credentials;
+  /** DER of the PKCS#10 (Issue) or PKCS#7 (Renew). */
+  readonly token: Buffer;
+  readonly valueType?: string;
+  readonly requestType?: keyof typeof REQUEST_TYPE_URI;
+  /** AdditionalContext items in order; a name may repeat. */
+  readonly context: readonly (readonly [string, string])[];
+  readonly messageId?: string;
+}
+
+export function rstMessage(o: RstOptions): string {
+  const items = o.context
+    .map(
+      ([n, v]) =>
+        `<ac:ContextItem Name="${escapeXml(n)}"><ac:Value>${escapeXml(v)}</ac:Value></ac:ContextItem>`,
+    )
+    .join('');
+  return envelope(
+    ACTIONS.requestSecurityToken,
+    o.to,
+    o.credentials,
+    `<wst:RequestSecurityToken><wst:TokenType>${TOKEN_TYPE_DEVICE_ENROLLMENT}</wst:TokenType>` +
+      `<wst:RequestType>${REQUEST_TYPE_URI[o.requestType ?? 'Issue']}</wst:RequestType>` +
+      `<wsse:BinarySecurityToken ValueType="${o.valueType ?? VALUE_TYPES.pkcs10}" EncodingType="${BASE64}">${o.token.toString('base64')}</wsse:BinarySecurityToken>` +
+      `<ac:AdditionalContext xmlns="${NS.authorization}">${items}</ac:AdditionalContext></wst:RequestSecurityToken>`,
+    o.messageId ?? `urn:uuid:${randomUUID()}`,
+  );
+}
+
+/** AdditionalContext like Windows 10 sends it (protocol.md §4.1 ordering). */
+export function windowsContext(device: {
+  deviceId: string;
+  hwDevId?: string;
+  deviceName?: string;
+  enrollmentType?: 'Full' | 'Device';
+  macs?: string[];
+}): [string, string][] {
+  return [
+    ['UXInitiated', 'true'],
+    ['HWDevID', device.hwDevId ?? randomBytes(32).toString('hex').toUpperCase()],
+    ['Locale', 'en-US'],
+    ['TargetedUserLoggedIn', 'true'],
+    ['OSEdition', '48'],
+    ['DeviceName', device.deviceName ?? 'DESKTOP-TEST'],
+    ...(device.macs ?? ['00-15-5D-01-02-03']).map((m): [string, string] => ['MAC', m]),
+    ['DeviceID', device.deviceId],
+    ['EnrollmentType', device.enrollmentType ?? 'Full'],
+    ['DeviceType', 'CIMClient_Windows'],
+    ['OSVersion', '10.0.26100.1'],
+    ['ApplicationVersion', '10.0.26100.1'],
+    ['NotInOobe', 'false'],
+  ];
+}
+
+// ---- Keys, CSRs, PKCS#7 ------------------------------------------------------------------------
+
+export interface DeviceKey {
+  readonly privateKeyPem: string;
+  readonly publicKeyPem: string;
+}
+
+export function generateDeviceKey(bits = 2048): DeviceKey {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** A PKCS#10 shaped like Windows': CN `{guid}!{DeviceID}` and the DeviceID extension request; SHA-256. */
+export function createCsr(key: DeviceKey, deviceId: string): Buffer {
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.publicKeyFromPem(key.publicKeyPem);
+  csr.setSubject([{ shortName: 'CN', value: `${randomUUID().toUpperCase()}!${deviceId}` }]);
+  csr.setAttributes([
+    {
+      name: 'extensionRequest',
+      extensions: [{ id: '1.3.6.1.4.1.311.66.1.0', value: `${deviceId}\u0000` }],
+    },
+  ]);
+  csr.sign(
+    forge.pki.privateKeyFromPem(key.privateKeyPem) as forge.pki.rsa.PrivateKey,
+    forge.md.sha256.create(),
+  );
+  return Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary');
+}
+
+/** A renewal token: PKCS#7 SignedData over the new CSR, signed with the current certificate's key. */
+export function signRenewalRequest(csrDer: Buffer, certPem: string, keyPem: string): Buffer {
+  const p7 = forge.pkcs7.createSignedData();
+  p7.content = forge.util.createBuffer(csrDer.toString('binary'));
+  const cert = forge.pki.certificateFromPem(certPem);
+  p7.addCertificate(cert);
+  p7.addSigner({
+    key: forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey,
+    certificate: cert,
+    digestAlgorithm: forge.pki.oids.sha256!,
+    authenticatedAttributes: [
+      { type: forge.pki.oids.contentType!, value: forge.pki.oids.data },
+      { type: forge.pki.oids.messageDigest! },
+      { type: forge.pki.oids.signingTime!, value: new Date() as unknown as string },
+    ],
+  });
+  p7.sign();
+  return Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary');
+}
+
+// ---- Responses -------------------------------------------------------------------------------
+
+export interface SoapFaultInfo {
+  readonly code: string;
+  readonly subcode: string;
+  readonly reason: string;
+  /** `DeviceEnrollmentServiceError/ErrorType` (what Windows maps to an HRESULT). */
+  readonly errorType: string;
+  readonly traceId: string;
+}
+
+export function parseSoapResponse(body: string): XmlElement {
+  return parseXml(body, { maxBytes: 4 * 1024 * 1024 });
+}
+
+/** The fault in a response, or undefined when it is not a fault. */
+export function faultOf(body: string): SoapFaultInfo | undefined {
+  let env: XmlElement;
+  try {
+    env = parseSoapResponse(body);
+  } catch {
+    return undefined;
+  }
+  const fault = findDescendant(env, 'Fault', NS.soap);
+  if (!fault) return undefined;
+  const code = childElement(fault, 'Code', NS.soap);
+  const detail = findDescendant(fault, 'DeviceEnrollmentServiceError', NS.enrollment);
+  return {
+    code: textOf(code && childElement(code, 'Value', NS.soap)).trim(),
+    subcode: textOf(findDescendant(code ?? fault, 'Subcode', NS.soap)).trim(),
+    reason: textOf(findDescendant(fault, 'Text', NS.soap)).trim(),
+    errorType: textOf(detail && childElement(detail, 'ErrorType', NS.enrollment)).trim(),
+    traceId: textOf(detail && childElement(detail, 'TraceId', NS.enrollment)).trim(),
+  };
+}
+
+export class EnrollmentClientError extends Error {
+  override name = 'EnrollmentClientError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly fault: SoapFaultInfo | undefined,
+  ) {
+    super(message);
+  }
+}
+
+function expectOk(step: string, res: HttpResult): XmlElement {
+  const fault = faultOf(res.body);
+  if (res.status !== 200 || fault) {
+    throw new EnrollmentClientError(
+      `${step} failed: HTTP ${res.status}${fault ? ` ${fault.subcode} ${fault.errorType}: ${fault.reason}` : ''}`,
+      res.status,
+      fault,
+    );
+  }
+  return parseSoapResponse(res.body);
+}
+
+/** The provisioning doc XML inside an RSTR (protocol.md §4.4). */
+export function provisioningDocOf(rstr: XmlElement): string {
+  const token = findDescendant(rstr, 'BinarySecurityToken', NS.wsse);
+  if (!token || attr(token, 'ValueType') !== VALUE_TYPES.provisioningDoc)
+    throw new Error('RSTR has no provisioning doc');
+  return Buffer.from(textOf(token), 'base64').toString('utf8');
+}
+
+// ---- Whole flows -----------------------------------------------------------------------------
+
+export interface DiscoveryResult {
+  readonly authPolicy: string;
+  readonly enrollmentVersion: string;
+  readonly policyUrl: string;
+  readonly enrollmentUrl: string;
+  readonly authenticationUrl: string | undefined;
+}
+
+export async function discover(
+  url: string,
+  options: Omit<DiscoverOptions, 'to'> & { tls?: TlsClientOptions },
+): Promise<DiscoveryResult> {
+  const discoveryUrl = `${url}/EnrollmentServer/Discovery.svc`;
+  const probe = await request(discoveryUrl, { ...options.tls, headers: { 'User-Agent': 'ENROLLClient' } });
+  if (probe.status !== 200)
+    throw new EnrollmentClientError(`discovery probe: HTTP ${probe.status}`, probe.status, undefined);
+  const env = expectOk(
+    'discovery',
+    await postSoap(discoveryUrl, discoverMessage({ ...options, to: discoveryUrl }), options.tls),
+  );
+  const result = findDescendant(env, 'DiscoverResult')!;
+  const get = (name: string) => textOf(childElement(result, name)).trim() || undefined;
+  return {
+    authPolicy: get('AuthPolicy') ?? '',
+    enrollmentVersion: get('EnrollmentVersion') ?? '',
+    policyUrl: get('EnrollmentPolicyServiceUrl') ?? '',
+    enrollmentUrl: get('EnrollmentServiceUrl') ?? '',
+    authenticationUrl: get('AuthenticationServiceUrl'),
+  };
+}
+
+/** Federated sign-in like the Web Authentication Broker: GET the page, POST the form, return `wresult`. */
+export async function federatedSignIn(
+  authenticationUrl: string,
+  username: string,
+  password: string,
+  tls: TlsClientOptions = {},
+): Promise<string> {
+  const appru = 'ms-app://windows.immersivecontrolpanel';
+  const sep = authenticationUrl.includes('?') ? '&' : '?';
+  const pageUrl = `${authenticationUrl}${sep}appru=${encodeURIComponent(appru)}&login_hint=${encodeURIComponent(username)}`;
+  const page = await request(pageUrl, tls);
+  if (page.status !== 200) throw new Error(`sign-in page: HTTP ${page.status}`);
+  const action = /<form method="post" action="([^"]+)"/.exec(page.body)?.[1];
+  if (!action) throw new Error('sign-in page has no form');
+  const res = await request(new URL(action.replace(/&amp;/g, '&'), authenticationUrl).toString(), {
+    ...tls,
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ appru, username, password }).toString(),
+  });
+  const match =
+    /<form method="post" action="([^"]*)"><input type="hidden" name="wresult" value="([^"]*)"/.exec(res.body);
+  if (!match) throw new Error(`sign-in failed (HTTP ${res.status})`);
+  if (match[1] !== appru) throw new Error(`sign-in posted to ${match[1]} instead of appru`);
+  return match[2]!
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+export interface EnrollOptions {
+  /** Server base URL (discovery is at `${url}/EnrollmentServer/Discovery.svc`). */
+  readonly url: string;
+  readonly credentials: Credentials;
+  readonly email?: string;
+  readonly deviceId?: string;
+  readonly hwDevId?: string;
+  readonly enrollmentType?: 'Full' | 'Device';
+  readonly deviceName?: string;
+  readonly tls?: TlsClientOptions;
+}
+
+export interface EnrolledDevice {
+  readonly deviceId: string;
+  readonly key: DeviceKey;
+  /** The issued client certificate. */
+  readonly certPem: string;
+  readonly certificate: X509Certificate;
+  /** The root CA from the provisioning doc's CertificateStore/Root/System. */
+  readonly caCertificate: X509Certificate;
+  /** w7 ADDR: the OMA-DM endpoint. */
+  readonly managementUrl: string;
+  readonly enrollmentUrl: string;
+  readonly provisioningDocXml: string;
+  readonly provisioningDoc: WapCharacteristic;
+  readonly discovery: DiscoveryResult;
+}
+
+/** The client certificate from a provisioning doc's My/{User|System} store. */
+export function clientCertificateOf(doc: WapCharacteristic): X509Certificate {
+  const my = findCharacteristic(doc, 'CertificateStore', 'My');
+  const store = my?.children.find((c) => c.type === 'User' || c.type === 'System');
+  const entry = store?.children.find((c) => c.parms.has('EncodedCertificate'));
+  if (!entry) throw new Error('provisioning doc has no client certificate');
+  return new X509Certificate(Buffer.from(entry.parms.get('EncodedCertificate')!.value!, 'base64'));
+}
+
+/** Discovery → GetPolicies → RequestSecurityToken (Issue), as Windows does it. */
+export async function enrollDevice(options: EnrollOptions): Promise<EnrolledDevice> {
+  const deviceId = options.deviceId ?? randomBytes(16).toString('hex').toUpperCase();
+  const email =
+    options.email ??
+    (options.credentials.kind === 'password' ? options.credentials.username : 'user@example.com');
+  const discovery = await discover(options.url, { email, tls: options.tls });
+  expectOk(
+    'GetPolicies',
+    await postSoap(
+      discovery.policyUrl,
+      getPoliciesMessage(discovery.policyUrl, options.credentials),
+      options.tls,
+    ),
+  );
+  const key = generateDeviceKey();
+  const rst = rstMessage({
+    to: discovery.enrollmentUrl,
+    credentials: options.credentials,
+    token: createCsr(key, deviceId),
+    context: windowsContext({
+      deviceId,
+      hwDevId: options.hwDevId,
+      deviceName: options.deviceName,
+      enrollmentType: options.enrollmentType,
+    }),
+  });
+  const env = expectOk('RequestSecurityToken', await postSoap(discovery.enrollmentUrl, rst, options.tls));
+  const provisioningDocXml = provisioningDocOf(env);
+  const doc = parseProvisioningDoc(provisioningDocXml);
+  const certificate = clientCertificateOf(doc);
+  const root = findCharacteristic(doc, 'CertificateStore', 'Root', 'System')?.children[0];
+  const app = findCharacteristic(doc, 'APPLICATION');
+  return {
+    deviceId,
+    key,
+    certPem: certificate.toString(),
+    certificate,
+    caCertificate: new X509Certificate(
+      Buffer.from(root?.parms.get('EncodedCertificate')?.value ?? '', 'base64'),
+    ),
+    managementUrl: app?.parms.get('ADDR')?.value ?? '',
+    enrollmentUrl: discovery.enrollmentUrl,
+    provisioningDocXml,
+    provisioningDoc: doc,
+    discovery,
+  };
+}
+
+export interface RenewOptions {
+  readonly device: Pick<EnrolledDevice, 'deviceId' | 'key' | 'certPem' | 'enrollmentUrl'>;
+  /** Wrap the CSR in PKCS#7 signed with the current key (Windows' automatic renewal); default true. */
+  readonly pkcs7?: boolean;
+  /** Generate a new key for the renewed certificate; default true. */
+  readonly newKey?: boolean;
+  readonly tls?: TlsClientOptions;
+}
+
+export interface RenewedDevice {
+  readonly key: DeviceKey;
+  readonly certPem: string;
+  readonly certificate: X509Certificate;
+  readonly provisioningDoc: WapCharacteristic;
+}
+
+/** RequestType Renew over TLS authenticated with the current device certificate (protocol.md §6.3). */
+export async function renewDevice(options: RenewOptions): Promise<RenewedDevice> {
+  const { device } = options;
+  const key = options.newKey === false ? device.key : generateDeviceKey();
+  const csr = createCsr(key, device.deviceId);
+  const usePkcs7 = options.pkcs7 ?? true;
+  const rst = rstMessage({
+    to: device.enrollmentUrl,
+    credentials: { kind: 'password', username: '', password: '' },
+    token: usePkcs7 ? signRenewalRequest(csr, device.certPem, device.key.privateKeyPem) : csr,
+    valueType: usePkcs7 ? VALUE_TYPES.pkcs7 : VALUE_TYPES.pkcs10,
+    requestType: 'Renew',
+    context: [
+      ['DeviceID', device.deviceId],
+      ['EnrollmentType', 'Full'],
+    ],
+  });
+  const env = expectOk(
+    'renewal',
+    await postSoap(device.enrollmentUrl, rst, {
+      ...options.tls,
+      cert: device.certPem,
+      key: device.key.privateKeyPem,
+    }),
+  );
+  const doc = parseProvisioningDoc(provisioningDocOf(env));
+  const certificate = clientCertificateOf(doc);
+  return { key, certPem: certificate.toString(), certificate, provisioningDoc: doc };
+}

@@ -1,0 +1,69 @@
+/**
+ * Starts the real server (HTTPS, SQLite, dev CA, dev TLS certificate) on 127.0.0.1 with a free port
+ * and temporary data and certs folders. `publicUrl` is set to the bound address, so every URL the
+ * server hands out (discovery, ADDR) points back at it.
+ *
+ * ```ts
+ * const server = await startTestServer();
+ * await server.addUser('demo@example.com', 'secret');
+ * // … talk to server.url, inspect server.storage …
+ * await server.close();
+ * ```
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
+import { addUser } from '../../src/enrollment/users.js';
+import { silentLogger } from '../../src/logger.js';
+import { startMdmServer } from '../../src/main.js';
+import type { EnrollmentCa } from '../../src/pki/ca.js';
+import type { Storage } from '../../src/storage/index.js';
+
+export interface TestServer {
+  /** Base URL, e.g. `https://127.0.0.1:41234` (also the configured publicUrl). */
+  readonly url: string;
+  /** The enrollment CA (device certificates chain to `ca.certificate`). */
+  readonly ca: EnrollmentCa;
+  /** PEM of the server's TLS certificate, for clients that verify the server (undefined with `tls: false`). */
+  readonly tlsCertPem: string | undefined;
+  /** The server's own storage (same SQLite database). */
+  readonly storage: Storage;
+  readonly config: Config;
+  readonly dataDir: string;
+  readonly certsDir: string;
+  /** Adds an enrollment user through the same code path as `mdm users add`. */
+  addUser(upn: string, password: string): Promise<void>;
+  /** Stops the server and deletes the temporary folders. */
+  close(): Promise<void>;
+}
+
+/** `overrides` are config settings (as in a config file), e.g. `{ authPolicies: ['Federated'] }`. */
+export async function startTestServer(overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+  const root = mkdtempSync(join(tmpdir(), 'mdm-test-'));
+  const dataDir = join(root, 'data');
+  const certsDir = join(root, 'certs');
+  const config = loadConfig({
+    env: {},
+    flags: { dataDir, certsDir, host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides },
+  });
+  const server = await startMdmServer(config, {
+    logger: silentLogger(),
+    warn: false,
+    publicUrlForPort: (port, protocol) => `${protocol}://127.0.0.1:${port}`,
+  });
+  return {
+    url: server.config.publicUrl.replace(/\/+$/, ''),
+    ca: server.ca,
+    tlsCertPem: server.tls?.cert,
+    storage: server.storage,
+    config: server.config,
+    dataDir,
+    certsDir,
+    addUser: (upn, password) => addUser(server.storage.users, upn, password),
+    async close() {
+      await server.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
