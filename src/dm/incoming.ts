@@ -1,0 +1,209 @@
+// Handling what the client sends in one message (protocol.md §7.5–7.9, §8): answers for its
+// commands, matching of its Status/Results to the server commands they refer to, alerts, and
+// reassembly of chunked large objects. Pure; part of the session machine.
+import { ALERT, ALERT_TYPE, STATUS } from '../codec/syncml/codes.js';
+import type {
+  AlertCommand,
+  ItemCommand,
+  ResultsCommand,
+  StatusCommand,
+  SyncMlItem,
+} from '../codec/syncml/types.js';
+import type { DmCommand } from '../shared/dm-command.js';
+import type { Effect, IncomingChunk, QueuedCommand, ResultItem, SentRef } from './types.js';
+
+const INT_RE = /^\d{1,9}$/;
+export function code(text: string): number | undefined {
+  return INT_RE.test(text) ? Number(text) : undefined;
+}
+
+/** Mutable scratch state for one step. */
+export interface Incoming {
+  readonly effects: Effect[];
+  /** Sent refs of this session, updated as statuses arrive. */
+  readonly refs: SentRef[];
+  readonly inFlight: ReadonlyMap<string, QueuedCommand>;
+  readonly canReplace: (path: string) => boolean;
+  loginStatus?: string;
+  incoming?: IncomingChunk;
+  /** A new command interrupted a chunked object: answer Alert 1225 (protocol.md §7.9). */
+  interruptedChunk: boolean;
+  unenroll: boolean;
+  abort: boolean;
+  /** Status codes given to chunks of the server's own large object in this message. */
+  chunkAcks: Map<string, number>;
+}
+
+function toResultItem(item: SyncMlItem, fallback?: string): ResultItem | undefined {
+  const locUri = item.source ?? item.target ?? fallback;
+  if (!locUri) return undefined;
+  return {
+    locUri,
+    ...(item.meta?.format !== undefined && { format: item.meta.format }),
+    ...(item.meta?.type !== undefined && { type: item.meta.type }),
+    ...(item.data !== undefined && { data: item.data }),
+  };
+}
+
+/** A client Status for a server command: store the code; 418 on Add is retried as Replace (gotcha 33). */
+export function onStatus(s: StatusCommand, st: Incoming): void {
+  if (s.cmdRef === 0) return; // the client's status for our SyncHdr
+  const value = code(s.data);
+  const index =
+    s.cmdRef === undefined
+      ? -1
+      : st.refs.findIndex((r) => r.msgId === s.msgRef && r.cmdId === s.cmdRef && r.status === undefined);
+  if (index === -1 || value === undefined) {
+    st.effects.push({ kind: 'unmatched', what: 'Status', msgRef: s.msgRef, cmdRef: s.cmdRef ?? -1 });
+    return;
+  }
+  const ref = { ...st.refs[index]!, status: value };
+  st.refs[index] = ref;
+  st.effects.push({
+    kind: 'status',
+    ref,
+    code: value,
+    ...(s.originalError !== undefined && { originalError: s.originalError }),
+  });
+  if (ref.path === '') st.chunkAcks.set(ref.commandId, value);
+  if (value === STATUS.ALREADY_EXISTS && ref.path === '' && ref.verb === 'Add') {
+    const queued = st.inFlight.get(ref.commandId);
+    if (queued && 'items' in queued.command && ref.targets.every((t) => st.canReplace(t))) {
+      const retry: DmCommand = { verb: 'Replace', items: queued.command.items };
+      st.effects.push({
+        kind: 'enqueue',
+        command: retry,
+        origin: queued.origin,
+        ...(queued.tag !== undefined && { tag: queued.tag }),
+        retryOf: queued.id,
+      });
+    }
+  }
+}
+
+/** Results for a Get: matched by (MsgRef, CmdRef); chunked data is reassembled first. */
+export function onResults(r: ResultsCommand, st: Incoming): void {
+  const ref = st.refs.find((x) => x.msgId === r.msgRef && x.cmdId === r.cmdRef);
+  if (!ref) {
+    st.effects.push({ kind: 'unmatched', what: 'Results', msgRef: r.msgRef, cmdRef: r.cmdRef });
+    return;
+  }
+  const items: ResultItem[] = [];
+  for (const item of r.items) {
+    const whole = reassemble(item, 'Results', r.msgRef, r.cmdRef, st);
+    if (whole === 'pending') continue;
+    if (whole === 'mismatch') {
+      st.effects.push({ kind: 'protocol-error', reason: `Results ${r.msgRef}/${r.cmdRef}: size mismatch` });
+      continue;
+    }
+    const ri = toResultItem(whole, ref.targets[0]);
+    if (ri) items.push(ri);
+  }
+  if (items.length > 0) st.effects.push({ kind: 'results', ref, items });
+}
+
+/**
+ * Large-object reassembly (protocol.md §7.9): returns the whole item, 'pending' while chunks are
+ * still coming, or 'mismatch' when the total differs from the announced Meta Size (424).
+ */
+function reassemble(
+  item: SyncMlItem,
+  kind: IncomingChunk['kind'],
+  msgRef: number,
+  cmdRef: number,
+  st: Incoming,
+): SyncMlItem | 'pending' | 'mismatch' {
+  const cur = st.incoming;
+  const continues =
+    cur !== undefined && cur.kind === kind && (cur.source ?? '') === (item.source ?? item.target ?? '');
+  if (cur && !continues) {
+    st.incoming = undefined;
+    st.interruptedChunk = true;
+  }
+  if (!item.moreData && !continues) return item;
+  const data = (continues ? cur!.data : '') + (item.data ?? '');
+  if (item.moreData) {
+    const first = continues ? cur! : undefined;
+    st.incoming = {
+      kind,
+      msgRef,
+      cmdRef,
+      ...((item.source ?? item.target) !== undefined && { source: item.source ?? item.target }),
+      ...((first?.format ?? item.meta?.format) !== undefined && {
+        format: first?.format ?? item.meta?.format,
+      }),
+      ...((first?.type ?? item.meta?.type) !== undefined && { type: first?.type ?? item.meta?.type }),
+      ...((first?.size ?? item.meta?.size) !== undefined && { size: first?.size ?? item.meta?.size }),
+      data,
+    };
+    return 'pending';
+  }
+  const size = cur!.size;
+  st.incoming = undefined;
+  if (size !== undefined && Buffer.byteLength(data) !== size) return 'mismatch';
+  return {
+    ...item,
+    data,
+    meta: {
+      ...(cur!.format !== undefined && { format: cur!.format }),
+      ...(cur!.type !== undefined && { type: cur!.type }),
+    },
+  };
+}
+
+/** Client Add/Replace (DevInfo in package 1, protocol.md §7.5) → stored; other verbs are refused. */
+export function onClientItemCommand(c: ItemCommand, st: Incoming): number {
+  if (c.kind !== 'Replace' && c.kind !== 'Add') return STATUS.COMMAND_NOT_ALLOWED;
+  const items: ResultItem[] = [];
+  let result: number = STATUS.OK;
+  for (const item of c.items) {
+    const whole = reassemble(item, 'Command', 0, c.cmdId, st);
+    if (whole === 'pending') {
+      result = STATUS.CHUNK_ACCEPTED;
+      continue;
+    }
+    if (whole === 'mismatch') return STATUS.SIZE_MISMATCH;
+    const ri = toResultItem(whole);
+    if (ri) items.push(ri);
+  }
+  if (items.length > 0) st.effects.push({ kind: 'devinfo', items });
+  return result;
+}
+
+/** Client alerts (protocol.md §7.14, §8): dispatch on Meta/Type; always answered (200). */
+export function onAlert(a: AlertCommand, st: Incoming): number {
+  const alertCode = code(a.data);
+  if (alertCode === undefined) return STATUS.INCOMPLETE_COMMAND;
+  switch (alertCode) {
+    case ALERT.SESSION_ABORT:
+      st.abort = true;
+      return STATUS.OK;
+    case ALERT.NO_END_OF_DATA:
+      st.incoming = undefined;
+      return STATUS.OK;
+    case ALERT.CLIENT_INITIATED_MGMT:
+    case ALERT.SERVER_INITIATED_MGMT:
+    case ALERT.NEXT_MESSAGE:
+      return STATUS.OK;
+  }
+  for (const item of a.items) {
+    const type = item.meta?.type ?? '';
+    if (type === ALERT_TYPE.LOGIN_STATUS) {
+      st.loginStatus = item.data?.trim();
+      continue;
+    }
+    if (type === ALERT_TYPE.REQUEST_PENDING) continue; // keep-alive (protocol.md §7.13)
+    if (type === ALERT_TYPE.UNENROLL_USER_REQUEST) st.unenroll = true;
+    st.effects.push({
+      kind: 'event',
+      alertCode,
+      type,
+      ...(item.meta?.format !== undefined && { format: item.meta.format }),
+      ...(item.meta?.mark !== undefined && { mark: item.meta.mark }),
+      ...((item.source ?? item.target) !== undefined && { source: item.source ?? item.target }),
+      ...(item.data !== undefined && { data: item.data }),
+    });
+  }
+  if (a.items.length === 0) st.effects.push({ kind: 'event', alertCode, type: '' });
+  return STATUS.OK;
+}

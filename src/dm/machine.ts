@@ -1,0 +1,341 @@
+// The OMA-DM session state machine: pure `step(input) → { state, reply, effects }`
+// (protocol.md §7.5–7.9). No I/O: session.ts loads the inputs, runs `step`, and records the effects
+// in one transaction.
+import { ALERT, STATUS } from '../codec/syncml/codes.js';
+import {
+  encodeCommand,
+  envelopeSize,
+  type ServerHeader,
+  type ServerMessage,
+} from '../codec/syncml/encode.js';
+import type { StatusCommand, SyncMlCommand, SyncMlMessage } from '../codec/syncml/types.js';
+import type { DmCommand } from '../shared/dm-command.js';
+import { code, type Incoming, onAlert, onClientItemCommand, onResults, onStatus } from './incoming.js';
+import {
+  buildChunk,
+  buildCommand,
+  byteLength,
+  CmdIdCounter,
+  chunkEnd,
+  chunkFrameSize,
+  isChunkable,
+} from './outgoing.js';
+import type { AuthDecision, Effect, QueuedCommand, SentRef, SessionState } from './types.js';
+
+export interface MachineOptions {
+  /** Budget for a server message when the client declared no MaxMsgSize. */
+  readonly defaultMaxMsgSize: number;
+  /** May a 418'd Add on this path be retried as Replace? (catalog access rules) */
+  readonly canReplace: (path: string) => boolean;
+}
+
+export interface StepInput {
+  /** The device's active session with this SessionID, if any. */
+  readonly state: SessionState | undefined;
+  readonly message: SyncMlMessage;
+  /** The authenticated device id (already checked to equal SyncHdr/Source/LocURI). */
+  readonly deviceId: string;
+  readonly auth: AuthDecision;
+  /** Server command nodes sent earlier in this session. */
+  readonly sent: readonly SentRef[];
+  /** Queued commands referenced by `sent` (for 418 → Replace and chunk continuation). */
+  readonly inFlight: readonly QueuedCommand[];
+  /** The device's queue, in sending order. */
+  readonly pending: readonly QueuedCommand[];
+  readonly options: MachineOptions;
+}
+
+export interface StepOutput {
+  /** New session state to persist; undefined = persist nothing (refused message). */
+  readonly state: SessionState | undefined;
+  readonly reply: ServerMessage;
+  readonly effects: readonly Effect[];
+}
+
+const SESSION_ALERTS = new Set<number>([ALERT.CLIENT_INITIATED_MGMT, ALERT.SERVER_INITIATED_MGMT]);
+
+/** The session-type Alert (1201/1200) that opens package 1, if present (protocol.md §7.5). */
+export function sessionAlert(msg: SyncMlMessage): number | undefined {
+  for (const c of msg.commands) {
+    if (c.kind === 'Alert') {
+      const n = code(c.data);
+      if (n !== undefined && SESSION_ALERTS.has(n)) return n;
+    }
+  }
+  return undefined;
+}
+
+function hdrStatus(msg: SyncMlMessage, data: number, chal?: StatusCommand['chal']): StatusCommand {
+  return {
+    kind: 'Status',
+    cmdId: 1,
+    msgRef: msg.header.msgId,
+    cmdRef: 0,
+    cmd: 'SyncHdr',
+    data: String(data),
+    ...(chal && { chal }),
+  };
+}
+
+/** A stateless answer: SyncHdr status only (refused, challenged or unreadable message). */
+function refusal(input: StepInput, data: number, effects: Effect[], extra: SyncMlCommand[] = []): StepOutput {
+  const h = input.message.header;
+  const chal = input.auth.ok ? undefined : input.auth.chal;
+  const state = input.state;
+  return {
+    state: undefined,
+    reply: {
+      header: {
+        sessionId: h.sessionId,
+        msgId: state ? state.serverMsgId + 1 : h.msgId,
+        target: h.source,
+        source: h.target,
+      },
+      commands: [hdrStatus(input.message, data, chal), ...extra],
+      final: true,
+    },
+    effects,
+  };
+}
+
+function duplicateCmdId(commands: readonly SyncMlCommand[], seen = new Set<number>()): number | undefined {
+  for (const c of commands) {
+    if (c.cmdId !== undefined) {
+      if (seen.has(c.cmdId)) return c.cmdId;
+      seen.add(c.cmdId);
+    }
+    if (c.kind === 'Atomic' || c.kind === 'Sequence') {
+      const d = duplicateCmdId(c.commands, seen);
+      if (d !== undefined) return d;
+    }
+  }
+  return undefined;
+}
+
+function targetsUserScope(command: DmCommand): boolean {
+  if ('commands' in command) return command.commands.some(targetsUserScope);
+  return command.items.some((i) => /^\.\/user\//i.test(i.target));
+}
+
+export function step(input: StepInput): StepOutput {
+  const { message: msg, auth } = input;
+  const h = msg.header;
+  if (!auth.ok) return refusal(input, auth.hdrStatus, []);
+  const opening = sessionAlert(msg);
+  let state = input.state?.status === 'active' ? input.state : undefined;
+  const effects: Effect[] = [];
+  if (opening !== undefined) {
+    state = {
+      deviceId: input.deviceId,
+      sessionId: h.sessionId,
+      serverMsgId: 0,
+      clientMsgId: 0,
+      status: 'active',
+      authMethod: auth.method,
+      maxMsgSize: h.maxMsgSize ?? input.options.defaultMaxMsgSize,
+      sentCommandIds: [],
+    };
+    effects.push({ kind: 'session-started', sessionId: h.sessionId, sessionAlert: opening });
+  } else if (!state) {
+    // A message for a session this server does not know: refuse and abort (protocol.md §7.8).
+    const reason = `no active session ${h.sessionId} for this device`;
+    return refusal(
+      input,
+      STATUS.NOT_FOUND,
+      [{ kind: 'protocol-error', reason }],
+      [{ kind: 'Alert', cmdId: 2, data: String(ALERT.SESSION_ABORT), items: [] }],
+    );
+  } else if (h.msgId <= state.clientMsgId) {
+    return refusal(input, STATUS.BAD_REQUEST, [
+      { kind: 'protocol-error', reason: `MsgID ${h.msgId} already seen (last ${state.clientMsgId})` },
+    ]);
+  }
+  const header: ServerHeader = {
+    sessionId: h.sessionId,
+    msgId: state.serverMsgId + 1,
+    target: h.source,
+    source: h.target,
+  };
+  state = {
+    ...state,
+    serverMsgId: header.msgId,
+    clientMsgId: h.msgId,
+    maxMsgSize: h.maxMsgSize ?? state.maxMsgSize,
+  };
+
+  const dup = duplicateCmdId(msg.commands);
+  if (dup !== undefined) {
+    effects.push({ kind: 'protocol-error', reason: `duplicate CmdID ${dup}` });
+    return { state, reply: { header, commands: [hdrStatus(msg, STATUS.BAD_REQUEST)], final: true }, effects };
+  }
+
+  const st: Incoming = {
+    effects,
+    refs: [...input.sent],
+    inFlight: new Map([...input.inFlight, ...input.pending].map((q) => [q.id, q])),
+    canReplace: input.options.canReplace,
+    ...(state.loginStatus !== undefined && { loginStatus: state.loginStatus }),
+    ...(state.incoming && { incoming: state.incoming }),
+    interruptedChunk: false,
+    unenroll: false,
+    abort: false,
+    chunkAcks: new Map(),
+  };
+  const ids = new CmdIdCounter(1);
+  const reply: SyncMlCommand[] = [hdrStatus(msg, auth.hdrStatus, auth.chal)];
+  ids.take();
+  const answer = (c: SyncMlCommand, data: number): void => {
+    reply.push({
+      kind: 'Status',
+      cmdId: ids.take(),
+      msgRef: h.msgId,
+      cmdRef: c.cmdId,
+      cmd: c.kind === 'Unknown' ? c.name : c.kind,
+      data: String(data),
+    });
+  };
+  for (const c of msg.commands) {
+    switch (c.kind) {
+      case 'Status':
+        onStatus(c, st);
+        break;
+      case 'Results':
+        onResults(c, st);
+        break;
+      case 'Alert':
+        answer(c, onAlert(c, st));
+        break;
+      case 'Atomic':
+      case 'Sequence':
+        answer(c, STATUS.OPTIONAL_FEATURE_NOT_SUPPORTED);
+        break;
+      case 'Unknown':
+        // Never a Status for a client Status or Results (protocol.md §7.6 rule 3).
+        if (c.name !== 'Status' && c.name !== 'Results') answer(c, STATUS.BAD_REQUEST);
+        else effects.push({ kind: 'protocol-error', reason: `malformed ${c.name}` });
+        break;
+      default:
+        answer(c, onClientItemCommand(c, st));
+    }
+  }
+  if (st.interruptedChunk)
+    reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NO_END_OF_DATA), items: [] });
+  state = {
+    ...state,
+    ...(st.loginStatus !== undefined && { loginStatus: st.loginStatus }),
+    incoming: st.incoming,
+  };
+  if (st.unenroll || st.abort) {
+    if (st.unenroll) effects.push({ kind: 'unenroll' });
+    effects.push({ kind: 'session-ended', reason: st.unenroll ? 'unenrolled' : 'aborted' });
+    return {
+      state: { ...state, status: 'closed', outgoing: undefined },
+      reply: { header, commands: reply, final: true },
+      effects,
+    };
+  }
+  // While the server sends a large object the client answers each chunk with 213 + Alert 1222 and
+  // no Final; anything else without Final means more client messages follow (protocol.md §7.9).
+  if (!msg.final && !state.outgoing) {
+    // Ask for the next message and send nothing new.
+    reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NEXT_MESSAGE), items: [] });
+    return { state, reply: { header, commands: reply, final: false }, effects };
+  }
+  const budget = state.maxMsgSize;
+  let used = envelopeSize(header);
+  for (const c of reply) used += byteLength(encodeCommand(c));
+  const out = new Outgoing(header.msgId, ids, budget - used, effects, st);
+  state = out.fill(state, input.pending);
+  if (out.commands.length === 0) {
+    effects.push({ kind: 'session-ended', reason: 'completed' });
+    return {
+      state: { ...state, status: 'closed' },
+      reply: { header, commands: reply, final: true },
+      effects,
+    };
+  }
+  // A chunk with more to come is not the end of the server's package (no Final, protocol.md §7.9).
+  return { state, reply: { header, commands: [...reply, ...out.commands], final: !state.outgoing }, effects };
+}
+
+/** Fills the rest of one server message with queued commands, within the MaxMsgSize budget. */
+class Outgoing {
+  readonly commands: SyncMlCommand[] = [];
+  constructor(
+    private readonly msgId: number,
+    private readonly ids: CmdIdCounter,
+    private room: number,
+    private readonly effects: Effect[],
+    private readonly st: Incoming,
+  ) {}
+
+  fill(state: SessionState, pending: readonly QueuedCommand[]): SessionState {
+    if (state.outgoing) {
+      const chunk = state.outgoing;
+      const q = this.st.inFlight.get(chunk.commandId);
+      // The device must have accepted the previous chunk with 213 (protocol.md §7.9); otherwise the
+      // large object is over (its status is recorded) and the queue goes on.
+      if (q && this.st.chunkAcks.get(chunk.commandId) === STATUS.CHUNK_ACCEPTED) {
+        return { ...state, outgoing: this.sendChunk(q, chunk.offset) };
+      }
+      state = { ...state, outgoing: undefined };
+    }
+    const sent = new Set(state.sentCommandIds);
+    const newlySent: string[] = [];
+    let outgoing: SessionState['outgoing'];
+    for (const q of pending) {
+      if (sent.has(q.id)) continue;
+      // User-scoped commands only while the enrolled user is logged on (protocol.md §11 gotcha 39).
+      if (targetsUserScope(q.command) && state.loginStatus !== 'user') continue;
+      const refs: SentRef[] = [];
+      const probe = new CmdIdCounter(this.ids.peek());
+      const built = buildCommand(q.command, q.id, this.msgId, probe, refs);
+      const size = byteLength(encodeCommand(built));
+      if (size <= this.room) {
+        this.accept(built, refs, probe);
+        this.room -= size;
+        newlySent.push(q.id);
+        continue;
+      }
+      if (this.commands.length > 0) break; // the rest goes in the next message
+      if (isChunkable(q.command)) {
+        outgoing = this.sendChunk(q, 0);
+        if (outgoing !== undefined || this.commands.length > 0) newlySent.push(q.id);
+        if (this.commands.length > 0) break;
+      }
+      this.effects.push({
+        kind: 'rejected',
+        commandId: q.id,
+        reason: `command of ${size} bytes exceeds MaxMsgSize`,
+      });
+    }
+    return { ...state, sentCommandIds: [...state.sentCommandIds, ...newlySent], outgoing };
+  }
+
+  private accept(built: SyncMlCommand, refs: SentRef[], probe: CmdIdCounter): void {
+    this.commands.push(built);
+    while (this.ids.peek() < probe.peek()) this.ids.take();
+    for (const ref of refs) this.effects.push({ kind: 'sent', ref });
+  }
+
+  /** Send the chunk starting at `offset`; returns the continuation, or undefined when this was the last. */
+  private sendChunk(q: QueuedCommand, offset: number): SessionState['outgoing'] {
+    if (!isChunkable(q.command)) return undefined;
+    const cmdId = this.ids.peek();
+    const room = this.room - chunkFrameSize(q.command, cmdId);
+    const data = q.command.items[0]!.data!;
+    const end = room > 0 ? chunkEnd(data, offset, room) : offset;
+    if (end === offset) return undefined;
+    const ref: SentRef = {
+      msgId: this.msgId,
+      cmdId: this.ids.take(),
+      commandId: q.id,
+      path: '',
+      verb: q.command.verb,
+      targets: [q.command.items[0]!.target],
+    };
+    this.commands.push(buildChunk(q.command, ref.cmdId, offset, end));
+    this.effects.push({ kind: 'sent', ref });
+    return end < data.length ? { commandId: q.id, offset: end } : undefined;
+  }
+}

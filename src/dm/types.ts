@@ -1,0 +1,94 @@
+// Data the OMA-DM session machine works on (protocol.md §7.6–7.9). Plain serialisable values: the
+// session state is stored as JSON and the sent-command map as rows, so any server instance can
+// continue a session from the database alone.
+import type { SyncMlChal } from '../codec/syncml/types.js';
+import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
+import type { QueuedCommand, ResultItem, SentRef } from '../storage/commands.js';
+
+export type { QueuedCommand, ResultItem, SentRef };
+
+/** A large object being received in chunks (protocol.md §7.9). */
+export interface IncomingChunk {
+  readonly kind: 'Results' | 'Command';
+  /** (MsgRef, CmdRef) of a chunked Results, or the client CmdID of a chunked command. */
+  readonly msgRef: number;
+  readonly cmdRef: number;
+  readonly source?: string;
+  readonly format?: string;
+  readonly type?: string;
+  readonly size?: number;
+  readonly data: string;
+}
+
+/** A large object being sent in chunks: next chunk starts at `offset` (UTF-16 index into Data). */
+export interface OutgoingChunk {
+  readonly commandId: string;
+  readonly offset: number;
+}
+
+export interface SessionState {
+  readonly deviceId: string;
+  /** Client-chosen, echoed exactly (protocol.md §7.3). */
+  readonly sessionId: string;
+  /** Last MsgID the server used in this session. */
+  readonly serverMsgId: number;
+  /** Last MsgID received from the client. */
+  readonly clientMsgId: number;
+  readonly status: 'active' | 'closed';
+  /** How the device proved its identity when the session started. */
+  readonly authMethod: 'certificate' | 'digest';
+  /** LoginStatus alert value (`user`, `others`, `none`; protocol.md §8.2). */
+  readonly loginStatus?: string;
+  /** Client MaxMsgSize (protocol.md §7.3, gotcha 34). */
+  readonly maxMsgSize: number;
+  /** Queued command ids already sent in this session (never sent twice in one session). */
+  readonly sentCommandIds: readonly string[];
+  readonly incoming?: IncomingChunk;
+  readonly outgoing?: OutgoingChunk;
+}
+
+/** Result of authenticating one message, decided before the machine runs. */
+export type AuthDecision =
+  | {
+      readonly ok: true;
+      readonly method: 'certificate' | 'digest';
+      readonly hdrStatus: 200 | 212;
+      readonly chal?: SyncMlChal;
+    }
+  | { readonly ok: false; readonly hdrStatus: 401 | 403 | 407; readonly chal?: SyncMlChal };
+
+export type SessionEndReason = 'completed' | 'aborted' | 'unenrolled';
+
+/** What the machine asks the I/O layer to record (all in the exchange's one transaction). */
+export type Effect =
+  | { readonly kind: 'session-started'; readonly sessionId: string; readonly sessionAlert: number }
+  | { readonly kind: 'devinfo'; readonly items: readonly ResultItem[] }
+  | { readonly kind: 'sent'; readonly ref: SentRef }
+  | { readonly kind: 'status'; readonly ref: SentRef; readonly code: number; readonly originalError?: string }
+  | { readonly kind: 'results'; readonly ref: SentRef; readonly items: readonly ResultItem[] }
+  | {
+      readonly kind: 'event';
+      readonly alertCode: number;
+      readonly type: string;
+      readonly format?: string;
+      readonly mark?: string;
+      readonly source?: string;
+      readonly data?: string;
+    }
+  | { readonly kind: 'unenroll' }
+  | {
+      readonly kind: 'enqueue';
+      readonly command: DmCommand;
+      readonly origin: CommandOrigin;
+      readonly tag?: string;
+      readonly retryOf: string;
+    }
+  | { readonly kind: 'rejected'; readonly commandId: string; readonly reason: string }
+  | { readonly kind: 'protocol-error'; readonly reason: string }
+  | {
+      readonly kind: 'unmatched';
+      readonly what: 'Status' | 'Results';
+      readonly msgRef: number;
+      readonly cmdRef: number;
+    }
+  | { readonly kind: 'session-ended'; readonly reason: SessionEndReason };

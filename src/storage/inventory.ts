@@ -1,0 +1,26 @@
+// Per-device inventory: the last value the device reported for each node, with when
+// (protocol.md §10; DevInfo from package 1 and Results of every Get).
+
+export interface InventoryEntry {
+  readonly locUri: string;
+  readonly value: string | null;
+  readonly format: string | null;
+  readonly type: string | null;
+  /** ISO-8601 UTC. */
+  readonly reportedAt: string;
+}
+
+/** Check-in bookkeeping of a device. */
+export interface DeviceCheckIn {
+  readonly lastCheckInAt: string | null;
+  readonly lastInventoryAt: string | null;
+  readonly loginStatus: string | null;
+  readonly sessions: number;
+}
+
+export interface InventoryStore {
+  /** The device's inventory, sorted by LocURI. */
+  list(deviceId: string): Promise<InventoryEntry[]>;
+  get(deviceId: string, locUri: string): Promise<InventoryEntry | undefined>;
+  checkIn(deviceId: string): Promise<DeviceCheckIn | undefined>;
+}

@@ -1,0 +1,171 @@
+// `mdm devices …` and `mdm commands …` against a real database file.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/index.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { enrollment } from './support.js';
+
+let root: string;
+let configFile: string;
+const dbFile = () => join(root, 'data', 'mdm.sqlite');
+
+async function mdm(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = process.stdout.write.bind(process.stdout);
+  const stderr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((c: string) => out.push(String(c)) > 0) as typeof process.stdout.write;
+  process.stderr.write = ((c: string) => err.push(String(c)) > 0) as typeof process.stderr.write;
+  process.exitCode = 0;
+  try {
+    await buildProgram().parseAsync(['node', 'mdm', '--config', configFile, ...args]);
+  } catch {
+    // commander exit (usage errors) — exitCode below tells
+  } finally {
+    process.stdout.write = stdout;
+    process.stderr.write = stderr;
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { out: out.join(''), err: err.join(''), code };
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'mdm-dm-cli-'));
+  configFile = join(root, 'mdm.yaml');
+  writeFileSync(configFile, `dataDir: ${join(root, 'data')}\ncertsDir: ${join(root, 'certs')}\n`);
+  const storage = openSqliteStorage({ file: dbFile(), checkpointIntervalMs: 0 });
+  await storage.devices.recordEnrollment(enrollment('DEV1', 'AA01'));
+  storage.close();
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('mdm commands add', () => {
+  it('queues a Replace with value and format and audits the actor', async () => {
+    const r = await mdm(
+      'commands',
+      'add',
+      'DEV1',
+      '--replace',
+      './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera',
+      '--value',
+      '0',
+      '--format',
+      'int',
+      '--actor',
+      'carol',
+      '--tag',
+      't1',
+    );
+    expect(r.code).toBe(0);
+    const id = r.out.trim();
+    const storage = openSqliteStorage({ file: dbFile(), checkpointIntervalMs: 0 });
+    try {
+      expect(await storage.commands.get(id)).toMatchObject({
+        state: 'pending',
+        origin: 'admin',
+        tag: 't1',
+        actor: 'carol',
+        command: {
+          verb: 'Replace',
+          items: [
+            { target: './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera', format: 'int', data: '0' },
+          ],
+        },
+      });
+      expect((await storage.audit.list())[0]).toMatchObject({
+        actor: 'carol',
+        action: 'commands.replace',
+        deviceId: 'DEV1',
+        details: { commandId: id },
+      });
+    } finally {
+      storage.close();
+    }
+    const show = await mdm('commands', 'show', id);
+    expect(show.out).toContain('Replace ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera');
+    expect(show.out).toContain('state pending');
+  });
+
+  it.each([
+    [['--get', '/DevDetail/SwV'], 'starts with ./'],
+    [['--get', './DevDetail//SwV'], 'empty segments'],
+    [['--replace', './a/b'], 'needs --value'],
+    [['--get', './a', '--exec', './b'], 'exactly one'],
+    [['--replace', './a', '--value', '1', '--format', 'text'], '--format must be one of'],
+  ])('refuses %j', async (args, message) => {
+    const r = await mdm('commands', 'add', 'DEV1', ...args);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(message);
+  });
+
+  it('refuses an Atomic holding a Get (Windows limit)', async () => {
+    const { queueAdminCommand } = await import('../../src/dm/admin.js');
+    const storage = openSqliteStorage({ file: dbFile(), checkpointIntervalMs: 0 });
+    try {
+      await expect(
+        queueAdminCommand(storage, {
+          deviceId: 'DEV1',
+          actor: 'test',
+          action: 'commands.atomic',
+          command: { verb: 'Atomic', commands: [{ verb: 'Get', items: [{ target: './a' }] }] },
+        }),
+      ).rejects.toThrow('Get is not allowed inside Atomic');
+    } finally {
+      storage.close();
+    }
+  });
+
+  it('refuses an unknown device', async () => {
+    const r = await mdm('commands', 'add', 'NOPE', '--get', './DevDetail/SwV');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no device NOPE');
+  });
+});
+
+describe('mdm devices actions', () => {
+  it('wipe needs --yes; unenroll queues the DMClient Exec with the ProviderID', async () => {
+    const refused = await mdm('devices', 'wipe', 'DEV1');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('--yes');
+    const wipe = await mdm('devices', 'wipe', 'DEV1', '--yes');
+    const unenroll = await mdm('devices', 'unenroll', 'DEV1');
+    const storage = openSqliteStorage({ file: dbFile(), checkpointIntervalMs: 0 });
+    try {
+      expect((await storage.commands.get(wipe.out.trim()))?.command).toEqual({
+        verb: 'Exec',
+        items: [{ target: './Device/Vendor/MSFT/RemoteWipe/doWipe', format: 'chr', data: '' }],
+      });
+      expect(await storage.commands.get(unenroll.out.trim())).toMatchObject({
+        origin: 'action',
+        priority: 50,
+        command: {
+          verb: 'Exec',
+          items: [
+            {
+              target: './Vendor/MSFT/DMClient/Provider/OpenWindowsMDM/Unenroll',
+              format: 'chr',
+              data: 'OpenWindowsMDM',
+            },
+          ],
+        },
+      });
+    } finally {
+      storage.close();
+    }
+    const list = await mdm('devices', 'list', '--json');
+    expect(JSON.parse(list.out)).toEqual([
+      expect.objectContaining({
+        deviceId: 'DEV1',
+        status: 'enrolled',
+        lastCheckInAt: null,
+        pendingCommands: 3,
+      }),
+    ]);
+    const show = await mdm('devices', 'show', 'DEV1');
+    expect(show.out).toContain('Pending commands (3)');
+    expect(show.out).toContain('last check-in never');
+  });
+});
