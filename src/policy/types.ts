@@ -17,6 +17,8 @@ export interface SettingPlan {
   /** Path read back to verify (Policy CSP: `…/Policy/Result/…`) and the Get that reads it. */
   readonly verifyPath: string;
   readonly verify: DmCommand;
+  /** False when the node has no Get (write-only secrets): the verify Get would fail with 405. */
+  readonly verifiable?: boolean;
   /** Delete that removes the setting, when the node supports Delete. */
   readonly remove?: DmCommand;
 }

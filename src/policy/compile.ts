@@ -1,0 +1,81 @@
+// Validated settings → SyncML command plans (protocol.md §7.10–7.12, §10.4, gotchas 31–33): the
+// Add/Replace that applies each setting, the Get that verifies it and the Delete that removes it.
+import { policyResultPath } from '../catalog/paths.js';
+import type { DmCommand, DmFormat, DmItem } from '../shared/dm-command.js';
+import type { CompiledPolicy, SettingPlan } from './types.js';
+import type { ResolvedSetting, ValidatedPolicy } from './validate.js';
+
+const POLICY_CONFIG_RE = /^\.\/(?:Device|User)\/Vendor\/MSFT\/Policy\/Config\//;
+
+export function compilePolicy(policy: ValidatedPolicy): CompiledPolicy {
+  return {
+    name: policy.name,
+    ...(policy.description !== undefined ? { description: policy.description } : {}),
+    file: policy.file,
+    settings: policy.settings.map(planSetting),
+    atomic: policy.atomic,
+  };
+}
+
+/**
+ * Which verb writes the value. Policy CSP: Add the first time, Replace afterwards (a second Add gets
+ * 418; gotcha 33). Nodes under a dynamic name the server creates (`…/FirewallRules/{Name}/…`) are
+ * also Added first, since Replace on a missing node gets 404 (§7.10). Other CSPs take Replace; a CSP
+ * that accepts only one of the two verbs gets that verb both times.
+ */
+export function applyVerbs(setting: Pick<ResolvedSetting, 'path' | 'node'>): {
+  first: 'Add' | 'Replace';
+  update: 'Add' | 'Replace';
+} {
+  const canAdd = setting.node.access.includes('Add');
+  const canReplace = setting.node.access.includes('Replace');
+  if (!canReplace) return { first: 'Add', update: 'Add' };
+  if (!canAdd) return { first: 'Replace', update: 'Replace' };
+  const addFirst = POLICY_CONFIG_RE.test(setting.path) || setting.node.dynamic === true;
+  return { first: addFirst ? 'Add' : 'Replace', update: 'Replace' };
+}
+
+function planSetting(s: ResolvedSetting): SettingPlan {
+  const format = s.format as DmFormat;
+  const item: DmItem = { target: s.path, format, ...(s.type ? { type: s.type } : {}), data: s.value };
+  const verbs = applyVerbs(s);
+  const first: DmCommand = { verb: verbs.first, items: [item] };
+  const update: DmCommand = verbs.update === verbs.first ? first : { verb: verbs.update, items: [item] };
+  // Policy CSP: read the merged value the device enforces from Policy/Result (protocol.md §10.4).
+  const verifyPath = policyResultPath(s.path) ?? s.path;
+  return {
+    path: s.path,
+    scope: s.node.scope,
+    value: s.value,
+    format,
+    ...(s.type ? { type: s.type } : {}),
+    node: s.node,
+    apply: { first, update },
+    verifyPath,
+    verify: { verb: 'Get', items: [{ target: verifyPath }] },
+    verifiable: s.node.access.includes('Get'),
+    ...(s.node.access.includes('Delete') ? { remove: { verb: 'Delete', items: [{ target: s.path }] } } : {}),
+  };
+}
+
+export type ApplyMode = 'first' | 'update';
+
+/**
+ * The commands that apply a policy: one per setting (own CmdID each, §10), inside one Atomic when
+ * the policy asks for it (§7.12: no Get and no nested Atomic inside; each node appears once).
+ */
+export function applyCommands(policy: CompiledPolicy, mode: ApplyMode = 'first'): DmCommand[] {
+  const commands = policy.settings.map((s) => (mode === 'first' ? s.apply.first : s.apply.update));
+  if (!policy.atomic || commands.length === 0) return commands;
+  return [{ verb: 'Atomic', commands }];
+}
+
+/** The Gets that read back every verifiable setting. */
+export function verifyCommands(policy: CompiledPolicy): DmCommand[] {
+  return policy.settings.filter((s) => s.verifiable !== false).map((s) => s.verify);
+}
+
+/** The Deletes that remove the policy's settings from a device (settings without Delete stay). */
+export function removeCommands(policy: CompiledPolicy): DmCommand[] {
+  return policy.settings.flatMap((s) => (s.remove ? [s.remove] : []));
+}
