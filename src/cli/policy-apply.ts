@@ -1,0 +1,77 @@
+// `mdm policy apply [dir] [--dry-run]`: validate the whole policy folder, print the plan per
+// device group, then store the new policy versions (the server delivers them at each device's
+// next check-in). Nothing is stored when any file has an error.
+import type { Command } from 'commander';
+import { Catalog, defaultCatalog } from '../catalog/catalog.js';
+import { applyPolicyFolder } from '../policy/apply-folder.js';
+import { formatIssue } from '../policy/errors.js';
+import { formatPlan } from '../policy/policy-set.js';
+import { configFor, runAction, withContext } from './context.js';
+import { policyCommand } from './policy.js';
+
+export function registerPolicyApply(program: Command): void {
+  policyCommand(program)
+    .command('apply')
+    .description(
+      'Validate the policy folder, print the plan per device group and store the new policy versions',
+    )
+    .argument('[dir]', 'policy folder (default: policyDir / MDM_POLICY_DIR)')
+    .option('--dry-run', 'print the plan only; store nothing')
+    .option('--json', 'print the result as JSON')
+    .option('--catalog <dir>', 'CSP catalog folder (default: the bundled csp-catalog/)')
+    .action(
+      (
+        dir: string | undefined,
+        opts: { dryRun?: boolean; json?: boolean; catalog?: string },
+        command: Command,
+      ) =>
+        runAction(async () => {
+          const folderDir = dir ?? configFor(command).policyDir;
+          const catalog = opts.catalog ? Catalog.load(opts.catalog) : defaultCatalog();
+          await withContext(command, async ({ storage }) => {
+            const result = await applyPolicyFolder(storage.policies, folderDir, {
+              catalog,
+              dryRun: opts.dryRun === true,
+            });
+            const errors = result.folder.issues.filter((i) => i.severity === 'error');
+            if (opts.json) {
+              process.stdout.write(
+                `${JSON.stringify(
+                  {
+                    valid: result.valid,
+                    issues: result.folder.issues,
+                    plan: result.plan,
+                    ...(result.stored
+                      ? { revision: result.stored.revision, changes: result.stored.changes }
+                      : {}),
+                  },
+                  null,
+                  2,
+                )}\n`,
+              );
+            } else {
+              for (const issue of result.folder.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+              if (result.valid) {
+                process.stdout.write(
+                  `${result.folder.policies.length} policies, ${result.folder.compliance.length} compliance rules in ${folderDir}\n`,
+                );
+                process.stdout.write(`${formatPlan(result.plan)}\n`);
+              }
+              if (!result.valid) process.stderr.write(`${errors.length} error(s); nothing stored\n`);
+              else if (opts.dryRun) process.stdout.write('dry run: nothing stored\n');
+              else if (result.stored && !result.stored.created) {
+                process.stdout.write(`no changes (revision ${result.stored.revision})\n`);
+              } else if (result.stored) {
+                const summary = result.stored.changes
+                  .map((c) => `${c.change} ${c.name} v${c.version}`)
+                  .join(', ');
+                process.stdout.write(
+                  `stored revision ${result.stored.revision}: ${summary || 'assignments or compliance rules changed'}\n`,
+                );
+              }
+            }
+            if (!result.valid) process.exitCode = 1;
+          });
+        }),
+    );
+}

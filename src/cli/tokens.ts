@@ -1,0 +1,57 @@
+// `mdm tokens create|list|revoke`: API tokens for the admin API (`Authorization: Bearer …`).
+// The token is printed once; only its SHA-256 is stored.
+import type { Command } from 'commander';
+import { createApiToken } from '../reporting/api-tokens.js';
+import { CliError, runAction, withContext } from './context.js';
+
+export function registerTokens(program: Command): void {
+  const tokens = program.command('tokens').description('API tokens for the admin API');
+  tokens
+    .command('create')
+    .description('create a token and print it once (store it now: it cannot be shown again)')
+    .option('-n, --name <name>', 'what the token is for', 'admin')
+    .action((opts: { name: string }, command: Command) =>
+      runAction(() =>
+        withContext(command, async ({ storage }) => {
+          const { id, token } = await createApiToken(storage.tokens, opts.name);
+          process.stderr.write(
+            `created token ${id} (${opts.name}); use it as: Authorization: Bearer <token>\n`,
+          );
+          process.stdout.write(`${token}\n`);
+        }),
+      ),
+    );
+  tokens
+    .command('list')
+    .description('list tokens (never their values)')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }, command: Command) =>
+      runAction(() =>
+        withContext(command, async ({ storage }) => {
+          const list = (await storage.tokens.listTokens()).map(({ hash: _hash, ...t }) => t);
+          if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+          else if (list.length === 0) process.stdout.write('no tokens; create one with: mdm tokens create\n');
+          else {
+            for (const t of list) {
+              const state = t.revokedAt ? `revoked ${t.revokedAt}` : `last used ${t.lastUsedAt ?? 'never'}`;
+              process.stdout.write(`${t.id}\t${t.name}\tcreated ${t.createdAt}\t${state}\n`);
+            }
+          }
+        }),
+      ),
+    );
+  tokens
+    .command('revoke')
+    .description('revoke a token')
+    .argument('<id>', 'token id (from mdm tokens list)')
+    .action((id: string, _opts: unknown, command: Command) =>
+      runAction(() =>
+        withContext(command, async ({ storage }) => {
+          if (!(await storage.tokens.revokeToken(id, new Date().toISOString()))) {
+            throw new CliError(`no live token ${id}`);
+          }
+          process.stdout.write(`revoked ${id}\n`);
+        }),
+      ),
+    );
+}

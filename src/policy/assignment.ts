@@ -1,0 +1,139 @@
+// `assignments.yaml` in the policy folder: device groups, which policies reach which groups
+// (with exclusions), conflict resolutions, and how often delivered settings are re-verified.
+import { z } from 'zod';
+import type { Resolution } from './conflicts.js';
+import type { PolicyIssue } from './errors.js';
+import type { GroupDefinition } from './groups.js';
+import { ALL_DEVICES, type Assignment } from './targeting.js';
+import { type Locate, parseDuration, parseYamlWith } from './yaml-source.js';
+
+/** The reserved file name inside the policy folder. */
+export const ASSIGNMENTS_FILE = 'assignments.yaml';
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'use letters, digits, `.`, `_`, `-`');
+const version = z.string().regex(/^\d+(\.\d+){1,3}$/, 'expected a Windows version such as 10.0.22631');
+const duration = z
+  .union([z.string(), z.number()])
+  .refine((v) => parseDuration(v) !== undefined, 'expected a duration such as 30m, 24h or 7d')
+  .transform((v) => parseDuration(v)!);
+const list = z.array(z.string().min(1));
+
+const GroupRuleSchema = z.strictObject({
+  editions: list.optional().describe('OS edition names (Enterprise, Pro, Education) or product-type ids.'),
+  osVersion: z.strictObject({ min: version.optional(), max: version.optional() }).optional(),
+  models: list.optional().describe('Model patterns (DevInfo/Mod); `*` is a wildcard.'),
+  users: list.optional(),
+});
+
+const GroupSchema = z.strictObject({
+  name: name.refine((n) => n !== ALL_DEVICES, '`all` is reserved for every device'),
+  devices: list.optional().describe('Device IDs that are members.'),
+  users: list.optional().describe('Devices enrolled by these users (UPN) are members.'),
+  rules: z.array(GroupRuleSchema).optional().describe('A device matching any rule is a member.'),
+});
+
+const AssignmentSchema = z.strictObject({
+  policy: name,
+  include: z.array(z.string().min(1)).min(1).describe('Group names, or `all`.'),
+  exclude: z.array(z.string().min(1)).optional(),
+});
+
+export const AssignmentsFileSchema = z.strictObject({
+  groups: z.array(GroupSchema).default([]),
+  assignments: z.array(AssignmentSchema).default([]),
+  resolutions: z.array(z.strictObject({ path: z.string().min(1).optional(), winner: name })).default([]),
+  verification: z
+    .strictObject({
+      interval: duration.default(24 * 3_600_000),
+      maxDriftRetries: z.number().int().min(0).max(100).default(3),
+      settings: z.array(z.strictObject({ path: z.string().min(1), interval: duration })).default([]),
+    })
+    .prefault({}),
+});
+
+export interface AssignmentConfig {
+  readonly groups: readonly GroupDefinition[];
+  readonly assignments: readonly Assignment[];
+  readonly resolutions: readonly Resolution[];
+  readonly verification: {
+    readonly intervalMs: number;
+    readonly maxDriftRetries: number;
+    readonly settings: readonly { readonly path: string; readonly intervalMs: number }[];
+  };
+}
+
+export const EMPTY_ASSIGNMENTS: AssignmentConfig = {
+  groups: [],
+  assignments: [],
+  resolutions: [],
+  verification: { intervalMs: 24 * 3_600_000, maxDriftRetries: 3, settings: [] },
+};
+
+export function parseAssignments(
+  file: string,
+  text: string,
+): { config?: AssignmentConfig; issues: readonly PolicyIssue[]; locate: Locate } {
+  const parsed = parseYamlWith(file, text, AssignmentsFileSchema);
+  const { locate } = parsed;
+  if (!parsed.value) return { issues: parsed.issues, locate };
+  const v = parsed.value;
+  const config: AssignmentConfig = {
+    groups: v.groups,
+    assignments: v.assignments,
+    resolutions: v.resolutions,
+    verification: {
+      intervalMs: v.verification.interval,
+      maxDriftRetries: v.verification.maxDriftRetries,
+      settings: v.verification.settings.map((s) => ({ path: s.path, intervalMs: s.interval })),
+    },
+  };
+  return { config, issues: [], locate };
+}
+
+/** Cross-checks against the folder: named policies and groups must exist, group names unique. */
+export function checkReferences(
+  config: AssignmentConfig,
+  policyNames: ReadonlySet<string>,
+  locate: Locate,
+): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  const problem = (path: (string | number)[], message: string): PolicyIssue => ({
+    ...locate(path),
+    code: 'schema',
+    severity: 'error',
+    message,
+  });
+  const groupNames = new Set<string>();
+  config.groups.forEach((g, i) => {
+    if (groupNames.has(g.name))
+      issues.push(problem(['groups', i, 'name'], `group ${g.name} is defined twice`));
+    groupNames.add(g.name);
+  });
+  config.assignments.forEach((a, i) => {
+    if (!policyNames.has(a.policy)) {
+      issues.push(problem(['assignments', i, 'policy'], `no policy named ${a.policy} in the folder`));
+    }
+    for (const key of ['include', 'exclude'] as const) {
+      (a[key] ?? []).forEach((g, j) => {
+        if (g !== ALL_DEVICES && !groupNames.has(g)) {
+          issues.push(
+            problem(['assignments', i, key, j], `no group named ${g} (define it under groups, or use all)`),
+          );
+        }
+      });
+    }
+  });
+  config.resolutions.forEach((r, i) => {
+    if (!policyNames.has(r.winner)) {
+      issues.push(problem(['resolutions', i, 'winner'], `no policy named ${r.winner} in the folder`));
+    }
+  });
+  return issues;
+}
+
+/** Re-verification interval for one setting path. */
+export function recheckIntervalMs(config: AssignmentConfig, path: string): number {
+  return (
+    config.verification.settings.find((s) => s.path === path)?.intervalMs ?? config.verification.intervalMs
+  );
+}

@@ -1,0 +1,347 @@
+// Delivery of policy settings to devices over the session engine (protocol.md §7.7, §10.4): at
+// each check-in the device's desired settings are computed from the stored policy set and its
+// groups, every setting moves through the state machine in `setting-state.ts`, and the resulting
+// commands are queued. Each Status/Results the device returns for one of those commands comes back
+// through `onCommandOutcome` and moves the setting on (applied → verified, drifted, failed …).
+import type { Logger } from '../logger.js';
+import type { CommandOrigin, DmCommand, DmContainerVerb, DmItemVerb } from '../shared/dm-command.js';
+import type { CommandQueue } from '../storage/commands.js';
+import type { ComplianceStore } from '../storage/compliance.js';
+import type { DeviceSettingStore } from '../storage/device-settings.js';
+import type { DeviceStore } from '../storage/devices.js';
+import type { InventoryStore } from '../storage/inventory.js';
+import type { PolicyStore } from '../storage/policies.js';
+import { notApplicableReason } from './applicability.js';
+import { recheckIntervalMs } from './assignment.js';
+import { FACT_PATHS } from './compliance.js';
+import { resolveSettings } from './conflicts.js';
+import type { DeviceProfile } from './groups.js';
+import { type ActiveSet, readActiveSet } from './policy-set.js';
+import {
+  type CommandKind,
+  emptyRecord,
+  type QueuedCommand,
+  type SettingEvent,
+  type SettingRecord,
+  step,
+} from './setting-state.js';
+import { indexGroups, targetedPolicies } from './targeting.js';
+import type { CompiledPolicy } from './types.js';
+
+/** Options a queued command carries (the session engine's queue implements this port). */
+export interface EnqueueOptions {
+  readonly origin: CommandOrigin;
+  /** Correlation string handed back with every outcome of the command. */
+  readonly tag: string;
+  /** Higher is sent first. */
+  readonly priority?: number;
+  /** ISO time after which the command is dropped unsent. */
+  readonly expiresAt?: string;
+}
+
+export interface CommandQueuePort {
+  enqueue(deviceId: string, command: DmCommand, options: EnqueueOptions): Promise<void>;
+}
+
+/** One Status (or Status + Results) of a queued command, as the session engine records it. */
+export interface CommandOutcome {
+  readonly deviceId: string;
+  readonly origin: CommandOrigin;
+  readonly tag?: string;
+  readonly verb: DmItemVerb | DmContainerVerb;
+  /** Item LocURI the status refers to (TargetRef), needed for commands inside an Atomic. */
+  readonly target?: string;
+  /** Device status code; null = the command expired or ran out of attempts unacknowledged. */
+  readonly code: number | null;
+  /** Results Data of a Get. */
+  readonly data?: string;
+}
+
+export interface DeliveryStores {
+  readonly policies: PolicyStore;
+  readonly deviceSettings: DeviceSettingStore;
+  readonly compliance: ComplianceStore;
+  readonly devices: Pick<DeviceStore, 'getDevice' | 'listDevices'>;
+  readonly inventory: Pick<InventoryStore, 'list'>;
+  /** The session engine's queue: commands it gave up on (never acknowledged, expired). */
+  readonly commands?: Pick<CommandQueue, 'listForDevice'>;
+}
+
+/**
+ * The last value the device reported per node: the session engine's inventory, overlaid with
+ * the facts delivery/compliance recorded themselves (newer wins; an error status clears it).
+ */
+export async function reportedValues(stores: DeliveryStores, deviceId: string): Promise<Map<string, string>> {
+  const values = new Map<string, { value: string | null; at: string }>();
+  for (const e of await stores.inventory.list(deviceId))
+    values.set(e.locUri, { value: e.value, at: e.reportedAt });
+  for (const f of await stores.compliance.getFacts(deviceId)) {
+    const prev = values.get(f.path);
+    if (!prev || prev.at <= f.reportedAt) values.set(f.path, { value: f.value, at: f.reportedAt });
+  }
+  const out = new Map<string, string>();
+  for (const [path, v] of values) if (v.value !== null) out.set(path, v.value);
+  return out;
+}
+
+export interface DeliveryOptions {
+  readonly stores: DeliveryStores;
+  readonly logger: Logger;
+  /**
+   * The session engine itself re-sends an Add answered 418 as Replace (protocol.md §10.4); then
+   * delivery only notes that the node now holds a value. Default true.
+   */
+  readonly engineRetries418?: boolean;
+  readonly now?: () => Date;
+  /** Policy commands go before inventory, after admin actions. */
+  readonly priority?: number;
+}
+
+const TAG_PREFIX = 'setting';
+const ATOMIC_PREFIX = 'setting-atomic';
+export const POLICY_PRIORITY = 50;
+
+/** `setting:<kind>:<path>`; inside an Atomic `setting-atomic:<policy>` (items matched by target). */
+export function settingTag(kind: CommandKind, path: string): string {
+  return `${TAG_PREFIX}:${kind}:${path}`;
+}
+
+export function parseSettingTag(
+  tag: string | undefined,
+  target?: string,
+): { kind: CommandKind; path: string } | undefined {
+  if (!tag) return undefined;
+  if (tag.startsWith(`${ATOMIC_PREFIX}:`)) return target ? { kind: 'apply', path: target } : undefined;
+  const m = /^setting:(apply|verify|remove):(.+)$/s.exec(tag);
+  return m ? { kind: m[1] as CommandKind, path: m[2]! } : undefined;
+}
+
+/** The device as targeting sees it: enrollment record, reported inventory facts, last check-in. */
+export async function deviceProfile(
+  stores: DeliveryStores,
+  deviceId: string,
+): Promise<DeviceProfile | undefined> {
+  const device = await stores.devices.getDevice(deviceId);
+  if (!device) return undefined;
+  const facts = await reportedValues(stores, deviceId);
+  const checkin = await stores.compliance.getCheckin(deviceId);
+  const opt = <K extends string>(k: K, v: string | null | undefined) => (v ? { [k]: v } : {});
+  return {
+    id: deviceId,
+    ...opt('user', device.userUpn),
+    ...opt('edition', facts.get(FACT_PATHS.osEdition) ?? device.osEdition),
+    ...opt('osVersion', facts.get(FACT_PATHS.osVersion) ?? device.osVersion),
+    ...opt('model', facts.get(FACT_PATHS.model) ?? device.deviceType),
+    userLoggedOn: checkin?.userLoggedOn ?? false,
+  };
+}
+
+export interface DeliveryService {
+  /** Reload the policy set when `mdm policy apply` stored a new revision (cheap when unchanged). */
+  activeSet(): Promise<ActiveSet>;
+  /** Bring one device's settings in line with the policy set; queues what must be sent. */
+  reconcileDevice(
+    deviceId: string,
+    queue: CommandQueuePort,
+    extraPolicies?: readonly string[],
+    profile?: DeviceProfile,
+  ): Promise<number>;
+  /** Record one command outcome and queue the follow-up (verify Get, Replace after 418, re-apply). */
+  onCommandOutcome(outcome: CommandOutcome, queue: CommandQueuePort): Promise<void>;
+  /** Mark settings whose command is out (`sent`), fail those the engine abandoned unacknowledged. */
+  syncWithQueue(deviceId: string, queue: CommandQueuePort): Promise<void>;
+}
+
+export function createDeliveryService(options: DeliveryOptions): DeliveryService {
+  const { stores, logger } = options;
+  const engineRetries418 = options.engineRetries418 ?? true;
+  const now = options.now ?? (() => new Date());
+  const priority = options.priority ?? POLICY_PRIORITY;
+  let cached: ActiveSet | undefined;
+
+  async function activeSet(): Promise<ActiveSet> {
+    const revision = await stores.policies.currentRevision();
+    if (!cached || cached.revision !== revision) cached = await readActiveSet(stores.policies);
+    return cached;
+  }
+
+  const machineOptions = (set: ActiveSet, path: string) => ({
+    now: now(),
+    recheckMs: recheckIntervalMs(set.assignments, path),
+    maxDriftRetries: set.assignments.verification.maxDriftRetries,
+  });
+
+  async function send(
+    queue: CommandQueuePort,
+    deviceId: string,
+    commands: readonly { path: string; queued: QueuedCommand }[],
+    atomicPolicies: ReadonlyMap<string, CompiledPolicy>,
+  ) {
+    // Apply commands of an atomic policy go out together in one Atomic (protocol.md §7.12).
+    const atomic = new Map<string, DmCommand[]>();
+    for (const { path, queued } of commands) {
+      const policy = queued.kind === 'apply' ? atomicPolicies.get(path) : undefined;
+      if (policy) {
+        atomic.set(policy.name, [...(atomic.get(policy.name) ?? []), queued.command]);
+        continue;
+      }
+      await queue.enqueue(deviceId, queued.command, {
+        origin: 'policy',
+        tag: settingTag(queued.kind, path),
+        priority,
+      });
+    }
+    for (const [name, list] of atomic) {
+      const command: DmCommand = list.length === 1 ? list[0]! : { verb: 'Atomic', commands: list };
+      const tag = list.length === 1 ? settingTag('apply', itemTarget(list[0]!)) : `${ATOMIC_PREFIX}:${name}`;
+      await queue.enqueue(deviceId, command, { origin: 'policy', tag, priority });
+    }
+  }
+
+  async function reconcileDevice(
+    deviceId: string,
+    queue: CommandQueuePort,
+    extraPolicies: readonly string[] = [],
+    known?: DeviceProfile,
+  ): Promise<number> {
+    const set = await activeSet();
+    const existing = new Map(
+      (await stores.deviceSettings.listDeviceSettings(deviceId)).map((r) => [r.path, r as SettingRecord]),
+    );
+    if (set.policies.size === 0 && existing.size === 0) return 0; // nothing to deliver or remove
+    const profile = known ?? (await deviceProfile(stores, deviceId));
+    const events = new Map<string, SettingEvent[]>();
+    const push = (path: string, e: SettingEvent) => events.set(path, [...(events.get(path) ?? []), e]);
+    const atomicPolicies = new Map<string, CompiledPolicy>();
+    const formats = new Map<string, SettingRecord['format']>();
+
+    if (profile) {
+      const groups = indexGroups(set.assignments.groups);
+      const names = new Set([
+        ...targetedPolicies(profile, set.assignments.assignments, groups),
+        ...extraPolicies,
+      ]);
+      const policies = [...names].flatMap((n) => set.policies.get(n) ?? []);
+      const resolved = resolveSettings(policies, set.assignments.resolutions);
+      for (const { policy, plan } of resolved.desired) {
+        formats.set(plan.path, plan.format);
+        if (set.policies.get(policy)?.atomic) atomicPolicies.set(plan.path, set.policies.get(policy)!);
+        const reason = notApplicableReason(profile, plan);
+        if (reason)
+          push(plan.path, {
+            type: 'not_applicable',
+            reason,
+            transient: plan.scope === 'user' && !profile.userLoggedOn,
+          });
+        else push(plan.path, { type: 'assign', policy, plan });
+      }
+      for (const c of resolved.conflicts) {
+        const candidates = policies.flatMap((p) => p.settings.filter((s) => s.path === c.path));
+        formats.set(c.path, candidates[0]?.format ?? 'chr');
+        const detail = c.candidates.map((x) => `${x.policy} sets ${JSON.stringify(x.value)}`).join(', ');
+        push(c.path, { type: 'conflict', reason: `conflict: ${detail}` });
+      }
+    }
+    for (const path of existing.keys()) if (!events.has(path)) push(path, { type: 'unassign' });
+
+    const at = now();
+    const changed: SettingRecord[] = [];
+    const commands: { path: string; queued: QueuedCommand }[] = [];
+    for (const [path, list] of events) {
+      let record = existing.get(path) ?? emptyRecord(deviceId, path, formats.get(path) ?? 'chr', at);
+      const start = record;
+      for (const event of list) {
+        const t = step(record, event, machineOptions(set, path));
+        record = t.record;
+        for (const q of t.commands) commands.push({ path, queued: q });
+      }
+      // Periodic re-verification (drift detection) of settings whose interval has passed.
+      if (record.nextCheckAt && Date.parse(record.nextCheckAt) <= at.getTime()) {
+        const t = step(record, { type: 'recheck' }, machineOptions(set, path));
+        record = t.record;
+        for (const q of t.commands) commands.push({ path, queued: q });
+      }
+      if (record !== start || !existing.has(path)) changed.push(record);
+    }
+    if (changed.length > 0) await stores.deviceSettings.saveDeviceSettings(changed);
+    await send(queue, deviceId, commands, atomicPolicies);
+    if (commands.length > 0) logger.debug({ deviceId, commands: commands.length }, 'policy commands queued');
+    return commands.length;
+  }
+
+  async function onCommandOutcome(outcome: CommandOutcome, queue: CommandQueuePort): Promise<void> {
+    const ref = parseSettingTag(outcome.tag, outcome.target);
+    if (!ref || outcome.verb === 'Atomic' || outcome.verb === 'Sequence') return;
+    const record = (await stores.deviceSettings.getDeviceSetting(outcome.deviceId, ref.path)) as
+      | SettingRecord
+      | undefined;
+    if (!record) return;
+    const set = await activeSet();
+    const event: SettingEvent = {
+      type: 'outcome',
+      kind: ref.kind,
+      code: outcome.code,
+      ...(outcome.data !== undefined ? { data: outcome.data } : {}),
+    };
+    const t = step(record, event, machineOptions(set, ref.path));
+    if (t.record !== record) await stores.deviceSettings.saveDeviceSettings([t.record]);
+    // The engine re-sends a 418'd Add as Replace, but not one inside an Atomic: that one is re-sent here.
+    const inAtomic = outcome.tag?.startsWith(`${ATOMIC_PREFIX}:`) === true;
+    const retried = engineRetries418 && outcome.code === 418 && !inAtomic;
+    const follow = retried ? [] : t.commands.map((queued) => ({ path: ref.path, queued }));
+    await send(queue, outcome.deviceId, follow, new Map());
+    if (t.record.state !== record.state) {
+      logger.info(
+        {
+          deviceId: outcome.deviceId,
+          path: ref.path,
+          from: record.state,
+          to: t.record.state,
+          code: outcome.code,
+        },
+        'policy setting state changed',
+      );
+    }
+  }
+
+  /**
+   * Catch up with the session engine's queue at check-in. Commands it sent without getting a
+   * Status yet move their settings to `sent`; commands it gave up on (no Status after
+   * `commandMaxAttempts` sessions, or expired unsent) never produce an outcome, so their settings
+   * are failed here instead of waiting forever.
+   */
+  async function syncWithQueue(deviceId: string, queue: CommandQueuePort): Promise<void> {
+    if (!stores.commands) return;
+    const list = await stores.commands.listForDevice(deviceId, {
+      states: ['sent', 'failed', 'expired'],
+      limit: 200,
+    });
+    for (const c of list) {
+      if (c.origin !== 'policy' || !c.tag) continue;
+      const targets = 'commands' in c.command ? c.command.commands.map(itemTarget) : [itemTarget(c.command)];
+      for (const target of targets) {
+        const ref = parseSettingTag(c.tag, target);
+        if (!ref) continue;
+        const record = (await stores.deviceSettings.getDeviceSetting(deviceId, ref.path)) as
+          | SettingRecord
+          | undefined;
+        if (!record) continue;
+        if (c.state === 'sent') {
+          const sent: SettingEvent = { type: 'sent', kind: ref.kind, ...(c.sentAt ? { at: c.sentAt } : {}) };
+          const t = step(record, sent, { now: now(), recheckMs: 0, maxDriftRetries: 0 });
+          if (t.record !== record) await stores.deviceSettings.saveDeviceSettings([t.record]);
+          continue;
+        }
+        if (record.updatedAt > (c.completedAt ?? c.createdAt)) continue;
+        const verb = 'items' in c.command ? c.command.verb : 'Add';
+        await onCommandOutcome({ deviceId, origin: 'policy', tag: c.tag, verb, target, code: null }, queue);
+      }
+    }
+  }
+
+  return { activeSet, reconcileDevice, onCommandOutcome, syncWithQueue };
+}
+
+function itemTarget(command: DmCommand): string {
+  return 'items' in command ? (command.items[0]?.target ?? '') : '';
+}

@@ -1,0 +1,69 @@
+// Reading the delivery and compliance YAML files (assignments, groups, compliance rules) with
+// positions: every problem is reported as `file:line:col` like the policy files themselves.
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { PolicyIssue, SourcePosition } from './errors.js';
+
+/** Where a value sits in the file (the nearest existing node along the path). */
+export type Locate = (path: readonly (string | number)[]) => SourcePosition;
+
+export type ParsedYaml<T> = {
+  readonly value?: T;
+  readonly issues: readonly PolicyIssue[];
+  readonly locate: Locate;
+};
+
+/** Parse `text` and validate it with `schema`; issues point at the offending key or value. */
+export function parseYamlWith<T>(file: string, text: string, schema: z.ZodType<T>): ParsedYaml<T> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number) => {
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, col: pos.col };
+  };
+  const locate: Locate = (path) => {
+    const node = nearestNode(doc, [...path]);
+    return node?.range ? at(node.range[0]) : { file, line: 1, col: 1 };
+  };
+  if (doc.errors.length > 0) {
+    return {
+      locate,
+      issues: doc.errors.map((e) => ({
+        ...at(e.pos[0]),
+        code: 'yaml-syntax' as const,
+        severity: 'error' as const,
+        message: e.message.split('\n')[0]!,
+      })),
+    };
+  }
+  const result = schema.safeParse(doc.toJS() ?? {});
+  if (result.success) return { value: result.data, issues: [], locate };
+  return {
+    locate,
+    issues: result.error.issues.map((issue) => {
+      // An unknown key is reported at its own value, not at the enclosing mapping.
+      const extra = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [issue.keys[0]!] : [];
+      const where = locate([...(issue.path as (string | number)[]), ...extra]);
+      const key = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      return { ...where, code: 'schema' as const, severity: 'error' as const, message: key + issue.message };
+    }),
+  };
+}
+
+/** The deepest node along `path` that exists in the document. */
+function nearestNode(doc: ReturnType<typeof parseDocument>, path: (string | number)[]) {
+  for (let n = path.length; n > 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node)) return node;
+  }
+  return isNode(doc.contents) ? doc.contents : undefined;
+}
+
+/** `90s`, `30m`, `24h`, `7d` or a number of seconds → milliseconds. */
+export function parseDuration(value: string | number): number | undefined {
+  if (typeof value === 'number') return value >= 0 ? value * 1000 : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$/.exec(value);
+  if (!m) return undefined;
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * unit);
+}

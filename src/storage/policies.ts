@@ -1,0 +1,63 @@
+// Stored policy versions. `mdm policy apply` (and the server on start) stores a validated policy
+// folder as one unit: a policy whose content hash changed gets a new version, a policy that left
+// the folder is deactivated, and the folder's assignment/compliance configuration is kept with a
+// revision number. Bodies are JSON owned by the policy layer (a compiled policy, the config).
+
+export interface PolicyVersion {
+  readonly name: string;
+  readonly version: number;
+  readonly hash: string;
+  /** Source file, relative to the policy folder. */
+  readonly file: string;
+  readonly body: unknown;
+  /** ISO-8601 UTC. */
+  readonly createdAt: string;
+}
+
+export interface PolicySetInput {
+  readonly policies: readonly {
+    readonly name: string;
+    readonly hash: string;
+    readonly file: string;
+    readonly body: unknown;
+  }[];
+  /** Assignment and compliance configuration of the folder. */
+  readonly config: unknown;
+  /** Hash over the whole folder; an apply with the hash of the current revision stores nothing. */
+  readonly hash: string;
+  /** Human summary of the plan (kept with the revision for audit). */
+  readonly summary: unknown;
+}
+
+export interface PolicyChange {
+  readonly name: string;
+  readonly change: 'added' | 'changed' | 'removed';
+  readonly version: number;
+}
+
+export interface StoredPolicySet {
+  /** 0 when nothing was ever applied. */
+  readonly revision: number;
+  readonly hash: string | null;
+  readonly policies: readonly PolicyVersion[];
+  readonly config: unknown;
+  readonly appliedAt: string | null;
+}
+
+export interface PolicyStore {
+  /**
+   * Stores a policy folder in one transaction: new versions for added/changed policies, removed
+   * policies deactivated, a new revision. Returns the policy changes; `created` is false (and the
+   * revision the current one) when the folder hash equals the current one.
+   */
+  applyPolicySet(
+    set: PolicySetInput,
+    at: string,
+  ): Promise<{ revision: number; created: boolean; changes: PolicyChange[] }>;
+  /** Number of the latest revision (0 when nothing was applied); cheap, checked at every check-in. */
+  currentRevision(): Promise<number>;
+  /** The active policies (current versions) and configuration. */
+  currentPolicySet(): Promise<StoredPolicySet>;
+  /** Every stored version of one policy, oldest first. */
+  policyVersions(name: string): Promise<PolicyVersion[]>;
+}

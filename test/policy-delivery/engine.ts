@@ -1,0 +1,122 @@
+// A stand-in for the session engine in service-level tests: collects what the policy hooks
+// enqueue and answers it like a Windows device would (Add 418 when the node exists, Get Results
+// from its tree, 500 on chosen paths), feeding every answer back through `onCommandOutcome`.
+import { createHash } from 'node:crypto';
+import type { EngineContext, EngineOutcome, PolicyHooks } from '../../src/policy/hooks.js';
+import type { CommandOrigin, DmCommand } from '../../src/shared/dm-command.js';
+import type { NewEnrollment } from '../../src/storage/devices.js';
+import type { Storage } from '../../src/storage/index.js';
+
+export interface Queued {
+  readonly command: DmCommand;
+  readonly origin: CommandOrigin;
+  readonly tag?: string;
+}
+
+export class FakeDevice {
+  readonly tree = new Map<string, string>();
+  readonly failPaths = new Set<string>();
+  /** Every command the device received, in order (`Verb target`). */
+  readonly received: string[] = [];
+  loginStatus: 'user' | 'none' = 'user';
+  constructor(readonly deviceId: string) {}
+
+  answer(q: Queued): EngineOutcome[] {
+    const c = q.command;
+    if (!('items' in c)) {
+      // Atomic: every inner command, then the container (protocol.md §7.12; no rollback needed here).
+      const inner = c.commands.flatMap((child) => this.answer({ ...q, command: child }));
+      return [...inner, { ...base(this.deviceId, q, 'Atomic', []), statusCode: 200 }];
+    }
+    const target = c.items[0]?.target ?? '';
+    this.received.push(`${c.verb} ${target}`);
+    const out = base(this.deviceId, q, c.verb, [target]);
+    if (this.failPaths.has(target)) return [{ ...out, statusCode: 500 }];
+    const configPath = target.replace('/Policy/Result/', '/Policy/Config/');
+    switch (c.verb) {
+      case 'Add':
+        if (this.tree.has(target)) return [{ ...out, statusCode: 418 }];
+        this.tree.set(target, c.items[0]?.data ?? '');
+        return [{ ...out, statusCode: 200 }];
+      case 'Replace':
+        this.tree.set(target, c.items[0]?.data ?? '');
+        return [{ ...out, statusCode: 200 }];
+      case 'Delete':
+        return [{ ...out, statusCode: this.tree.delete(target) ? 200 : 404 }];
+      case 'Get': {
+        const value = this.tree.get(configPath) ?? this.tree.get(target);
+        if (value === undefined) return [{ ...out, statusCode: 404 }];
+        return [{ ...out, statusCode: 200, results: [{ data: value }] }];
+      }
+      default:
+        return [{ ...out, statusCode: 200 }];
+    }
+  }
+}
+
+function base(deviceId: string, q: Queued, verb: string, targets: string[]): EngineOutcome {
+  return { deviceId, origin: q.origin, ...(q.tag ? { tag: q.tag } : {}), verb, targets, results: [] };
+}
+
+/** One OMA-DM session: check-in, then exchanges until nothing is queued (like §7.8). */
+export async function session(hooks: PolicyHooks, device: FakeDevice, maxExchanges = 10): Promise<Queued[]> {
+  let queue: Queued[] = [];
+  const all: Queued[] = [];
+  const ctx: EngineContext = {
+    enqueue(c) {
+      queue.push(c);
+      all.push(c);
+      return String(all.length);
+    },
+  };
+  await hooks.onCheckIn({ deviceId: device.deviceId, loginStatus: device.loginStatus }, ctx);
+  for (let i = 0; i < maxExchanges && queue.length > 0; i++) {
+    const sending = queue;
+    queue = [];
+    for (const q of sending) {
+      for (const o of device.answer(q)) {
+        await hooks.onCommandOutcome(o, ctx);
+        // The engine itself re-sends an Add answered 418 as Replace, keeping the tag (§10.4).
+        if (o.statusCode === 418 && o.verb === 'Add' && 'items' in q.command) {
+          ctx.enqueue({ ...q, command: { verb: 'Replace', items: q.command.items } });
+        }
+      }
+    }
+  }
+  return all;
+}
+
+export async function enrollInStorage(
+  storage: Storage,
+  deviceId: string,
+  facts: { osVersion?: string; osEdition?: string; user?: string } = {},
+): Promise<void> {
+  const enrollment: NewEnrollment = {
+    enrollmentId: `e-${deviceId}`,
+    deviceId,
+    hwDevId: null,
+    name: deviceId,
+    osEdition: facts.osEdition ?? '4',
+    osVersion: facts.osVersion ?? '10.0.22631.4037',
+    deviceType: 'CIMClient_Windows',
+    locale: 'en-US',
+    macs: [],
+    enrollmentType: 'Full',
+    authPolicy: 'OnPremise',
+    userUpn: facts.user ?? 'user@contoso.com',
+    providerId: 'OpenWindowsMDM',
+    enrolledAt: '2026-01-01T00:00:00.000Z',
+    digest: {
+      appSrv: { name: 'n', secret: 's', nonce: 'bm9uY2U=' },
+      client: { secret: 's', nonce: 'bm9uY2U=' },
+    },
+    certificate: {
+      serial: createHash('sha1').update(`serial:${deviceId}`).digest('hex').slice(0, 16).toUpperCase(),
+      thumbprint: createHash('sha1').update(deviceId).digest('hex').toUpperCase(),
+      notBefore: '2026-01-01T00:00:00.000Z',
+      notAfter: '2027-01-01T00:00:00.000Z',
+      der: Buffer.from(deviceId),
+    },
+  };
+  await storage.devices.recordEnrollment(enrollment);
+}

@@ -1,0 +1,271 @@
+// Delivery and compliance through the session hooks, with real SQLite storage, the real policy
+// compiler and catalog, a pinned clock and a scripted device (see engine.ts).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultCatalog } from '../../src/catalog/catalog.js';
+import { createLogger } from '../../src/logger.js';
+import { applyPolicyFolder } from '../../src/policy/apply-folder.js';
+import type { ComplianceNotice } from '../../src/policy/compliance-service.js';
+import { createPolicyHooks, type PolicyHooks } from '../../src/policy/hooks.js';
+import type { CommandRecord } from '../../src/storage/commands.js';
+import type { Storage } from '../../src/storage/index.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { enrollInStorage, FakeDevice, session } from './engine.js';
+
+const FIREWALL = './Vendor/MSFT/DeviceStatus/Firewall/Status';
+const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
+const CORTANA = './Device/Vendor/MSFT/Policy/Config/Experience/AllowCortana';
+const PASSWORD = './Device/Vendor/MSFT/Policy/Config/DeviceLock/DevicePasswordEnabled';
+const LOCK = './Vendor/MSFT/RemoteLock/Lock';
+const T0 = Date.parse('2026-05-01T08:00:00Z');
+const HOUR = 3_600_000;
+
+let dir: string;
+let storage: Storage;
+let clock: number;
+let logLines: string[];
+let webhooks: { url: string; notice: ComplianceNotice }[];
+
+function hooks(extra: Partial<Parameters<typeof createPolicyHooks>[0]> = {}): PolicyHooks {
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  return createPolicyHooks({
+    stores: storage,
+    logger: createLogger('info', sink),
+    now: () => new Date(clock),
+    sendWebhook: async (url, notice) => {
+      webhooks.push({ url, notice });
+    },
+    ...extra,
+  });
+}
+
+async function apply(files: Record<string, string>) {
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'policies', name), text);
+  const result = await applyPolicyFolder(storage.policies, join(dir, 'policies'), {
+    catalog: defaultCatalog(),
+    now: new Date(clock),
+  });
+  expect(result.folder.issues).toEqual([]);
+  return result;
+}
+
+const setting = async (deviceId: string, path: string) =>
+  storage.deviceSettings.getDeviceSetting(deviceId, path);
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mdm-hooks-'));
+  mkdirSync(join(dir, 'policies'));
+  storage = openSqliteStorage({ file: ':memory:' });
+  clock = T0;
+  logLines = [];
+  webhooks = [];
+});
+afterEach(() => {
+  storage.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('compliance through the session hooks', () => {
+  const files = {
+    'password-on.yaml':
+      'name: password-on\nsettings:\n  - path: DeviceLock/DevicePasswordEnabled\n    value: 0\n',
+    'compliance.yaml': `rules:
+  - name: firewall
+    gracePeriod: 1h
+    require:
+      firewall: true
+    actions:
+      - notify: log
+      - notify: { webhook: "https://hooks.example.com/mdm" }
+      - lock: true
+      - remediate: password-on
+`,
+  };
+
+  it('is in grace first, noncompliant after the grace period, runs the actions once, recovers', async () => {
+    await apply(files);
+    await enrollInStorage(storage, 'D1');
+    const device = new FakeDevice('D1');
+    device.tree.set(FIREWALL, '1');
+    const h = hooks();
+
+    await session(h, device);
+    const first = await storage.compliance.getCompliance('D1');
+    expect(first).toMatchObject({
+      state: 'in_grace',
+      reasons: ['firewall: firewall disabled'],
+      actionsDone: [],
+    });
+    expect(first?.graceEndsAt).toBe(new Date(T0 + HOUR).toISOString());
+    expect(device.received).toEqual([`Get ${FIREWALL}`]);
+
+    clock = T0 + 2 * HOUR;
+    await session(h, device);
+    expect(await storage.compliance.getCompliance('D1')).toMatchObject({
+      state: 'noncompliant',
+      actionsDone: ['firewall'],
+    });
+    expect(webhooks).toEqual([
+      {
+        url: 'https://hooks.example.com/mdm',
+        notice: expect.objectContaining({
+          deviceId: 'D1',
+          rule: 'firewall',
+          reasons: ['firewall: firewall disabled'],
+        }),
+      },
+    ]);
+    expect(logLines.some((l) => l.includes('"msg":"device is noncompliant"'))).toBe(true);
+    expect(device.received).toContain(`Exec ${LOCK}`);
+    expect(await setting('D1', PASSWORD)).toMatchObject({ state: 'verified', policy: 'password-on' });
+
+    clock = T0 + 3 * HOUR + 1;
+    device.received.length = 0;
+    await session(h, device);
+    expect(webhooks).toHaveLength(1); // actions run once per failing run
+    expect(device.received).not.toContain(`Exec ${LOCK}`);
+
+    device.tree.set(FIREWALL, '0');
+    clock = T0 + 5 * HOUR;
+    await session(h, device);
+    expect(await storage.compliance.getCompliance('D1')).toMatchObject({
+      state: 'compliant',
+      actionsDone: [],
+      failingSince: null,
+    });
+    expect(await setting('D1', PASSWORD)).toMatchObject({ state: 'removed' });
+    expect(device.tree.has(PASSWORD)).toBe(false);
+  });
+
+  it('is unknown while the device cannot report a fact', async () => {
+    await apply(files);
+    await enrollInStorage(storage, 'D2');
+    const device = new FakeDevice('D2'); // no firewall node: the Get answers 404
+    await session(hooks(), device);
+    expect(await storage.compliance.getCompliance('D2')).toMatchObject({
+      state: 'unknown',
+      reasons: ['firewall: firewall status not reported'],
+    });
+  });
+});
+
+describe('delivery through the session hooks', () => {
+  it('sends an atomic policy as one Atomic and verifies each setting', async () => {
+    await apply({
+      'locked.yaml':
+        'name: locked\natomic: true\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n  - path: Experience/AllowCortana\n    value: 0\n',
+      'assignments.yaml': 'assignments:\n  - policy: locked\n    include: [all]\n',
+    });
+    await enrollInStorage(storage, 'A1');
+    const device = new FakeDevice('A1');
+    const queued = await session(hooks(), device);
+    expect(queued[0]?.command.verb).toBe('Atomic');
+    expect(queued[0]?.tag).toBe('setting-atomic:locked');
+    expect(await setting('A1', CAMERA)).toMatchObject({ state: 'verified' });
+    expect(await setting('A1', CORTANA)).toMatchObject({ state: 'verified' });
+  });
+
+  it('re-sends a setting answered 418 inside an Atomic as its own Replace', async () => {
+    await apply({
+      'locked.yaml':
+        'name: locked\natomic: true\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n  - path: Experience/AllowCortana\n    value: 0\n',
+      'assignments.yaml': 'assignments:\n  - policy: locked\n    include: [all]\n',
+    });
+    await enrollInStorage(storage, 'A2');
+    const device = new FakeDevice('A2');
+    device.tree.set(CAMERA, '1');
+    await session(hooks(), device);
+    expect(device.received.filter((r) => r.endsWith(CAMERA))).toEqual([`Add ${CAMERA}`, `Replace ${CAMERA}`]);
+    expect(await setting('A2', CAMERA)).toMatchObject({ state: 'verified', reportedValue: '0' });
+    expect(await setting('A2', CORTANA)).toMatchObject({ state: 'verified' });
+  });
+
+  it('lets the engine turn a 418 Add into Replace without sending a second one', async () => {
+    await apply({
+      'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      'assignments.yaml': 'assignments:\n  - policy: camera\n    include: [all]\n',
+    });
+    await enrollInStorage(storage, 'R1');
+    const device = new FakeDevice('R1');
+    device.tree.set(CAMERA, '1'); // another MDM value is already there
+    await session(hooks(), device);
+    expect(device.received.filter((r) => r.endsWith(CAMERA))).toEqual([`Add ${CAMERA}`, `Replace ${CAMERA}`]);
+    expect(await setting('R1', CAMERA)).toMatchObject({ state: 'verified', added: true, reportedValue: '0' });
+  });
+
+  it('re-delivers a changed value with Replace and keeps verified settings quiet', async () => {
+    await apply({
+      'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      'assignments.yaml': 'assignments:\n  - policy: camera\n    include: [all]\n',
+    });
+    await enrollInStorage(storage, 'C1');
+    const device = new FakeDevice('C1');
+    const h = hooks();
+    await session(h, device);
+    device.received.length = 0;
+    await session(h, device);
+    expect(device.received).toEqual([]); // verified, not due for re-verification (default 24 h)
+    await apply({ 'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 1\n' });
+    await session(h, device);
+    expect(device.received).toEqual([
+      `Replace ${CAMERA}`,
+      `Get ./Device/Vendor/MSFT/Policy/Result/Camera/AllowCamera`,
+    ]);
+    expect(await setting('C1', CAMERA)).toMatchObject({ state: 'verified', desiredValue: '1' });
+  });
+
+  it('follows the engine queue: sent, then failed when abandoned unacknowledged', async () => {
+    await apply({
+      'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      'assignments.yaml': 'assignments:\n  - policy: camera\n    include: [all]\n',
+    });
+    await enrollInStorage(storage, 'X1');
+    const abandoned: CommandRecord[] = [];
+    const h = hooks({ stores: { ...storage, commands: { listForDevice: async () => abandoned } } });
+    const silent = new FakeDevice('X1');
+    // First check-in queues the Add; the device never answers it.
+    await h.onCheckIn({ deviceId: 'X1', loginStatus: 'user' }, { enqueue: () => 'id' });
+    expect(await setting('X1', CAMERA)).toMatchObject({ state: 'pending' });
+    const command: CommandRecord = {
+      id: 'c1',
+      deviceId: 'X1',
+      command: { verb: 'Add', items: [{ target: CAMERA, data: '0' }] },
+      origin: 'policy',
+      tag: `setting:apply:${CAMERA}`,
+      attempts: 3,
+      priority: 50,
+      state: 'failed',
+      statusCode: null,
+      failureReason: 'no Status after 3 sessions',
+      retryOf: null,
+      actor: null,
+      createdAt: new Date(T0).toISOString(),
+      expiresAt: null,
+      sentAt: new Date(T0).toISOString(),
+      completedAt: null,
+    };
+    // The engine sent it in a session that broke off: the setting is `sent`.
+    clock += HOUR;
+    abandoned.push({ ...command, state: 'sent' });
+    await h.onCheckIn({ deviceId: 'X1', loginStatus: 'user' }, { enqueue: () => 'id' });
+    expect(await setting('X1', CAMERA)).toMatchObject({ state: 'sent', sentAt: new Date(T0).toISOString() });
+    // It gave up after commandMaxAttempts sessions.
+    clock += HOUR;
+    abandoned[0] = { ...command, completedAt: new Date(clock).toISOString() };
+    clock += 1;
+    await h.onCheckIn({ deviceId: silent.deviceId, loginStatus: 'user' }, { enqueue: () => 'id' });
+    expect(await setting('X1', CAMERA)).toMatchObject({
+      state: 'failed',
+      statusCode: null,
+      reason: 'apply failed: the device never acknowledged it',
+    });
+  });
+});
