@@ -2,16 +2,20 @@
 // (protocol.md §7.1, §7.4, gotcha 36):
 //   1. a TLS client certificate (from the socket, or from a trusted proxy header), already
 //      chain-checked by the HTTP layer; here: known, not revoked, live enrollment, and bound to
-//      the DeviceID in SyncHdr/Source/LocURI;
+//      the DeviceID in SyncHdr/Source/LocURI. Checked on every message;
 //   2. otherwise OMA-DM DIGEST (syncml:auth-md5) with the device's APPSRV credentials: 407 + Chal
-//      when missing, 401 + Chal when wrong, 212 + Chal (next nonce) on success. A fresh nonce is
-//      stored per device on every challenge and success, so a replayed Cred never verifies twice.
+//      when missing, 401 + Chal when wrong, 212 + Chal (next nonce) on success. Every challenge and
+//      every checked Cred issues a fresh nonce (`chal`), which the caller stores, so a replayed Cred
+//      never verifies twice. After 212 a message without Cred continues the session only when it
+//      was posted to the session's RespURI (its token matches; session-token.ts).
+// This module only reads; session.ts persists the nonce (with the exchange, or alone for a refusal).
 import { randomBytes } from 'node:crypto';
 import { AUTH_TYPE, STATUS } from '../codec/syncml/codes.js';
 import { verifyMd5Digest } from '../codec/syncml/digest.js';
 import type { SyncMlChal, SyncMlHeader } from '../codec/syncml/types.js';
 import { type CertificateStore, certificateStatusAccepted } from '../storage/certificates.js';
 import type { DeviceStore } from '../storage/devices.js';
+import { sessionTokenMatches } from './session-token.js';
 import type { AuthDecision, SessionState } from './types.js';
 
 /** What the HTTP layer learned from TLS about the client. */
@@ -38,7 +42,7 @@ export interface AuthRefusal {
 export type AuthResult = AuthDecision | AuthRefusal;
 
 export interface AuthStores {
-  readonly devices: Pick<DeviceStore, 'getDevice' | 'getDigestCredentials' | 'setNextServerNonce'>;
+  readonly devices: Pick<DeviceStore, 'getDevice' | 'getDigestCredentials'>;
   readonly certificates: Pick<CertificateStore, 'findBySerial'>;
 }
 
@@ -48,7 +52,8 @@ export function newNonceChal(nonce: Buffer = randomBytes(16)): SyncMlChal {
 
 /**
  * Decide whether the message's sender is the device it names. `session` is the device's active
- * session with this SessionID (a session that passed DIGEST with 212 needs no Cred again, §7.4).
+ * session with this SessionID (a session that passed DIGEST with 212 needs no Cred again, §7.4,
+ * when `sessionToken`, from the request URL, is the one its last RespURI carried).
  */
 export async function authenticate(
   stores: AuthStores,
@@ -56,6 +61,7 @@ export async function authenticate(
   identity: PresentedIdentity,
   session: SessionState | undefined,
   opening: boolean,
+  sessionToken?: string,
 ): Promise<AuthResult> {
   const deviceId = header.source;
   const refuse = (reason: string): AuthRefusal => ({ ok: false, hdrStatus: STATUS.FORBIDDEN, reason });
@@ -72,19 +78,30 @@ export async function authenticate(
   const device = await stores.devices.getDevice(deviceId);
   if (device?.status !== 'enrolled') return refuse('unknown or unenrolled device');
   const cred = header.cred;
-  if (!cred && !opening && session?.authMethod === 'digest' && session.status === 'active') {
+  const continuing = !cred && !opening && session?.authMethod === 'digest' && session.status === 'active';
+  if (continuing && sessionTokenMatches(sessionToken, session.respTokenHash)) {
     return { ok: true, method: 'digest', hdrStatus: STATUS.OK };
   }
   const creds = await stores.devices.getDigestCredentials(deviceId);
   if (!creds) return refuse('device has no DIGEST credentials');
   const chal = newNonceChal();
-  await stores.devices.setNextServerNonce(deviceId, chal.nextNonce);
-  if (!cred) return { ok: false, hdrStatus: STATUS.MISSING_CREDENTIALS, chal };
+  // A continuing message with a token that is not this session's is a wrong credential (401).
+  if (!cred) {
+    const hdrStatus =
+      continuing && sessionToken !== undefined ? STATUS.INVALID_CREDENTIALS : STATUS.MISSING_CREDENTIALS;
+    return { ok: false, hdrStatus, chal };
+  }
   const nonce = Buffer.from(creds.appSrv.nonce, 'base64');
   const valid =
     cred.type === AUTH_TYPE.MD5 &&
     (header.sourceName === undefined || header.sourceName === creds.appSrv.name) &&
     verifyMd5Digest(cred.data, creds.appSrv.name, creds.appSrv.secret, nonce);
   if (!valid) return { ok: false, hdrStatus: STATUS.INVALID_CREDENTIALS, chal };
-  return { ok: true, method: 'digest', hdrStatus: STATUS.AUTH_ACCEPTED, chal };
+  return {
+    ok: true,
+    method: 'digest',
+    hdrStatus: STATUS.AUTH_ACCEPTED,
+    chal,
+    spentNonce: creds.appSrv.nonce,
+  };
 }

@@ -43,6 +43,8 @@ export interface StepInput {
   /** The device's queue, in sending order. */
   readonly pending: readonly QueuedCommand[];
   readonly options: MachineOptions;
+  /** DIGEST sessions: the RespURI of this reply and the hash of its token (session-token.ts). */
+  readonly respUri?: { readonly uri: string; readonly tokenHash: string };
 }
 
 export interface StepOutput {
@@ -155,9 +157,12 @@ export function step(input: StepInput): StepOutput {
     msgId: state.serverMsgId + 1,
     target: h.source,
     source: h.target,
+    // Counted in the MaxMsgSize budget below, like the rest of the header.
+    ...(input.respUri && { respUri: input.respUri.uri }),
   };
   state = {
     ...state,
+    ...(input.respUri && { respTokenHash: input.respUri.tokenHash }),
     serverMsgId: header.msgId,
     clientMsgId: h.msgId,
     maxMsgSize: h.maxMsgSize ?? state.maxMsgSize,

@@ -1,5 +1,6 @@
 // The I/O around the pure session machine, for one HTTP exchange (design.md, protocol.md §7):
-// parse → authenticate → per-device lock → load → step → hooks → persist in ONE transaction → encode.
+// parse → per-device lock → load → authenticate → step → hooks → persist in ONE transaction
+// (including the DIGEST nonce rotation and a 1226 unenrollment) → encode.
 // Any server instance can continue a session: its state and the (session, MsgID, CmdID) → command
 // map live in the database.
 import { randomUUID } from 'node:crypto';
@@ -13,7 +14,8 @@ import type { Storage } from '../storage/index.js';
 import { type AuthResult, authenticate, type PresentedIdentity } from './auth.js';
 import type { CommandOutcome, DmHooks, FollowUpCommand, HookContext } from './hooks.js';
 import { DEFAULT_INVENTORY_NODES, INVENTORY_PRIORITY, inventoryCommands, inventoryDue } from './inventory.js';
-import { type StepOutput, sessionAlert, step } from './machine.js';
+import { type StepInput, type StepOutput, sessionAlert, step } from './machine.js';
+import { issueSessionToken } from './session-token.js';
 import type { Effect, SessionState } from './types.js';
 
 export interface DmSessionConfig {
@@ -24,10 +26,16 @@ export interface DmSessionConfig {
   readonly maxBodyBytes: number;
   /** Server message budget when the device declares no MaxMsgSize. Default 512 000 bytes. */
   readonly defaultMaxMsgSize?: number;
+  /** Absolute management URL (the provisioning doc's ADDR); base of the RespURI of DIGEST sessions. */
+  readonly managementUrl: string;
 }
 
 export interface DmSessionDeps {
-  readonly storage: Pick<Storage, 'devices' | 'certificates' | 'dmSessions'>;
+  readonly storage: {
+    readonly devices: Pick<Storage['devices'], 'getDevice' | 'getDigestCredentials' | 'setNextServerNonce'>;
+    readonly certificates: Pick<Storage['certificates'], 'findBySerial'>;
+    readonly dmSessions: Storage['dmSessions'];
+  };
   readonly config: DmSessionConfig;
   readonly logger: Logger;
   /** May an Add answered 418 be retried as Replace on this path? Default: always. */
@@ -66,9 +74,19 @@ class DeviceLocks {
   }
 }
 
+/** What the HTTP request says besides its body and TLS identity. */
+export interface ExchangeRequest {
+  /** The RespURI token from the request URL (`?s=`; session-token.ts `sessionTokenOf`). */
+  readonly sessionToken?: string;
+}
+
 export interface DmSessionService {
   /** Handle one POST to the management endpoint. Never throws on device input. */
-  exchange(body: Buffer | string, identity: PresentedIdentity): Promise<DmExchangeResult>;
+  exchange(
+    body: Buffer | string,
+    identity: PresentedIdentity,
+    request?: ExchangeRequest,
+  ): Promise<DmExchangeResult>;
 }
 
 export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
@@ -81,7 +99,11 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
   };
   const inventoryNodes = deps.config.inventoryNodes ?? DEFAULT_INVENTORY_NODES;
 
-  async function exchange(body: Buffer | string, identity: PresentedIdentity): Promise<DmExchangeResult> {
+  async function exchange(
+    body: Buffer | string,
+    identity: PresentedIdentity,
+    request: ExchangeRequest = {},
+  ): Promise<DmExchangeResult> {
     let msg: SyncMlMessage;
     try {
       msg = parseSyncMl(body, { maxBytes: deps.config.maxBodyBytes });
@@ -91,13 +113,14 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       return { httpStatus: 400, body: '', refused: err.message };
     }
     const deviceId = msg.header.source;
-    return locks.run(deviceId, () => handle(msg, deviceId, identity));
+    return locks.run(deviceId, () => handle(msg, deviceId, identity, request));
   }
 
   async function handle(
     msg: SyncMlMessage,
     deviceId: string,
     identity: PresentedIdentity,
+    request: ExchangeRequest,
   ): Promise<DmExchangeResult> {
     const at = now();
     const atIso = at.toISOString();
@@ -114,13 +137,16 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       identity,
       state,
       opening !== undefined,
+      request.sessionToken,
     );
     if (!auth.ok) {
-      // Nothing is written for a refused or challenged message (only the DIGEST nonce rotates).
+      // Nothing is written for a refused or challenged message, except the fresh nonce of a
+      // challenge (protocol.md §7.4: the device signs its retry with it; the old one is spent).
       const refused = 'reason' in auth ? auth.reason : `DIGEST challenge ${auth.hdrStatus}`;
       if (auth.hdrStatus === 403)
         log.warn({ deviceId, sessionId: msg.header.sessionId, refused }, 'OMA-DM message refused');
       else log.info({ deviceId, status: auth.hdrStatus }, 'OMA-DM DIGEST challenge');
+      if (auth.chal) await deps.storage.devices.setNextServerNonce(deviceId, auth.chal.nextNonce);
       const out = step({ ...baseInput(msg, deviceId, undefined), auth });
       return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId, refused };
     }
@@ -175,11 +201,13 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     const byPriority = (extra: typeof followUps): QueuedCommand[] =>
       [...pending, ...asQueued(extra)].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0));
 
-    const input = {
+    const input: Omit<StepInput, 'pending'> = {
       ...baseInput(msg, deviceId, state),
       auth,
       sent: snapshot.sent,
       inFlight: snapshot.inFlight,
+      // DIGEST sessions: a fresh RespURI token in every reply; certificate sessions are checked per message.
+      ...(auth.method === 'digest' && { respUri: issueSessionToken(deps.config.managementUrl) }),
     };
     let out = step({ ...input, pending: byPriority(followUps) });
     const before = followUps.length;
@@ -205,9 +233,10 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       out = step({ ...input, pending });
     }
     logEffects(out.effects, deviceId);
-    if (out.state)
-      await deps.storage.dmSessions.commitExchange(
-        toCommit(
+    const nextNonce = auth.chal?.nextNonce;
+    if (out.state) {
+      await deps.storage.dmSessions.commitExchange({
+        ...toCommit(
           out,
           deviceId,
           atIso,
@@ -217,11 +246,16 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
           followUps,
           inventoryQueued,
         ),
-      );
-    if (out.effects.some((e) => e.kind === 'unenroll')) {
-      await deps.storage.devices.markUnenrolled(deviceId, atIso);
-      log.info({ deviceId }, 'device unenrolled itself (generic alert 1226)');
+        ...(nextNonce !== undefined && { nextServerNonce: nextNonce }),
+        ...(auth.spentNonce !== undefined && { spentServerNonce: auth.spentNonce }),
+      });
+    } else if (nextNonce !== undefined) {
+      // A verified Cred on a message the machine refused (unknown session, old MsgID): the nonce it
+      // used is spent all the same, since a Cred does not cover the body (protocol.md §7.4).
+      await deps.storage.devices.setNextServerNonce(deviceId, nextNonce);
     }
+    if (out.effects.some((e) => e.kind === 'unenroll'))
+      log.info({ deviceId }, 'device unenrolled itself (generic alert 1226)');
     return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId };
   }
 

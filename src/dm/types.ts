@@ -37,6 +37,8 @@ export interface SessionState {
   readonly status: 'active' | 'closed';
   /** How the device proved its identity when the session started. */
   readonly authMethod: 'certificate' | 'digest';
+  /** DIGEST sessions: SHA-256 (hex) of the token in the RespURI of the last server message (session-token.ts). */
+  readonly respTokenHash?: string;
   /** LoginStatus alert value (`user`, `others`, `none`; protocol.md §8.2). */
   readonly loginStatus?: string;
   /** Client MaxMsgSize (protocol.md §7.3, gotcha 34). */
@@ -53,7 +55,10 @@ export type AuthDecision =
       readonly ok: true;
       readonly method: 'certificate' | 'digest';
       readonly hdrStatus: 200 | 212;
+      /** 212: the next nonce, sent to the device and stored with the exchange. */
       readonly chal?: SyncMlChal;
+      /** 212: the nonce the verified Cred was computed with (spent by this exchange). */
+      readonly spentNonce?: string;
     }
   | { readonly ok: false; readonly hdrStatus: 401 | 403 | 407; readonly chal?: SyncMlChal };
 

@@ -1,13 +1,17 @@
 // The OMA-DM management endpoint (protocol.md §7.1): POST /ManagementServer/MDM.svc (Windows adds
 // `?mode=Maintenance&Platform=WoA`; routing is on the path only). The device is identified by its
 // TLS client certificate (socket, or a trusted proxy's header) checked against the enrollment CA,
-// or by OMA-DM DIGEST inside the message (src/dm/auth.ts).
+// or by OMA-DM DIGEST inside the message (src/dm/auth.ts); a DIGEST session continues only at the
+// RespURI the server named, whose `s` query parameter is passed on as the session token.
+// Finished sessions are pruned on an unref'd timer (src/dm/retention.ts).
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { SYNCML_CONTENT_TYPE } from '../codec/syncml/codes.js';
 import type { PresentedIdentity } from '../dm/auth.js';
 import { canReplaceFromCatalog } from '../dm/catalog-rules.js';
 import { createDmSessionService } from '../dm/session.js';
+import { sessionTokenOf } from '../dm/session-token.js';
+import { enrollmentUrls } from '../enrollment/urls.js';
 import { verifyDeviceCertificate } from '../pki/verify.js';
 import type { AppDeps } from './app.js';
 import { clientCertificateOf } from './client-cert.js';
@@ -19,7 +23,7 @@ export function dmRoutes(deps: AppDeps): Router {
   const { config, logger } = deps;
   const service = createDmSessionService({
     storage: deps.storage,
-    config,
+    config: { ...config, managementUrl: enrollmentUrls(config).management },
     logger,
     ...(deps.catalog && { canReplace: canReplaceFromCatalog(deps.catalog) }),
     ...(deps.dmHooks && { hooks: deps.dmHooks }),
@@ -38,7 +42,10 @@ export function dmRoutes(deps: AppDeps): Router {
 
   router.post(DM_PATH, rawBody(config.maxBodyBytes), async (req: Request, res: Response) => {
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const result = await service.exchange(bytes, identify(req));
+    const sessionToken = sessionTokenOf(req.originalUrl);
+    const result = await service.exchange(bytes, identify(req), {
+      ...(sessionToken !== undefined && { sessionToken }),
+    });
     if (result.httpStatus !== 200) {
       res.status(result.httpStatus).type('text/plain').send('malformed SyncML message');
       return;

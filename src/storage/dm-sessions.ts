@@ -63,8 +63,18 @@ export interface ExchangeCommit {
   readonly events: readonly DeviceEventInput[];
   /** Commands the server could not send. */
   readonly rejected: readonly { readonly commandId: string; readonly reason: string }[];
-  /** The device unenrolled: cancel everything still queued for it. */
+  /**
+   * The device unenrolled (generic alert 1226): end its live enrollment, revoke its certificates and
+   * cancel everything still queued for it.
+   */
   readonly unenrolled: boolean;
+  /** DIGEST nonce sent in this reply's Chal: becomes the device's next expected nonce (protocol.md §7.4). */
+  readonly nextServerNonce?: string;
+  /**
+   * The nonce this exchange's Cred verified against. The commit fails (writes nothing) when the device's
+   * stored nonce is no longer this one: the same Cred was spent by a concurrent exchange elsewhere.
+   */
+  readonly spentServerNonce?: string;
   /** Set on package 1. */
   readonly checkIn?: { readonly loginStatus?: string; readonly inventoryQueued: boolean };
 }
@@ -74,4 +84,15 @@ export interface DmSessionStore {
   loadExchange(deviceId: string, at: string, pendingLimit?: number): Promise<ExchangeSnapshot>;
   /** Apply everything one exchange produced, atomically. */
   commitExchange(commit: ExchangeCommit): Promise<void>;
+  /**
+   * Delete closed sessions that ended before `endedBefore` (ISO-8601) with their sent-node rows, at
+   * most `limit` sessions (one transaction). Active sessions are kept. Returns what was deleted.
+   */
+  pruneFinished(endedBefore: string, limit: number): Promise<PrunedSessions>;
+}
+
+export interface PrunedSessions {
+  readonly sessions: number;
+  /** `dm_sent` rows: one per command node sent in those sessions. */
+  readonly sentNodes: number;
 }

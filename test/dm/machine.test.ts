@@ -375,6 +375,25 @@ describe('session rules', () => {
     expect(seen.reduce((a, b) => a + b, 0)).toBe(20);
   });
 
+  it('puts the DIGEST RespURI in the header, keeps its token hash in the state, and counts it in MaxMsgSize', () => {
+    const pending = Array.from({ length: 20 }, (_, i) =>
+      q(`g${i}`, { verb: 'Get', items: [{ target: `./Vendor/MSFT/Node/Number${i}` }] }),
+    );
+    const respUri = {
+      uri: `https://mdm.example.test/ManagementServer/MDM.svc?s=${'A'.repeat(400)}`,
+      tokenHash: 'ab',
+    };
+    const conv = new Conversation(pending);
+    const out = conv.send(clientMessage(DEV, '1', 1, package1(DEV), true, { maxMsgSize: 1500 }), {
+      auth: { ok: true, method: 'digest', hdrStatus: 200 },
+      respUri,
+    });
+    expect(out.reply.header.respUri).toBe(respUri.uri);
+    expect(out.state).toMatchObject({ authMethod: 'digest', respTokenHash: 'ab' });
+    expect(out.reply.commands.some((c) => c.kind === 'Get')).toBe(true);
+    expect(Buffer.byteLength(encodeSyncMl(out.reply))).toBeLessThanOrEqual(1500);
+  });
+
   it('sends a large Replace in chunks with Meta Size and MoreData, continuing on 213', () => {
     const data = 'x'.repeat(3000);
     const conv = new Conversation([

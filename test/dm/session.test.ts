@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { computeMd5Digest, parseSyncMl } from '../../src/codec/syncml/index.js';
 import type { SyncMlCommand } from '../../src/codec/syncml/types.js';
 import type { CommandOutcome } from '../../src/dm/hooks.js';
-import { clientMessage, package1, status } from './helpers.js';
+import { sessionTokenOf } from '../../src/dm/session-token.js';
+import { clientMessage, package1, SERVER_URL, status } from './helpers.js';
 import { certOf, DIGEST, encodeClient, type Harness, harness } from './support.js';
 
 const MARCOS = '1E08C6E95D8BB843B1278FF45BC60CC6';
@@ -163,7 +164,10 @@ describe('authentication', () => {
     const ok = replyOf((await h.service.exchange(signed, none)).body);
     expect(ok.commands[0]).toMatchObject({ data: '212', chal: { type: 'syncml:auth-md5' } });
     expect(codes(ok.commands).at(-1)).toBe('Get:5');
-    // The rest of the session needs no Cred (212).
+    // The rest of the session needs no Cred (212), at the RespURI the server named.
+    expect(ok.header.respUri).toMatch(
+      /^https:\/\/mdm\.example\.test\/ManagementServer\/MDM\.svc\?s=[\w-]{22}$/,
+    );
     const next = encodeClient(
       clientMessage(MARCOS, '5', 3, [
         status(1, 1, 0, 'SyncHdr', 200),
@@ -177,7 +181,8 @@ describe('authentication', () => {
         },
       ]),
     );
-    const closing = replyOf((await h.service.exchange(next, none)).body);
+    const sessionToken = sessionTokenOf(ok.header.respUri!);
+    const closing = replyOf((await h.service.exchange(next, none, { sessionToken })).body);
     expect(codes(closing.commands)).toEqual(['SyncHdr:0:200']);
     expect(await h.storage.commands.get(id)).toMatchObject({ state: 'done', statusCode: 200 });
     expect((await h.storage.inventory.get(MARCOS, './DevDetail/SwV'))?.value).toBe('10.0.19043.2364');
@@ -196,6 +201,121 @@ describe('authentication', () => {
       ).body,
     );
     expect(wrong.commands[0]).toMatchObject({ data: '401' });
+  });
+
+  /** Opens a DIGEST session for `device` (407, then Cred) and returns the 212 reply. */
+  async function digestSession(device: string, sessionId: string) {
+    const challenge = replyOf(
+      (await h.service.exchange(encodeClient(clientMessage(device, sessionId, 1, package1(device))), none))
+        .body,
+    ).commands[0]!;
+    const nonce = Buffer.from(challenge.kind === 'Status' ? challenge.chal!.nextNonce : '', 'base64');
+    const cred = { type: 'syncml:auth-md5', data: computeMd5Digest(DIGEST.name, DIGEST.secret, nonce) };
+    const p1 = clientMessage(device, sessionId, 2, package1(device), true, { cred, sourceName: DIGEST.name });
+    const reply = replyOf((await h.service.exchange(encodeClient(p1), none)).body);
+    expect(reply.commands[0]).toMatchObject({ data: '212' });
+    return { reply, token: sessionTokenOf(reply.header.respUri!)! };
+  }
+
+  it('DIGEST: a Cred-less later message continues only with the RespURI token of its own session', async () => {
+    h = await harness();
+    const id = await h.enqueue(MARCOS, { verb: 'Get', items: [{ target: './DevDetail/SwV' }] });
+    const marcos = await digestSession(MARCOS, '7');
+    const fleet = await digestSession(FLEET, '7');
+    expect(marcos.token).not.toBe(fleet.token);
+    const answer = (msgId: number, final: boolean) =>
+      encodeClient(
+        clientMessage(
+          MARCOS,
+          '7',
+          msgId,
+          [
+            status(1, 1, 0, 'SyncHdr', 200),
+            status(2, 1, 5, 'Get', 200),
+            {
+              kind: 'Results',
+              cmdId: 3,
+              msgRef: 1,
+              cmdRef: 5,
+              items: [{ source: './DevDetail/SwV', data: 'x' }],
+            },
+          ],
+          final,
+        ),
+      );
+    const sessionState = async () =>
+      (await h.storage.dmSessions.loadExchange(MARCOS, new Date().toISOString())).active;
+    const before = await sessionState();
+    const nonceBefore = (await h.storage.devices.getDigestCredentials(MARCOS))!.appSrv.nonce;
+    // DeviceID + SessionID alone: challenged (407), nothing written but the challenge's fresh nonce.
+    const bare = replyOf((await h.service.exchange(answer(3, false), none)).body);
+    expect(codes(bare.commands)).toEqual(['SyncHdr:0:407']);
+    expect(bare.header.respUri).toBeUndefined();
+    // Another session's token: a wrong credential (401).
+    const stolen = replyOf(
+      (await h.service.exchange(answer(3, false), none, { sessionToken: fleet.token })).body,
+    );
+    expect(codes(stolen.commands)).toEqual(['SyncHdr:0:401']);
+    expect(await sessionState()).toEqual(before);
+    expect(await h.storage.commands.get(id)).toMatchObject({ state: 'sent', statusCode: null });
+    expect(await h.storage.inventory.get(MARCOS, './DevDetail/SwV')).toBeUndefined();
+    const nonceAfter = (await h.storage.devices.getDigestCredentials(MARCOS))!.appSrv.nonce;
+    expect(nonceAfter).not.toBe(nonceBefore);
+    expect(nonceAfter).toBe(stolen.commands[0]!.kind === 'Status' && stolen.commands[0]!.chal!.nextNonce);
+
+    // The right token (with Windows' own query appended) continues the session; each reply names a new one.
+    const ok = replyOf(
+      (await h.service.exchange(answer(3, false), none, { sessionToken: marcos.token })).body,
+    );
+    expect(codes(ok.commands)).toEqual(['SyncHdr:0:200', 'Alert:2']);
+    expect(await h.storage.commands.get(id)).toMatchObject({ state: 'done', statusCode: 200 });
+    const nextToken = sessionTokenOf(`${ok.header.respUri!}&mode=Maintenance&Platform=WoA`)!;
+    expect(nextToken).not.toBe(marcos.token);
+    const final = encodeClient(clientMessage(MARCOS, '7', 4, [status(1, 2, 0, 'SyncHdr', 200)]));
+    const reused = replyOf((await h.service.exchange(final, none, { sessionToken: marcos.token })).body);
+    expect(codes(reused.commands)).toEqual(['SyncHdr:0:401']);
+    const closing = replyOf((await h.service.exchange(final, none, { sessionToken: nextToken })).body);
+    expect(codes(closing.commands)).toEqual(['SyncHdr:0:200']);
+    expect(await sessionState()).toBeUndefined();
+  });
+
+  it('a certificate session has no RespURI: the certificate is checked on every message', async () => {
+    h = await harness();
+    const r = replyOf(
+      (await h.service.exchange(encodeClient(clientMessage(MARCOS, '1', 1, package1(MARCOS))), marcosCert))
+        .body,
+    );
+    expect(r.commands[0]).toMatchObject({ data: '200' });
+    expect(r.header.respUri).toBeUndefined();
+  });
+
+  it('DIGEST: an exchange that fails writes no nonce, so the device can retry with the same Cred', async () => {
+    let fail = true;
+    h = await harness({
+      hooks: {
+        onCheckIn() {
+          if (fail) throw new Error('policy store unavailable');
+        },
+      },
+    });
+    const challenge = replyOf(
+      (await h.service.exchange(encodeClient(clientMessage(MARCOS, '8', 1, package1(MARCOS))), none)).body,
+    ).commands[0]!;
+    const nonce = challenge.kind === 'Status' ? challenge.chal!.nextNonce : '';
+    const cred = {
+      type: 'syncml:auth-md5',
+      data: computeMd5Digest(DIGEST.name, DIGEST.secret, Buffer.from(nonce, 'base64')),
+    };
+    const signed = encodeClient(
+      clientMessage(MARCOS, '8', 2, package1(MARCOS), true, { cred, sourceName: DIGEST.name }),
+    );
+    await expect(h.service.exchange(signed, none)).rejects.toThrow('policy store unavailable');
+    expect((await h.storage.devices.getDigestCredentials(MARCOS))!.appSrv.nonce).toBe(nonce);
+    fail = false;
+    const ok = replyOf((await h.service.exchange(signed, none)).body);
+    expect(ok.commands[0]).toMatchObject({ data: '212' });
+    const next = ok.commands[0]!.kind === 'Status' ? ok.commands[0]!.chal!.nextNonce : '';
+    expect((await h.storage.devices.getDigestCredentials(MARCOS))!.appSrv.nonce).toBe(next);
   });
 });
 
@@ -459,6 +579,7 @@ describe('queue semantics', () => {
         inventoryIntervalMinutes: 60,
         inventoryNodes: [],
         maxBodyBytes: 1 << 20,
+        managementUrl: SERVER_URL,
       },
     });
     const r = await other.exchange(

@@ -11,6 +11,7 @@ import type { CommandOrigin, DmCommand } from '../../src/shared/dm-command.js';
 import type { NewEnrollment } from '../../src/storage/devices.js';
 import type { Storage } from '../../src/storage/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { SERVER_URL } from './helpers.js';
 
 export const DIGEST = {
   name: 'DEVUSER',
@@ -75,6 +76,7 @@ export async function harness(
       inventoryIntervalMinutes: 60,
       inventoryNodes: options.inventoryNodes ?? [],
       maxBodyBytes: 1024 * 1024,
+      managementUrl: SERVER_URL,
     },
     ...(options.hooks && { hooks: options.hooks }),
     ...(options.canReplace && { canReplace: options.canReplace }),

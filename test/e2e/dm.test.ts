@@ -49,8 +49,13 @@ interface Post {
   readonly reply?: SyncMlMessage;
 }
 
-async function post(device: EnrolledDevice, body: string, withCert = true): Promise<Post> {
-  const res = await request(`${device.managementUrl}?mode=Maintenance&Platform=WoA`, {
+async function post(
+  device: EnrolledDevice,
+  body: string,
+  withCert = true,
+  url = `${device.managementUrl}?mode=Maintenance&Platform=WoA`,
+): Promise<Post> {
+  const res = await request(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/vnd.syncml.dm+xml', 'User-Agent': 'MSFT OMA DM Client/1.2.0.1' },
     body,
@@ -315,7 +320,19 @@ describe('a device authenticating with OMA-DM DIGEST', () => {
     );
     expect(signed.reply!.commands[0]).toMatchObject({ data: '212', chal: { type: 'syncml:auth-md5' } });
     expect(kinds(signed.reply!.commands)).toEqual(['Get', 'Exec']);
-    const done = await post(device, answer(signed.reply!, device.deviceId, 3), false);
+    // The session continues without Cred only at the RespURI the server named (not the ADDR).
+    const respUri = signed.reply!.header.respUri!;
+    expect(respUri.slice(0, device.managementUrl.length + 3)).toBe(`${device.managementUrl}?s=`);
+    expect(respUri.slice(device.managementUrl.length + 3)).toMatch(/^[\w-]{22}$/);
+    const atAddr = await post(device, answer(signed.reply!, device.deviceId, 3), false);
+    expect(atAddr.reply!.commands.map((c) => (c.kind === 'Status' ? c.data : c.kind))).toEqual(['407']);
+    expect(await server.storage.commands.get(id)).toMatchObject({ state: 'sent' });
+    const done = await post(
+      device,
+      answer(signed.reply!, device.deviceId, 3),
+      false,
+      `${respUri}&Platform=WoA`,
+    );
     expect(done.reply!.commands.map((c) => c.kind)).toEqual(['Status']);
     expect(await server.storage.commands.get(id)).toMatchObject({ state: 'done', statusCode: 500 });
     expect(await mdm('commands', 'show', id)).toContain('500 Command failed');

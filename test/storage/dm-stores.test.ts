@@ -143,18 +143,43 @@ describe('DM session exchange', () => {
 
   it('writes nothing when any part of the exchange fails (one transaction)', async () => {
     const a = await storage.commands.enqueue({ deviceId: 'DEV1', command: get, origin: 'admin' });
+    const nonceBefore = (await storage.devices.getDigestCredentials('DEV1'))!.appSrv.nonce;
     const bad = commit({
       sent: [{ msgId: 1, cmdId: 5, commandId: a, path: '', verb: 'Get', targets: [] }],
       events: [{ alertCode: 1226, type: 'x' }],
       enqueue: [{ id: 'f1', deviceId: 'OTHER-DEVICE', command: get, origin: 'policy' }],
+      nextServerNonce: Buffer.from('next-nonce').toString('base64'),
+      unenrolled: true,
     });
     await expect(storage.dmSessions.commitExchange(bad)).rejects.toThrow();
     expect(await storage.commands.get(a)).toMatchObject({ state: 'pending', attempts: 0 });
     expect(await storage.events.list('DEV1')).toEqual([]);
     expect((await storage.dmSessions.loadExchange('DEV1', AT)).active).toBeUndefined();
+    // The DIGEST nonce and the enrollment are part of the same transaction.
+    expect((await storage.devices.getDigestCredentials('DEV1'))!.appSrv.nonce).toBe(nonceBefore);
+    expect((await storage.devices.getDevice('DEV1'))?.status).toBe('enrolled');
   });
 
-  it('cancels queued work and stores events when the device unenrolls', async () => {
+  it('stores the next DIGEST nonce with the exchange, only if the verified nonce is still current', async () => {
+    const first = (await storage.devices.getDigestCredentials('DEV1'))!.appSrv.nonce;
+    const next = Buffer.from('next-nonce').toString('base64');
+    const spent = commit({
+      nextServerNonce: next,
+      spentServerNonce: first,
+      events: [{ alertCode: 1224, type: 't' }],
+    });
+    await storage.dmSessions.commitExchange(spent);
+    expect((await storage.devices.getDigestCredentials('DEV1'))!.appSrv.nonce).toBe(next);
+    // The same Cred committed again (a concurrent exchange on another server instance): refused whole.
+    await expect(
+      storage.dmSessions.commitExchange({ ...spent, sessionId: '2', nextServerNonce: 'b3RoZXI=' }),
+    ).rejects.toThrow(/no longer/);
+    expect((await storage.devices.getDigestCredentials('DEV1'))!.appSrv.nonce).toBe(next);
+    expect(await storage.events.list('DEV1')).toHaveLength(1);
+    expect((await storage.dmSessions.loadExchange('DEV1', AT)).active?.sessionId).toBe('1');
+  });
+
+  it('ends the enrollment, revokes the certificate, cancels queued work and stores events when the device unenrolls', async () => {
     const a = await storage.commands.enqueue({ deviceId: 'DEV1', command: get, origin: 'admin' });
     await storage.dmSessions.commitExchange(
       commit({
@@ -175,6 +200,45 @@ describe('DM session exchange', () => {
         receivedAt: AT,
       }),
     ]);
+    expect(await storage.devices.getDevice('DEV1')).toMatchObject({ status: 'unenrolled', unenrolledAt: AT });
+    expect((await storage.certificates.findBySerial('AA01'))?.status).toBe('revoked');
+    expect(await storage.devices.getDigestCredentials('DEV1')).toBeUndefined();
+  });
+});
+
+describe('DM session retention', () => {
+  const OLD = '2026-01-10T00:00:00.000Z';
+  const RECENT = '2026-02-25T00:00:00.000Z';
+  const CUTOFF = '2026-02-01T00:00:00.000Z';
+
+  async function session(sessionId: string, at: string, status: 'active' | 'closed'): Promise<string> {
+    const id = await storage.commands.enqueue({ deviceId: 'DEV1', command: get, origin: 'admin' });
+    const ref = { msgId: 1, cmdId: 5, commandId: id, path: '', verb: 'Get', targets: ['./DevDetail/SwV'] };
+    await storage.dmSessions.commitExchange(commit({ sessionId, at, closeOthers: true, sent: [ref] }));
+    if (status === 'closed') {
+      const rowId = (await storage.dmSessions.loadExchange('DEV1', at)).active!.rowId;
+      await storage.dmSessions.commitExchange(
+        commit({ sessionId, at, sessionRowId: rowId, status, statuses: [{ ref, code: 200 }] }),
+      );
+    }
+    return id;
+  }
+
+  it('deletes closed sessions that ended before the cut-off with their sent nodes, in batches', async () => {
+    const old1 = await session('1', OLD, 'closed');
+    const old2 = await session('2', OLD, 'closed');
+    const recent = await session('3', RECENT, 'closed');
+    const active = await session('4', OLD, 'active');
+    expect(await storage.dmSessions.pruneFinished(CUTOFF, 1)).toEqual({ sessions: 1, sentNodes: 1 });
+    expect(await storage.dmSessions.pruneFinished(CUTOFF, 10)).toEqual({ sessions: 1, sentNodes: 1 });
+    expect(await storage.dmSessions.pruneFinished(CUTOFF, 10)).toEqual({ sessions: 0, sentNodes: 0 });
+    expect(await storage.commands.listNodes(old1)).toEqual([]);
+    expect(await storage.commands.listNodes(old2)).toEqual([]);
+    // The commands and their outcome stay; recent and active sessions keep their nodes.
+    expect(await storage.commands.get(old1)).toMatchObject({ state: 'done', statusCode: 200 });
+    expect(await storage.commands.listNodes(recent)).toHaveLength(1);
+    expect(await storage.commands.listNodes(active)).toHaveLength(1);
+    expect((await storage.dmSessions.loadExchange('DEV1', RECENT)).active?.sessionId).toBe('4');
   });
 });
 

@@ -12,6 +12,8 @@ export interface ServerHeader {
   readonly target: string;
   /** The server URL (client's Target LocURI). */
   readonly source: string;
+  /** URL the client must use for its next message (protocol.md §7.3); written after Source. */
+  readonly respUri?: string;
 }
 
 export interface ServerMessage {
@@ -104,7 +106,8 @@ export function encodeHeader(h: ServerHeader): string {
   return (
     `<SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>${el('SessionID', h.sessionId)}` +
     `${el('MsgID', h.msgId)}<Target>${el('LocURI', h.target)}</Target>` +
-    `<Source>${el('LocURI', h.source)}</Source></SyncHdr>`
+    `<Source>${el('LocURI', h.source)}</Source>` +
+    `${h.respUri === undefined ? '' : el('RespURI', h.respUri)}</SyncHdr>`
   );
 }
 

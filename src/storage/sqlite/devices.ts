@@ -67,6 +67,45 @@ function toDevice(row: DeviceRow): Device {
   };
 }
 
+/**
+ * Synchronous enrollment writes, shared with the OMA-DM session store so that one exchange applies
+ * them inside its own transaction (call them inside a `db.transaction`).
+ */
+export function prepareEnrollmentWrites(db: SqliteDb) {
+  const activeEnrollment = db.prepare<[string], { enrollment_id: string }>(
+    "SELECT enrollment_id FROM enrollments WHERE device_id = ? AND status = 'active'",
+  );
+  const endEnrollment = db.prepare(
+    "UPDATE enrollments SET status = 'ended', end_reason = ?, ended_at = ? WHERE enrollment_id = ?",
+  );
+  const revokeCerts = db.prepare(
+    "UPDATE certificates SET status = 'revoked' WHERE enrollment_id = ? AND status <> 'revoked'",
+  );
+  const setNonce = db.prepare<{ nonce: string; deviceId: string; expected: string | null }>(
+    `UPDATE enrollments SET appsrv_nonce = @nonce WHERE device_id = @deviceId AND status = 'active'
+        AND (@expected IS NULL OR appsrv_nonce = @expected)`,
+  );
+  return {
+    endEnrollment,
+    revokeCerts,
+    /** Ends the live enrollment and revokes its certificates; false when there is none. */
+    unenroll(deviceId: string, at: string): boolean {
+      const live = activeEnrollment.get(deviceId);
+      if (!live) return false;
+      endEnrollment.run('unenrolled', at, live.enrollment_id);
+      revokeCerts.run(live.enrollment_id);
+      return true;
+    },
+    /**
+     * Stores the DIGEST nonce sent in a Chal (protocol.md §7.4); with `expected`, only if the stored
+     * nonce is still that one. Returns whether a live enrollment was updated.
+     */
+    setNextServerNonce(deviceId: string, nonce: string, expected?: string): boolean {
+      return setNonce.run({ nonce, deviceId, expected: expected ?? null }).changes > 0;
+    },
+  };
+}
+
 export function createSqliteDeviceStore(db: SqliteDb): DeviceStore {
   const upsertDevice = db.prepare(`
     INSERT INTO devices (device_id, hw_dev_id, name, os_edition, os_version, device_type, locale, macs,
@@ -79,12 +118,8 @@ export function createSqliteDeviceStore(db: SqliteDb): DeviceStore {
   const liveToEnd = db.prepare<[string, string | null], { enrollment_id: string; device_id: string }>(`
     SELECT e.enrollment_id, e.device_id FROM enrollments e JOIN devices d ON d.device_id = e.device_id
      WHERE e.status = 'active' AND (e.device_id = ? OR (d.hw_dev_id IS NOT NULL AND d.hw_dev_id = ?))`);
-  const endEnrollment = db.prepare(
-    "UPDATE enrollments SET status = 'ended', end_reason = ?, ended_at = ? WHERE enrollment_id = ?",
-  );
-  const revokeCerts = db.prepare(
-    "UPDATE certificates SET status = 'revoked' WHERE enrollment_id = ? AND status <> 'revoked'",
-  );
+  const writes = prepareEnrollmentWrites(db);
+  const { endEnrollment, revokeCerts } = writes;
   const insertEnrollment = db.prepare(`
     INSERT INTO enrollments (enrollment_id, device_id, user_upn, enrollment_type, auth_policy, provider_id,
                              status, enrolled_at, appsrv_name, appsrv_secret, appsrv_nonce,
@@ -97,15 +132,9 @@ export function createSqliteDeviceStore(db: SqliteDb): DeviceStore {
     VALUES (@serial, @thumbprint, @deviceId, @enrollmentId, 'active', @notBefore, @notAfter, @issuedAt, @der)`);
   const byId = db.prepare<[string], DeviceRow>(`${DEVICE_SELECT} WHERE d.device_id = ?`);
   const all = db.prepare<[], DeviceRow>(`${DEVICE_SELECT} ORDER BY d.device_id`);
-  const activeEnrollment = db.prepare<[string], { enrollment_id: string }>(
-    "SELECT enrollment_id FROM enrollments WHERE device_id = ? AND status = 'active'",
-  );
   const digest = db.prepare<[string], DigestRow>(`
     SELECT appsrv_name, appsrv_secret, appsrv_nonce, client_secret, client_nonce FROM enrollments
      WHERE device_id = ? AND status = 'active'`);
-  const setNonce = db.prepare(
-    "UPDATE enrollments SET appsrv_nonce = ? WHERE device_id = ? AND status = 'active'",
-  );
 
   const record = db.transaction((e: NewEnrollment) => {
     const replaced: string[] = [];
@@ -148,13 +177,7 @@ export function createSqliteDeviceStore(db: SqliteDb): DeviceStore {
     return { replacedDeviceIds: [...new Set(replaced)] };
   });
 
-  const unenroll = db.transaction((deviceId: string, at: string) => {
-    const live = activeEnrollment.get(deviceId);
-    if (!live) return false;
-    endEnrollment.run('unenrolled', at, live.enrollment_id);
-    revokeCerts.run(live.enrollment_id);
-    return true;
-  });
+  const unenroll = db.transaction(writes.unenroll);
 
   return {
     async recordEnrollment(enrollment) {
@@ -180,7 +203,7 @@ export function createSqliteDeviceStore(db: SqliteDb): DeviceStore {
       };
     },
     async setNextServerNonce(deviceId, nonce) {
-      setNonce.run(nonce, deviceId);
+      writes.setNextServerNonce(deviceId, nonce);
     },
   };
 }

@@ -4,6 +4,7 @@ import type { ResultItem, SentRef } from '../commands.js';
 import type { DmSessionStore, ExchangeCommit } from '../dm-sessions.js';
 import { type CommandRow, prepareEnqueue, toQueued } from './commands.js';
 import type { SqliteDb } from './database.js';
+import { prepareEnrollmentWrites } from './devices.js';
 
 interface SentRow {
   msg_id: number;
@@ -110,8 +111,34 @@ export function createSqliteDmSessionStore(db: SqliteDb): DmSessionStore {
       last_inventory_at = coalesce(excluded.last_inventory_at, last_inventory_at),
       login_status = coalesce(excluded.login_status, login_status), sessions = sessions + 1`);
 
+  const enrollment = prepareEnrollmentWrites(db);
+  // Retention: closed sessions that ended before a cut-off, oldest first, in bounded batches.
+  const finishedBefore = db.prepare<[string, number], { id: number }>(
+    "SELECT id FROM dm_sessions WHERE status = 'closed' AND ended_at < ? ORDER BY id LIMIT ?",
+  );
+  const deleteSent = db.prepare('DELETE FROM dm_sent WHERE session_row = ?');
+  const deleteSession = db.prepare('DELETE FROM dm_sessions WHERE id = ?');
+
+  const prune = db.transaction((endedBefore: string, limit: number) => {
+    let sentNodes = 0;
+    const rows = finishedBefore.all(endedBefore, limit);
+    for (const { id } of rows) {
+      sentNodes += deleteSent.run(id).changes;
+      deleteSession.run(id);
+    }
+    return { sessions: rows.length, sentNodes };
+  });
+
   const commit = db.transaction((c: ExchangeCommit) => {
     const { deviceId, at } = c;
+    // The nonce of this reply's Chal, with the rest of the exchange (protocol.md §7.4). A Cred verifies
+    // once: if its nonce was spent meanwhile (another server instance), the whole exchange fails.
+    if (
+      c.nextServerNonce !== undefined &&
+      !enrollment.setNextServerNonce(deviceId, c.nextServerNonce, c.spentServerNonce)
+    ) {
+      throw new Error(`DIGEST nonce of ${deviceId} is no longer the one the exchange verified`);
+    }
     expire.run({ deviceId, at });
     if (c.closeOthers) {
       for (const { id } of activeSessions.all(deviceId)) {
@@ -167,7 +194,10 @@ export function createSqliteDmSessionStore(db: SqliteDb): DmSessionStore {
     }
     for (const r of c.rejected) failCommand.run(r.reason, at, r.commandId);
     if (c.status === 'closed') requeue.run({ max: c.maxAttempts, at, row: rowId });
-    if (c.unenrolled) cancelAll.run(at, deviceId);
+    if (c.unenrolled) {
+      cancelAll.run(at, deviceId);
+      enrollment.unenroll(deviceId, at);
+    }
     if (c.checkIn) {
       upsertCheckIn.run({
         deviceId,
@@ -194,6 +224,9 @@ export function createSqliteDmSessionStore(db: SqliteDb): DmSessionStore {
     },
     async commitExchange(c) {
       commit(c);
+    },
+    async pruneFinished(endedBefore, limit) {
+      return prune(endedBefore, limit);
     },
   };
 }

@@ -174,6 +174,25 @@ describe('encodeSyncMl', () => {
       commands: [{ kind: 'Delete', cmdId: 4, items: [{ target: './a' }] }],
     });
   });
+
+  it('writes RespURI after Source in the SyncHdr (protocol.md §7.3), escaped, and reads it back', () => {
+    const respUri = 'https://s/ManagementServer/MDM.svc?s=abc&x=1';
+    const xml = encodeSyncMl({
+      header: {
+        sessionId: '7',
+        msgId: 2,
+        target: 'DEV',
+        source: 'https://s/ManagementServer/MDM.svc',
+        respUri,
+      },
+      commands: [{ kind: 'Status', cmdId: 1, msgRef: 2, cmdRef: 0, cmd: 'SyncHdr', data: '200' }],
+      final: true,
+    });
+    expect(xml).toContain(
+      '<Source><LocURI>https://s/ManagementServer/MDM.svc</LocURI></Source><RespURI>https://s/ManagementServer/MDM.svc?s=abc&amp;x=1</RespURI></SyncHdr>',
+    );
+    expect(parseSyncMl(xml).header.respUri).toBe(respUri);
+  });
 });
 
 describe('MD5 digest (protocol.md §7.4)', () => {
