@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCatalog } from './catalog/catalog.js';
 import { type Config, ConfigError, loadConfig, publicHost } from './config.js';
+import { startSessionPruning } from './dm/retention.js';
 import { loadOrCreateTokenSecret } from './enrollment/tokens.js';
 import { createApp } from './http/app.js';
 import { listen } from './http/server.js';
@@ -79,6 +80,12 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       dmHooks: policy.dmHooks,
       catalog: defaultCatalog,
     });
+    // Finished OMA-DM sessions are pruned on a timer, off the request path.
+    const pruning = startSessionPruning({
+      store: storage.dmSessions,
+      retentionDays: config.sessionRetentionDays,
+      logger,
+    });
     const listenHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `${listener.protocol}://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${listener.port}`;
     if (options.warn ?? true) printStartup(config, ca, tls, url);
@@ -91,6 +98,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       tls,
       storage,
       async close() {
+        pruning.stop();
         await listener.close();
         storage.close();
       },
