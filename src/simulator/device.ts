@@ -1,0 +1,289 @@
+// A virtual Windows device: enrolls over HTTPS with its own key, keeps its certificate and DM tree,
+// and runs OMA-DM sessions on demand. Tests, replay, the `mdm simulate` fleet and the benchmark all
+// drive this class.
+import type { CatalogLookup } from '../catalog/types.js';
+import { ALERT, ALERT_TYPE } from '../codec/syncml/codes.js';
+import { type CommandOutcome, catalogDefault } from './apply.js';
+import type { DeviceKey } from './csr.js';
+import { DmTree, type TreeData } from './dm-tree.js';
+import { enroll } from './enroll.js';
+import { driftValue, type FaultPlan } from './faults.js';
+import { type DeviceProfile, profileNodes } from './profile.js';
+import type { ProvisionedAccount } from './provisioning.js';
+import { type DigestCredentials, type PendingAlert, runSession, type SessionReport } from './session.js';
+import {
+  type HttpRequestOut,
+  type HttpResponseIn,
+  httpTransport,
+  type TlsOptions,
+  type Transport,
+} from './transport.js';
+
+/** Called after every HTTP exchange (fixture recording, traces). */
+export type ExchangeListener = (exchange: {
+  readonly request: HttpRequestOut;
+  readonly response: HttpResponseIn;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+}) => void;
+
+export interface VirtualDeviceOptions {
+  readonly profile: DeviceProfile;
+  readonly catalog: CatalogLookup;
+  /** Server certificate trust (the device has no client certificate until it enrolls). */
+  readonly tls?: Pick<TlsOptions, 'ca' | 'insecure' | 'forwardedCertHeader'>;
+  readonly faults?: FaultPlan;
+  /** `certificate`: TLS client certificate (the default); `digest`: SyncML MD5 `Cred` (protocol.md §7.4). */
+  readonly auth?: 'certificate' | 'digest';
+  readonly maxMsgSize?: number;
+  readonly announceMaxMsgSize?: boolean;
+  readonly onExchange?: ExchangeListener;
+  /** Transport factory (defaults to node http/https); tests may inject one. */
+  readonly transport?: (tls: TlsOptions) => Transport;
+}
+
+export interface DeviceStats {
+  sessions: number;
+  failedSessions: number;
+  messages: number;
+  /** Command outcomes by status code. */
+  readonly byStatus: Record<string, number>;
+  lastError?: string;
+}
+
+export interface DeviceIdentity {
+  readonly account: ProvisionedAccount;
+  readonly key: DeviceKey;
+}
+
+export class VirtualDevice {
+  readonly profile: DeviceProfile;
+  tree: DmTree;
+  readonly stats: DeviceStats = { sessions: 0, failedSessions: 0, messages: 0, byStatus: {} };
+  private current: DeviceIdentity | undefined;
+  private digest: DigestCredentials | undefined;
+  private dmTransport: Transport | undefined;
+  private sessionNumber = 0;
+  private unenrollRequested = false;
+  /** Results of asynchronous operations, reported in the next session (protocol.md §8.2). */
+  private pendingAlerts: PendingAlert[] = [];
+
+  constructor(private readonly options: VirtualDeviceOptions) {
+    this.profile = options.profile;
+    this.tree = this.freshTree();
+  }
+
+  get enrolled(): boolean {
+    return this.current !== undefined;
+  }
+
+  get account(): ProvisionedAccount | undefined {
+    return this.current?.account;
+  }
+
+  /** Everything needed to continue this device later (another process, a benchmark run). Holds the
+   *  device's private key: keep snapshot files private. */
+  snapshot(): DeviceSnapshot {
+    return {
+      profile: this.profile,
+      identity: this.current,
+      sessionNumber: this.sessionNumber,
+      digestNonce: this.digest?.nonce,
+      tree: this.tree.export(),
+    };
+  }
+
+  /** A device continuing from `snapshot()`. */
+  static restore(snapshot: DeviceSnapshot, options: Omit<VirtualDeviceOptions, 'profile'>): VirtualDevice {
+    const device = new VirtualDevice({ ...options, profile: snapshot.profile });
+    device.tree = DmTree.from(snapshot.tree, catalogDefault(options.catalog));
+    if (snapshot.identity) device.adopt(snapshot.identity);
+    if (device.digest && snapshot.digestNonce) device.digest.nonce = snapshot.digestNonce;
+    device.sessionNumber = snapshot.sessionNumber;
+    return device;
+  }
+
+  /** Certificate, key and account: hand it to `adopt()` of another device to skip enrollment. */
+  get identity(): DeviceIdentity | undefined {
+    return this.current;
+  }
+
+  /** MS-MDE2 enrollment against `server` (base URL or discovery URL). */
+  async enroll(
+    server: string,
+    email: string,
+    password: string,
+    key?: DeviceKey,
+  ): Promise<ProvisionedAccount> {
+    const transport = this.transport(this.options.tls ?? {});
+    try {
+      const result = await enroll({ server, email, password, profile: this.profile, transport, key });
+      this.adopt({ account: result.account, key: result.key });
+      return result.account;
+    } finally {
+      transport.close();
+    }
+  }
+
+  /** Take an identity obtained elsewhere (a pre-enrolled benchmark fleet, replay provisioning). */
+  adopt(identity: DeviceIdentity): void {
+    this.dmTransport?.close();
+    this.dmTransport = undefined;
+    this.current = identity;
+    const { account } = identity;
+    const appsrv = account.appsrv;
+    this.digest =
+      this.options.auth === 'digest' && appsrv
+        ? { name: appsrv.name, secret: appsrv.secret, nonce: appsrv.nonce }
+        : undefined;
+    const base = `./Vendor/MSFT/DMClient/Provider/${account.providerId}`;
+    this.tree.addInterior(base);
+    for (const [suffix, value] of Object.entries(account.dmClient)) {
+      this.tree.set(`${base}/${suffix}`, { value, format: /^\d+$/.test(value) ? 'int' : 'chr' });
+    }
+  }
+
+  /** The user removes the work account: the next session reports Alert 1226 (protocol.md §8.2). */
+  requestUnenroll(): void {
+    this.unenrollRequested = true;
+  }
+
+  /** One full OMA-DM session. */
+  async checkIn(options: { sessionAlert?: 1200 | 1201 } = {}): Promise<SessionReport> {
+    const identity = this.current;
+    if (!identity) throw new Error(`device ${this.profile.deviceId} is not enrolled`);
+    this.sessionNumber++;
+    if (this.sessionNumber > 1) this.drift();
+    const unenrolling = this.unenrollRequested;
+    const alerts: PendingAlert[] = [...this.pendingAlerts];
+    if (unenrolling) {
+      alerts.push({
+        code: ALERT.GENERIC_ALERT,
+        items: [{ type: ALERT_TYPE.UNENROLL_USER_REQUEST, format: 'int', data: '1' }],
+      });
+    }
+    // DIGEST mode authenticates inside SyncML only; otherwise the TLS client certificate does.
+    this.dmTransport ??= this.transport(
+      this.digest
+        ? { ...this.options.tls }
+        : { ...this.options.tls, cert: identity.account.certPem, key: identity.key.privateKeyPem },
+    );
+    const report = await runSession({
+      profile: this.profile,
+      tree: this.tree,
+      catalog: this.options.catalog,
+      transport: this.dmTransport,
+      serverUrl: `${identity.account.addr}?mode=Maintenance&Platform=WoA`,
+      sessionNumber: this.sessionNumber,
+      entDmId: identity.account.dmClient.EntDMID,
+      digest: this.digest,
+      alerts,
+      faults: this.options.faults,
+      maxMsgSize: this.options.maxMsgSize,
+      announceMaxMsgSize: this.options.announceMaxMsgSize,
+      sessionAlert: options.sessionAlert,
+    });
+    this.count(report);
+    if (report.ok) this.pendingAlerts = asyncResults(report.outcomes);
+    if (!report.ok) {
+      // A broken connection is not reused (the server may have seen half a session).
+      this.dmTransport.close();
+      this.dmTransport = undefined;
+    }
+    if (unenrolling && report.ok) this.forget();
+    if (report.effects.includes('wipe')) {
+      this.forget();
+      this.tree = this.freshTree();
+    } else if (report.effects.includes('unenroll')) {
+      this.unenrollRequested = true;
+    }
+    return report;
+  }
+
+  close(): void {
+    this.dmTransport?.close();
+    this.dmTransport = undefined;
+  }
+
+  private forget(): void {
+    this.close();
+    this.current = undefined;
+    this.digest = undefined;
+    this.unenrollRequested = false;
+  }
+
+  private drift(): void {
+    for (const rule of this.options.faults?.drift ?? []) {
+      const current = this.tree.get(rule.path);
+      this.tree.set(rule.path, {
+        value: driftValue(current?.value, rule),
+        format: current?.format ?? 'chr',
+        type: current?.type,
+      });
+    }
+  }
+
+  private count(report: SessionReport): void {
+    const stats = this.stats;
+    stats.sessions++;
+    stats.messages += report.messages;
+    if (!report.ok) {
+      stats.failedSessions++;
+      stats.lastError = report.error;
+    }
+    for (const o of report.outcomes) stats.byStatus[o.status] = (stats.byStatus[o.status] ?? 0) + 1;
+  }
+
+  private freshTree(): DmTree {
+    const tree = new DmTree(catalogDefault(this.options.catalog));
+    for (const [path, value] of Object.entries(profileNodes(this.profile))) {
+      const node = this.options.catalog.resolve(path);
+      const format = node && node.format !== 'node' ? node.format : 'chr';
+      tree.set(path, { value, format, type: node?.mime });
+    }
+    return tree;
+  }
+
+  private transport(tls: TlsOptions): Transport {
+    const inner = (this.options.transport ?? httpTransport)(tls);
+    const listener = this.options.onExchange;
+    if (!listener) return inner;
+    return {
+      async send(request, sendOptions) {
+        const startedAt = new Date();
+        const response = await inner.send(request, sendOptions);
+        listener({ request, response, startedAt, durationMs: Date.now() - startedAt.getTime() });
+        return response;
+      },
+      close: () => inner.close(),
+    };
+  }
+}
+
+/** A device's state as plain data (`VirtualDevice.snapshot()` / `restore()`). */
+export interface DeviceSnapshot {
+  readonly profile: DeviceProfile;
+  readonly identity?: DeviceIdentity;
+  readonly sessionNumber: number;
+  readonly digestNonce?: string;
+  readonly tree: TreeData;
+}
+
+/** An MSI install accepted with 202 finishes after the session; Windows reports it with a 1224
+ *  alert in a later session (protocol.md §8.2, win32csp_install; Data 0 = success). */
+function asyncResults(outcomes: readonly CommandOutcome[]): PendingAlert[] {
+  return outcomes
+    .filter((o) => o.status === 202 && o.targetRef && /\/MSI\/[^/]+\/DownloadInstall$/.test(o.targetRef))
+    .map((o) => ({
+      code: ALERT.CLIENT_EVENT,
+      items: [
+        {
+          source: o.targetRef,
+          type: 'Reversed-Domain-Name:com.microsoft.mdm.win32csp_install',
+          format: 'int',
+          mark: 'informational',
+          data: '0',
+        },
+      ],
+    }));
+}
