@@ -82,6 +82,8 @@ export const configSchema = z
     policyDir: z.string().min(1).default('policies'),
     /** Compliance facts (DeviceStatus, BitLocker nodes) are read from a device at most this often. */
     complianceRefreshMinutes: int(1, 100_000).default(60),
+    /** When set, `/metrics` requires `Authorization: Bearer <this token>`; unset = open (bind or firewall it). */
+    metricsToken: z.string().min(16).optional(),
     /** When set, every served session is recorded into this folder as a replayable fixture. */
     captureDir: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

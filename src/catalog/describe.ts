@@ -37,6 +37,10 @@ export function describeNode(node: CatalogNode, children: readonly CatalogNode[]
   field('scope', node.scope);
   field('format', node.mime ? `${node.format} (${node.mime})` : node.format);
   field('access', node.access.join(', '));
+  if (node.dynamic) {
+    const names = node.path.split('/').filter((segment) => /^\{.+\}$/.test(segment));
+    field('dynamic', `${names.join(', ')}: replace with the instance name when setting it`);
+  }
   field('default', node.defaultValue);
   field('allowed', describeAllowed(node.allowed));
   const app = node.applicability;

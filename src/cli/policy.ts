@@ -3,9 +3,10 @@
 import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
 import type { CatalogLookup } from '../catalog/types.js';
+import { type CheckResult, checkPath } from '../policy/check.js';
 import { applyCommands } from '../policy/compile.js';
 import { formatIssue, type PolicyIssue } from '../policy/errors.js';
-import { loadPolicyFile, type PolicyLoadResult } from '../policy/load.js';
+import { loadPolicyFile } from '../policy/load.js';
 import { policyJsonSchemaText } from '../policy/schema.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { renderSyncMl } from './policy-syncml.js';
@@ -36,22 +37,16 @@ function counts(issues: readonly PolicyIssue[]): { errors: number; warnings: num
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** `mdm policy check`: every issue of every file; exit code 1 when any file has an error. */
+/** `mdm policy check`: every issue of every file or folder; exit code 1 when any has an error. */
 export async function checkPolicies(
   files: readonly string[],
   options: { json?: boolean; catalog: CatalogLookup },
 ): Promise<CommandOutput> {
-  const results: PolicyLoadResult[] = [];
-  for (const file of files) results.push(await loadPolicyFile(file, { catalog: options.catalog }));
-  const failed = results.some((r) => !r.policy);
+  const results: CheckResult[] = [];
+  for (const file of files) results.push(await checkPath(file, options.catalog));
+  const failed = results.some((r) => !r.ok);
   if (options.json) {
-    const report = results.map((r) => ({
-      file: r.file,
-      ok: r.policy !== undefined,
-      ...(r.policy ? { name: r.policy.name, settings: r.policy.settings.length } : {}),
-      ...counts(r.issues),
-      issues: r.issues,
-    }));
+    const report = results.map(({ summary: _summary, ...r }) => ({ ...r, ...counts(r.issues) }));
     return {
       exitCode: failed ? 1 : 0,
       stdout: `${JSON.stringify({ files: report }, null, 2)}\n`,
@@ -63,8 +58,8 @@ export async function checkPolicies(
     for (const i of r.issues) out += `${formatIssue(i)}\n`;
     const { errors, warnings } = counts(r.issues);
     const warned = warnings > 0 ? `, ${plural(warnings, 'warning')}` : '';
-    out += r.policy
-      ? `ok   ${r.file}: ${r.policy.name}, ${plural(r.policy.settings.length, 'setting')}${warned}\n`
+    out += r.ok
+      ? `ok   ${r.file}: ${r.summary}${warned}\n`
       : `FAIL ${r.file}: ${plural(errors, 'error')}${warned}\n`;
   }
   return { exitCode: failed ? 1 : 0, stdout: out, stderr: '' };
@@ -111,8 +106,11 @@ export function registerPolicy(program: Command): void {
   const group = policyCommand(program);
   group
     .command('check')
-    .description('Check policy files against the CSP catalog; prints file:line:col for every problem')
-    .argument('<files...>', 'policy YAML files')
+    .description(
+      'Check policy files (or whole policy folders, with their assignments.yaml and compliance.yaml) ' +
+        'against the CSP catalog; prints file:line:col for every problem',
+    )
+    .argument('<files...>', 'policy YAML files or policy folders')
     .option('--json', 'machine-readable report')
     .option('--catalog <dir>', 'CSP catalog folder (default: the bundled csp-catalog/)')
     .action(async (files: string[], opts: { json?: boolean; catalog?: string }) => {

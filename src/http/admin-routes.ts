@@ -1,5 +1,6 @@
 // The admin API (`/api/v1/…`, Bearer API token) and `/metrics` (Prometheus). Read-only reports
 // from the database; every error is `application/problem+json` (RFC 9457).
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { hashToken, verifyApiToken } from '../reporting/api-tokens.js';
 import { complianceReport, deviceComplianceReport, policyStatusReport } from '../reporting/compliance.js';
@@ -28,6 +29,14 @@ function sendProblem(res: Response, p: Problem, headers: Record<string, string> 
     );
 }
 
+/** Constant-time comparison of a presented Bearer token with the expected one (compared as hashes). */
+function bearerMatches(header: string | undefined, expected: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const digest = (t: string) => createHash('sha256').update(t).digest();
+  return timingSafeEqual(digest(m[1]!), digest(expected));
+}
+
 const wantsCsv = (req: Request) =>
   req.query.format === 'csv' || (req.query.format === undefined && req.accepts(['json', 'csv']) === 'csv');
 
@@ -37,7 +46,22 @@ export function adminRoutes(deps: AppDeps): Router {
   const now = deps.now ?? (() => new Date());
   const registry = createMetricsRegistry(storage);
 
-  router.get('/metrics', async (_req, res, next) => {
+  // Optional Bearer token for the scraper (config `metricsToken`, MDM_METRICS_TOKEN); the admin API
+  // tokens are not accepted here so a scraper credential cannot read device reports.
+  const metricsToken = deps.config?.metricsToken;
+  router.get('/metrics', async (req, res, next) => {
+    if (metricsToken !== undefined && !bearerMatches(req.get('authorization'), metricsToken)) {
+      sendProblem(
+        res,
+        {
+          status: 401,
+          title: 'Unauthorized',
+          detail: 'send the metrics token as "Authorization: Bearer <token>"',
+        },
+        { 'WWW-Authenticate': 'Bearer realm="mdm-metrics"' },
+      );
+      return;
+    }
     try {
       res.type(registry.contentType).send(await registry.metrics());
     } catch (err) {

@@ -46,6 +46,16 @@ export const AssignmentsFileSchema = z.strictObject({
     .strictObject({
       interval: duration.default(24 * 3_600_000),
       maxDriftRetries: z.number().int().min(0).max(100).default(3),
+      maxFailureRetries: z
+        .number()
+        .int()
+        .min(0)
+        .max(20)
+        .default(3)
+        .describe('Re-applies of a setting the device failed with a 5xx status (4xx failures are final).'),
+      failureRetryDelay: duration
+        .default(15 * 60_000)
+        .describe('Delay before the first failure retry; doubles with each further retry.'),
       settings: z.array(z.strictObject({ path: z.string().min(1), interval: duration })).default([]),
     })
     .prefault({}),
@@ -58,6 +68,8 @@ export interface AssignmentConfig {
   readonly verification: {
     readonly intervalMs: number;
     readonly maxDriftRetries: number;
+    readonly maxFailureRetries: number;
+    readonly failureRetryDelayMs: number;
     readonly settings: readonly { readonly path: string; readonly intervalMs: number }[];
   };
 }
@@ -66,7 +78,13 @@ export const EMPTY_ASSIGNMENTS: AssignmentConfig = {
   groups: [],
   assignments: [],
   resolutions: [],
-  verification: { intervalMs: 24 * 3_600_000, maxDriftRetries: 3, settings: [] },
+  verification: {
+    intervalMs: 24 * 3_600_000,
+    maxDriftRetries: 3,
+    maxFailureRetries: 3,
+    failureRetryDelayMs: 15 * 60_000,
+    settings: [],
+  },
 };
 
 export function parseAssignments(
@@ -84,6 +102,8 @@ export function parseAssignments(
     verification: {
       intervalMs: v.verification.interval,
       maxDriftRetries: v.verification.maxDriftRetries,
+      maxFailureRetries: v.verification.maxFailureRetries,
+      failureRetryDelayMs: v.verification.failureRetryDelay,
       settings: v.verification.settings.map((s) => ({ path: s.path, intervalMs: s.interval })),
     },
   };

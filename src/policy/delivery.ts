@@ -20,6 +20,7 @@ import { type ActiveSet, readActiveSet } from './policy-set.js';
 import {
   type CommandKind,
   emptyRecord,
+  IN_FLIGHT_COMMAND,
   type QueuedCommand,
   type SettingEvent,
   type SettingRecord,
@@ -98,6 +99,8 @@ export interface DeliveryOptions {
 }
 
 const TAG_PREFIX = 'setting';
+/** Machine options for events that never re-check or retry (a `sent` notice). */
+const NO_RETRIES = { recheckMs: 0, maxDriftRetries: 0, maxFailureRetries: 0, failureRetryDelayMs: 0 };
 const ATOMIC_PREFIX = 'setting-atomic';
 export const POLICY_PRIORITY = 50;
 
@@ -169,6 +172,8 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
     now: now(),
     recheckMs: recheckIntervalMs(set.assignments, path),
     maxDriftRetries: set.assignments.verification.maxDriftRetries,
+    maxFailureRetries: set.assignments.verification.maxFailureRetries,
+    failureRetryDelayMs: set.assignments.verification.failureRetryDelayMs,
   });
 
   async function send(
@@ -328,7 +333,7 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
         if (!record) continue;
         if (c.state === 'sent') {
           const sent: SettingEvent = { type: 'sent', kind: ref.kind, ...(c.sentAt ? { at: c.sentAt } : {}) };
-          const t = step(record, sent, { now: now(), recheckMs: 0, maxDriftRetries: 0 });
+          const t = step(record, sent, { ...NO_RETRIES, now: now() });
           if (t.record !== record) await stores.deviceSettings.saveDeviceSettings([t.record]);
           continue;
         }
@@ -337,6 +342,45 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
         await onCommandOutcome({ deviceId, origin: 'policy', tag: c.tag, verb, target, code: null }, queue);
       }
     }
+    await resendOrphans(deviceId, queue);
+  }
+
+  /**
+   * The hooks save settings through their own stores, outside the exchange's transaction. When
+   * that exchange then fails to commit, the commands the hooks queued are lost while the settings
+   * already say `pending`/`applied`/`removing`. Such a setting has no command left in the queue
+   * that could answer for it: queue that command again (the state machine's `resend`).
+   */
+  async function resendOrphans(deviceId: string, queue: CommandQueuePort): Promise<void> {
+    if (!stores.commands) return;
+    const records = (await stores.deviceSettings.listDeviceSettings(deviceId)) as SettingRecord[];
+    const inFlight = records.filter((r) => r.state in IN_FLIGHT_COMMAND);
+    if (inFlight.length === 0) return;
+    const outstanding = new Set<string>();
+    const open = await stores.commands.listForDevice(deviceId, { states: ['pending', 'sent'], limit: 1000 });
+    for (const c of open) {
+      if (c.origin !== 'policy') continue;
+      const targets = 'commands' in c.command ? c.command.commands.map(itemTarget) : [itemTarget(c.command)];
+      for (const target of targets) {
+        const ref = parseSettingTag(c.tag ?? undefined, target);
+        if (ref) outstanding.add(`${ref.kind}:${ref.path}`);
+      }
+    }
+    const set = await activeSet();
+    const orphans: { path: string; queued: QueuedCommand }[] = [];
+    const changed: SettingRecord[] = [];
+    for (const record of inFlight) {
+      const kind = IN_FLIGHT_COMMAND[record.state as keyof typeof IN_FLIGHT_COMMAND];
+      if (outstanding.has(`${kind}:${record.path}`)) continue;
+      const t = step(record, { type: 'resend' }, machineOptions(set, record.path));
+      if (t.commands.length === 0) continue;
+      if (t.record !== record) changed.push(t.record);
+      for (const queued of t.commands) orphans.push({ path: record.path, queued });
+    }
+    if (changed.length > 0) await stores.deviceSettings.saveDeviceSettings(changed);
+    if (orphans.length === 0) return;
+    logger.warn({ deviceId, settings: orphans.map((o) => o.path) }, 'policy commands lost; queued again');
+    await send(queue, deviceId, orphans, new Map());
   }
 
   return { activeSet, reconcileDevice, onCommandOutcome, syncWithQueue };

@@ -45,7 +45,13 @@ export async function readActiveSet(store: PolicyStore): Promise<ActiveSet> {
   return {
     revision: stored.revision,
     policies: new Map(stored.policies.map((p) => [p.name, p.body as CompiledPolicy])),
-    assignments: config.assignments ?? EMPTY_ASSIGNMENTS,
+    // Sets stored by an older version lack newer verification settings: their defaults apply.
+    assignments: config.assignments
+      ? {
+          ...config.assignments,
+          verification: { ...EMPTY_ASSIGNMENTS.verification, ...config.assignments.verification },
+        }
+      : EMPTY_ASSIGNMENTS,
     compliance: config.compliance ?? [],
   };
 }

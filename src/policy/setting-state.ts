@@ -3,6 +3,7 @@
 //
 //   assign ─▶ pending ─(sent)▶ sent ─(2xx)▶ applied ─(Get equal)▶ verified ─(re-check)▶ Get
 //                                  └(4xx/5xx)▶ failed      └(Get differs)▶ failed    └(differs)▶ drifted ─▶ re-apply
+//                                      └(5xx/215/216: after a doubling delay, bounded)▶ pending
 //   unassign ─▶ removing ─(2xx/404)▶ removed          conflict / not_applicable: nothing is sent
 import type { DmCommand, DmFormat } from '../shared/dm-command.js';
 import { type DeviceSettingRecord, SETTING_STATES, type SettingState } from '../storage/device-settings.js';
@@ -55,7 +56,12 @@ export type SettingEvent =
       readonly code: number | null;
       readonly data?: string;
     }
-  | { readonly type: 'recheck' };
+  | { readonly type: 'recheck' }
+  /**
+   * The setting is in flight but the queue holds no command that could still answer for it (its
+   * exchange failed after the setting was saved): send that command again.
+   */
+  | { readonly type: 'resend' };
 
 export interface QueuedCommand {
   readonly kind: CommandKind;
@@ -73,6 +79,20 @@ export interface MachineOptions {
   readonly recheckMs: number;
   /** Re-applies allowed after drift before the setting stays drifted. */
   readonly maxDriftRetries: number;
+  /** Re-applies allowed after a transient (5xx) failure before the setting stays failed. */
+  readonly maxFailureRetries: number;
+  /** Delay before the first failure retry; doubled for each further one. */
+  readonly failureRetryDelayMs: number;
+}
+
+/**
+ * Device statuses worth retrying later: the device's own errors (500 command failed, 503 busy,
+ * 506 processing error, 507 Atomic failed; protocol.md §7.15) and commands that did not run
+ * because another one in their Atomic failed (215 not executed, 216 rolled back). 4xx statuses
+ * (404 no such node, 405 not allowed, 425 permission denied, …) say the same every time: final.
+ */
+export function isTransientFailure(code: number | null): boolean {
+  return code !== null && ((code >= 500 && code < 600) || code === 215 || code === 216);
 }
 
 export function emptyRecord(deviceId: string, path: string, format: DmFormat, now: Date): SettingRecord {
@@ -90,6 +110,7 @@ export function emptyRecord(deviceId: string, path: string, format: DmFormat, no
     reason: null,
     added: false,
     driftRetries: 0,
+    failRetries: 0,
     sentAt: null,
     appliedAt: null,
     verifiedAt: null,
@@ -99,7 +120,9 @@ export function emptyRecord(deviceId: string, path: string, format: DmFormat, no
   };
 }
 
-const is2xx = (code: number | null): code is number => code !== null && code >= 200 && code < 300;
+/** The command took effect: 2xx, except 215 (not executed) and 216 (rolled back) (protocol.md §7.15). */
+const is2xx = (code: number | null): code is number =>
+  code !== null && code >= 200 && code < 300 && code !== 215 && code !== 216;
 const DELIVERED: readonly SettingState[] = ['pending', 'sent', 'applied', 'verified', 'drifted', 'failed'];
 
 export function step(record: SettingRecord, event: SettingEvent, opts: MachineOptions): Transition {
@@ -134,6 +157,7 @@ export function step(record: SettingRecord, event: SettingEvent, opts: MachineOp
           statusCode: null,
           reason: null,
           driftRetries: 0,
+          failRetries: 0,
           nextCheckAt: null,
         },
         [applyCommand(plan, record.added)],
@@ -169,10 +193,49 @@ export function step(record: SettingRecord, event: SettingEvent, opts: MachineOp
         return next({ state: 'sent', sentAt: event.at ?? now });
       return unchanged;
     case 'recheck':
-      if ((record.state !== 'verified' && record.state !== 'drifted') || !record.plan) return unchanged;
+      if (!record.plan) return unchanged;
+      if (record.state === 'failed' && record.desiredValue !== null && record.nextCheckAt !== null) {
+        // A scheduled retry of a transient failure (nextCheckAt set by `onOutcome`).
+        return next({ state: 'pending', nextCheckAt: null }, [applyCommand(record.plan, record.added)]);
+      }
+      if (record.state !== 'verified' && record.state !== 'drifted') return unchanged;
       return next({ nextCheckAt: null }, [{ kind: 'verify', command: record.plan.verify }]);
+    case 'resend':
+      return resend(record, next, unchanged);
     case 'outcome':
       return onOutcome(record, event, opts, next, unchanged);
+  }
+}
+
+/** Which command answers for a setting in each in-flight state (see `resend`). */
+export const IN_FLIGHT_COMMAND = {
+  pending: 'apply',
+  sent: 'apply',
+  applied: 'verify',
+  removing: 'remove',
+} as const satisfies Partial<Record<SettingState, CommandKind>>;
+
+function resend(
+  record: SettingRecord,
+  next: (patch: Partial<SettingRecord>, commands?: QueuedCommand[]) => Transition,
+  unchanged: Transition,
+): Transition {
+  const plan = record.plan;
+  if (!plan) return unchanged;
+  switch (record.state) {
+    case 'pending':
+    case 'sent':
+      if (record.desiredValue === null) return unchanged;
+      return next({ state: 'pending' }, [
+        { kind: 'apply', command: record.added ? plan.apply.update : plan.apply.first },
+      ]);
+    case 'applied':
+      // A node without Get stays `applied`: there is nothing to wait for.
+      return plan.verifiable === false ? unchanged : next({}, [{ kind: 'verify', command: plan.verify }]);
+    case 'removing':
+      return plan.remove ? next({}, [{ kind: 'remove', command: plan.remove }]) : unchanged;
+    default:
+      return unchanged;
   }
 }
 
@@ -208,7 +271,7 @@ function onOutcome(
       // Add of a node that already has an MDM value: re-issue as Replace (protocol.md §10.4).
       return next({ added: true, statusCode: code }, [{ kind: 'apply', command: plan.apply.update }]);
     }
-    if (!is2xx(code)) return next(failure('apply failed'));
+    if (!is2xx(code)) return next(applyFailure(record, code, failure('apply failed'), opts));
     const applied: Partial<SettingRecord> = {
       state: 'applied',
       added: true,
@@ -241,6 +304,7 @@ function onOutcome(
       reason: null,
       verifiedAt: now,
       nextCheckAt: recheck,
+      failRetries: 0,
       driftRetries: record.state === 'verified' ? 0 : record.driftRetries,
     });
   }
@@ -276,4 +340,29 @@ function onOutcome(
     );
   }
   return next(seen);
+}
+
+/**
+ * A failed apply: a transient (5xx) failure is retried after `failureRetryDelayMs`, doubled for
+ * each earlier retry, at most `maxFailureRetries` times per desired value; anything else is final.
+ */
+function applyFailure(
+  record: SettingRecord,
+  code: number | null,
+  failed: Partial<SettingRecord>,
+  opts: MachineOptions,
+): Partial<SettingRecord> {
+  const done = record.failRetries;
+  if (!isTransientFailure(code)) return { ...failed, nextCheckAt: null };
+  if (done >= opts.maxFailureRetries) {
+    const tried = done === 0 ? 'not retried' : `gave up after ${done} ${done === 1 ? 'retry' : 'retries'}`;
+    return { ...failed, nextCheckAt: null, reason: `${failed.reason} (${tried})` };
+  }
+  const retryAt = new Date(opts.now.getTime() + opts.failureRetryDelayMs * 2 ** done).toISOString();
+  return {
+    ...failed,
+    failRetries: done + 1,
+    nextCheckAt: retryAt,
+    reason: `${failed.reason} (retry ${done + 1} of ${opts.maxFailureRetries} after ${retryAt})`,
+  };
 }

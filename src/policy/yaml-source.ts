@@ -1,6 +1,6 @@
 // Reading the delivery and compliance YAML files (assignments, groups, compliance rules) with
 // positions: every problem is reported as `file:line:col` like the policy files themselves.
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { PolicyIssue, SourcePosition } from './errors.js';
 
@@ -40,14 +40,30 @@ export function parseYamlWith<T>(file: string, text: string, schema: z.ZodType<T
   if (result.success) return { value: result.data, issues: [], locate };
   return {
     locate,
-    issues: result.error.issues.map((issue) => {
-      // An unknown key is reported at its own value, not at the enclosing mapping.
-      const extra = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [issue.keys[0]!] : [];
-      const where = locate([...(issue.path as (string | number)[]), ...extra]);
-      const key = issue.path.length ? `${issue.path.join('.')}: ` : '';
-      return { ...where, code: 'schema' as const, severity: 'error' as const, message: key + issue.message };
+    issues: result.error.issues.flatMap((issue) => {
+      const path = issue.path as (string | number)[];
+      const prefix = path.length ? `${path.join('.')}: ` : '';
+      const problem = (where: SourcePosition, message: string) => ({
+        ...where,
+        code: 'schema' as const,
+        severity: 'error' as const,
+        message: prefix + message,
+      });
+      // Each unknown key is reported at the key itself, not at the enclosing mapping.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((k) =>
+          problem(keyPosition(doc, path, k) ?? locate(path), `unknown key \`${k}\``),
+        );
+      }
+      return [problem(locate(path), issue.message)];
     }),
   };
+  function keyPosition(d: typeof doc, mapPath: (string | number)[], key: string) {
+    const map = mapPath.length ? d.getIn(mapPath, true) : d.contents;
+    if (!isMap(map)) return undefined;
+    const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+    return isScalar(pair?.key) && pair.key.range ? at(pair.key.range[0]) : undefined;
+  }
 }
 
 /** The deepest node along `path` that exists in the document. */

@@ -35,6 +35,8 @@ export interface DeviceSettingRecord<P = unknown> {
   readonly added: boolean;
   /** Re-applies after drift since the last stable verification. */
   readonly driftRetries: number;
+  /** Re-applies after a transient (5xx) failure since the desired value last changed. */
+  readonly failRetries: number;
   readonly sentAt: string | null;
   readonly appliedAt: string | null;
   readonly verifiedAt: string | null;

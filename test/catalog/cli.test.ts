@@ -71,6 +71,8 @@ describe('mdm catalog', () => {
     expect(parsed.node.path).toBe('./Device/Vendor/MSFT/Gadget/Owners/{OwnerID}/Email');
     expect(parsed.node.allowed.kind).toBe('regex');
     expect(parsed.children).toEqual([]);
+    const human = await run('catalog', 'show', './Vendor/MSFT/Gadget/Owners/ann/Email', '--catalog', dir);
+    expect(human.out).toMatch(/dynamic\s+\{OwnerID\}: replace with the instance name when setting it/);
   });
 
   it('show of an unknown path exits 1 with suggestions', async () => {

@@ -6,9 +6,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { buildProgram } from '../../src/cli/index.js';
+import { createLogger } from '../../src/logger.js';
 import { VirtualDevice } from '../../src/simulator/device.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import type { DeviceSettingRecord } from '../../src/storage/device-settings.js';
@@ -79,6 +81,8 @@ assignments:
 verification:
   interval: 0s
   maxDriftRetries: 1
+  maxFailureRetries: 1
+  failureRetryDelay: 0s
 `;
 
 const COMPLIANCE = `rules:
@@ -97,6 +101,8 @@ const COMPLIANCE = `rules:
 `;
 
 let server: TestServer;
+/** What the server logged at warn level and above. */
+const warnings: string[] = [];
 let root: string;
 let policyDir: string;
 let configFile: string;
@@ -137,7 +143,13 @@ beforeAll(async () => {
   for (const [file, text] of Object.entries(POLICIES)) writeFileSync(join(policyDir, file), text);
   writeFileSync(join(policyDir, 'assignments.yaml'), assignments('all'));
   writeFileSync(join(policyDir, 'compliance.yaml'), COMPLIANCE);
-  server = await startTestServer({ policyDir });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      warnings.push(String(chunk));
+      done();
+    },
+  });
+  server = await startTestServer({ policyDir }, { logger: createLogger('warn', sink) });
   configFile = join(server.dataDir, '..', 'mdm.yaml');
   writeFileSync(
     configFile,
@@ -192,12 +204,15 @@ describe('policy delivery end to end', () => {
     expect(devices.ok.tree.get(CAMERA)?.value).toBe('0');
   });
 
-  it('records a setting the device rejects with 500 as failed with its status', async () => {
+  it('records a setting the device rejects with 500 as failed with its status, after a bounded retry', async () => {
+    // failureRetryDelay 0s: the one retry allowed is due at once and goes out in the same session.
     await checkIn('failing');
     const s = await settings('failing');
-    expect(s[CORTANA]).toMatchObject({ state: 'failed', statusCode: 500 });
-    expect(s[CORTANA]?.reason).toBe('apply failed: command failed on the device');
+    expect(s[CORTANA]).toMatchObject({ state: 'failed', statusCode: 500, failRetries: 1, nextCheckAt: null });
+    expect(s[CORTANA]?.reason).toBe('apply failed: command failed on the device (gave up after 1 retry)');
     expect(s[CAMERA]?.state).toBe('verified');
+    await checkIn('failing'); // final: not sent again
+    expect((await settings('failing'))[CORTANA]?.updatedAt).toBe(s[CORTANA]?.updatedAt);
   });
 
   it('reports conflicts without delivering them, and not-applicable settings', async () => {
@@ -276,6 +291,14 @@ describe('policy delivery end to end', () => {
   it('reports every state in the CLI, CSV, the admin API and /metrics', async () => {
     const table = (await mdm('report', 'compliance')).stdout;
     expect(table).toMatch(new RegExp(`${profiles.drifting.deviceId}\\s+\\S+\\s+noncompliant`));
+    const json = JSON.parse((await mdm('report', 'compliance', '--format', 'json')).stdout) as {
+      devices: { deviceId: string; state: string; reasons: string[] }[];
+    };
+    expect(json.devices.find((d) => d.deviceId === profiles.ok.deviceId)?.state).toBe('compliant');
+    expect(json.devices.find((d) => d.deviceId === profiles.conflicted.deviceId)).toMatchObject({
+      state: 'in_grace',
+      reasons: ['firewall-grace: firewall disabled'],
+    });
     const csv = (await mdm('report', 'compliance', '--format', 'csv')).stdout;
     const rows = csv.trim().split('\r\n');
     expect(rows[0]).toMatch(/^device_id,user,enrolled,compliance_state,/);
@@ -329,5 +352,10 @@ describe('policy delivery end to end', () => {
     expect(metrics.body).toMatch(/mdm_policy_settings\{state="failed"\} 1/);
     expect(metrics.body).toMatch(/mdm_command_outcomes_total\{origin="policy",verb="Get",class="2xx"\} \d+/);
     expect(metrics.body).toMatch(/mdm_checkins_total \d+/);
+  });
+
+  it('never had to queue a lost policy command again (every exchange committed)', () => {
+    expect(warnings.some((w) => w.includes('device is noncompliant'))).toBe(true); // the log is captured
+    expect(warnings.filter((w) => w.includes('policy commands lost'))).toEqual([]);
   });
 });

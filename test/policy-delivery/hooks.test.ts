@@ -9,7 +9,7 @@ import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { createLogger } from '../../src/logger.js';
 import { applyPolicyFolder } from '../../src/policy/apply-folder.js';
 import type { ComplianceNotice } from '../../src/policy/compliance-service.js';
-import { createPolicyHooks, type PolicyHooks } from '../../src/policy/hooks.js';
+import { createPolicyHooks, type EngineContext, type PolicyHooks } from '../../src/policy/hooks.js';
 import type { CommandRecord } from '../../src/storage/commands.js';
 import type { Storage } from '../../src/storage/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
@@ -220,6 +220,119 @@ describe('delivery through the session hooks', () => {
       `Get ./Device/Vendor/MSFT/Policy/Result/Camera/AllowCamera`,
     ]);
     expect(await setting('C1', CAMERA)).toMatchObject({ state: 'verified', desiredValue: '1' });
+  });
+
+  it('retries a 5xx failure on later check-ins after a doubling delay, then gives up', async () => {
+    await apply({
+      'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      'assignments.yaml':
+        'assignments:\n  - policy: camera\n    include: [all]\n' +
+        'verification:\n  maxFailureRetries: 2\n  failureRetryDelay: 30m\n',
+    });
+    await enrollInStorage(storage, 'F1');
+    const device = new FakeDevice('F1');
+    device.failPaths.add(CAMERA);
+    const h = hooks();
+    const sends = async (minutes: number) => {
+      clock += minutes * 60_000;
+      device.received.length = 0;
+      await session(h, device);
+      return device.received.filter((r) => r === `Add ${CAMERA}`).length;
+    };
+    expect(await sends(0)).toBe(1);
+    expect(await setting('F1', CAMERA)).toMatchObject({
+      state: 'failed',
+      statusCode: 500,
+      failRetries: 1,
+      nextCheckAt: new Date(T0 + 30 * 60_000).toISOString(),
+    });
+    expect(await sends(20)).toBe(0); // not due yet
+    expect(await sends(11)).toBe(1); // retry 1 at +30 min
+    expect((await setting('F1', CAMERA))?.nextCheckAt).toBe(new Date(clock + 60 * 60_000).toISOString());
+    expect(await sends(61)).toBe(1); // retry 2 after the doubled delay
+    const final = await setting('F1', CAMERA);
+    expect(final).toMatchObject({ state: 'failed', failRetries: 2, nextCheckAt: null });
+    expect(final?.reason).toBe('apply failed: command failed on the device (gave up after 2 retries)');
+    expect(await sends(24 * 60)).toBe(0);
+    // The device recovers and the admin changes the value: a fresh delivery and retry budget.
+    device.failPaths.clear();
+    await apply({ 'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 1\n' });
+    expect(await sends(1)).toBe(1);
+    expect(await setting('F1', CAMERA)).toMatchObject({
+      state: 'verified',
+      desiredValue: '1',
+      failRetries: 0,
+    });
+  });
+
+  it('never retries a 4xx failure', async () => {
+    await apply({
+      'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      'assignments.yaml': 'assignments:\n  - policy: camera\n    include: [all]\n',
+    });
+    await enrollInStorage(storage, 'F2');
+    const device = new FakeDevice('F2');
+    const refuse = device.answer.bind(device);
+    device.answer = (q) => refuse(q).map((o) => (o.targets[0] === CAMERA ? { ...o, statusCode: 405 } : o));
+    const h = hooks();
+    await session(h, device);
+    expect(await setting('F2', CAMERA)).toMatchObject({
+      state: 'failed',
+      statusCode: 405,
+      nextCheckAt: null,
+    });
+    clock += 7 * 24 * HOUR;
+    device.received.length = 0;
+    await session(h, device);
+    expect(device.received.filter((r) => r.endsWith(CAMERA))).toEqual([]);
+  });
+
+  it('queues again a command whose exchange was lost after the setting was saved', async () => {
+    await apply({
+      'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      'assignments.yaml': 'assignments:\n  - policy: camera\n    include: [all]\n',
+    });
+    await enrollInStorage(storage, 'L1');
+    const h = hooks(); // with the real stored command queue
+    const lost = { enqueue: () => 'lost' }; // an exchange whose commit failed: nothing it queued exists
+    const kept: Parameters<EngineContext['enqueue']>[0][] = [];
+    const stored = {
+      enqueue(c: Parameters<EngineContext['enqueue']>[0]) {
+        kept.push(c);
+        return String(kept.length);
+      },
+    };
+    const commit = async () => {
+      for (const c of kept.splice(0)) await storage.commands.enqueue({ deviceId: 'L1', ...c });
+    };
+    const policyCommands = () =>
+      kept.filter((c) => c.origin === 'policy').map((c) => `${c.command.verb} ${c.tag}`);
+
+    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, lost);
+    expect(await setting('L1', CAMERA)).toMatchObject({ state: 'pending' });
+    clock += HOUR;
+    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, stored);
+    expect(policyCommands()).toEqual([`Add setting:apply:${CAMERA}`]);
+    await commit();
+    // The Add is queued now: a further check-in sends nothing twice.
+    clock += HOUR;
+    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, stored);
+    expect(policyCommands()).toEqual([]);
+
+    // The device accepts it, but the exchange carrying that Status is lost with its verify Get.
+    const [add] = await storage.commands.listForDevice('L1', { states: ['pending'] });
+    const outcome = {
+      deviceId: 'L1',
+      origin: 'policy' as const,
+      tag: add!.tag!,
+      verb: 'Add',
+      targets: [CAMERA],
+    };
+    await h.onCommandOutcome({ ...outcome, statusCode: 200, results: [] }, lost);
+    expect(await setting('L1', CAMERA)).toMatchObject({ state: 'applied' });
+    clock += HOUR;
+    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, stored);
+    expect(policyCommands()).toEqual([`Get setting:verify:${CAMERA}`]);
   });
 
   it('follows the engine queue: sent, then failed when abandoned unacknowledged', async () => {

@@ -12,6 +12,8 @@ const opts: MachineOptions = {
   now: new Date('2026-01-01T00:00:00Z'),
   recheckMs: 3_600_000,
   maxDriftRetries: 1,
+  maxFailureRetries: 2,
+  failureRetryDelayMs: 600_000,
 };
 const p0 = plan(CAMERA, '0');
 
@@ -55,16 +57,69 @@ describe('setting state machine', () => {
     expect(record.state).toBe('applied');
   });
 
-  it('records a device failure with its code and reason', () => {
+  it('records a permanent (4xx) device failure with its code and reason, and never retries it', () => {
+    for (const code of [404, 405, 425]) {
+      const failed = run([
+        { type: 'assign', policy: 'p', plan: p0 },
+        { type: 'outcome', kind: 'apply', code },
+      ]).record;
+      expect(failed).toMatchObject({ state: 'failed', statusCode: code, nextCheckAt: null });
+      expect(failed.reason).toMatch(/^apply failed: (node not found|command not allowed|permission denied)/);
+      expect(run([{ type: 'recheck' }], failed).verbs).toEqual([]);
+    }
     const { record } = run([
       { type: 'assign', policy: 'p', plan: p0 },
-      { type: 'outcome', kind: 'apply', code: 500 },
+      { type: 'outcome', kind: 'apply', code: 405 },
     ]);
-    expect(record).toMatchObject({
+    expect(record.reason).toBe('apply failed: command not allowed on this node');
+  });
+
+  it('retries a 5xx failure after a doubling delay, a bounded number of times', () => {
+    const first = run([
+      { type: 'assign', policy: 'p', plan: p0 },
+      { type: 'outcome', kind: 'apply', code: 500 },
+    ]).record;
+    expect(first).toMatchObject({
       state: 'failed',
       statusCode: 500,
-      reason: 'apply failed: command failed on the device',
+      failRetries: 1,
+      nextCheckAt: '2026-01-01T00:10:00.000Z',
+      reason: 'apply failed: command failed on the device (retry 1 of 2 after 2026-01-01T00:10:00.000Z)',
     });
+    // The retry re-sends the first-delivery verb (nothing was added yet) and starts over at pending.
+    const retried = run([{ type: 'recheck' }], first);
+    expect(retried.verbs).toEqual(['apply:Add']);
+    expect(retried.record).toMatchObject({ state: 'pending', nextCheckAt: null });
+    const second = run([{ type: 'outcome', kind: 'apply', code: 503 }], retried.record).record;
+    expect(second).toMatchObject({ failRetries: 2, nextCheckAt: '2026-01-01T00:20:00.000Z' });
+    const last = run([{ type: 'recheck' }, { type: 'outcome', kind: 'apply', code: 500 }], second).record;
+    expect(last).toMatchObject({ state: 'failed', failRetries: 2, nextCheckAt: null });
+    expect(last.reason).toBe('apply failed: command failed on the device (gave up after 2 retries)');
+    expect(run([{ type: 'recheck' }], last).verbs).toEqual([]);
+    // Settings rolled back (216) or not run (215) because of another command in their Atomic retry too.
+    for (const code of [215, 216]) {
+      const collateral = run([
+        { type: 'assign', policy: 'p', plan: p0 },
+        { type: 'outcome', kind: 'apply', code },
+      ]).record;
+      expect(collateral).toMatchObject({ state: 'failed', statusCode: code, failRetries: 1 });
+    }
+    // A new desired value starts a fresh retry budget.
+    const changed = run([{ type: 'assign', policy: 'p', plan: plan(CAMERA, '1') }], last).record;
+    expect(changed).toMatchObject({ state: 'pending', failRetries: 0 });
+  });
+
+  it('recovers when a retried setting succeeds, and resets the retry count once verified', () => {
+    const { record, verbs } = run([
+      { type: 'assign', policy: 'p', plan: p0 },
+      { type: 'outcome', kind: 'apply', code: 500 },
+      { type: 'recheck' },
+      { type: 'sent', kind: 'apply' },
+      { type: 'outcome', kind: 'apply', code: 200 },
+      { type: 'outcome', kind: 'verify', code: 200, data: '0' },
+    ]);
+    expect(verbs).toEqual(['apply:Add', 'apply:Add', 'verify:Get']);
+    expect(record).toMatchObject({ state: 'verified', failRetries: 0, reason: null, statusCode: 200 });
   });
 
   it('fails verification when the read-back differs right after applying', () => {
@@ -130,6 +185,40 @@ describe('setting state machine', () => {
     ]);
     expect(verbs).toEqual(['apply:Add', 'verify:Get', 'remove:Delete']);
     expect(record).toMatchObject({ state: 'removed', added: false, desiredValue: null });
+  });
+
+  it('is removing while the Delete is out, and failed with its reason when the Delete fails', () => {
+    const removing = run([
+      { type: 'assign', policy: 'p', plan: p0 },
+      { type: 'outcome', kind: 'apply', code: 200 },
+      { type: 'outcome', kind: 'verify', code: 200, data: '0' },
+      { type: 'unassign' },
+    ]);
+    expect(removing.record).toMatchObject({ state: 'removing', desiredValue: null, policy: 'p' });
+    expect(run([{ type: 'unassign' }], removing.record).verbs).toEqual([]); // not sent twice
+    const gone = run([{ type: 'outcome', kind: 'remove', code: 404 }], removing.record).record;
+    expect(gone).toMatchObject({ state: 'removed', statusCode: 404 });
+    const refused = run([{ type: 'outcome', kind: 'remove', code: 405 }], removing.record).record;
+    expect(refused).toMatchObject({ state: 'failed', statusCode: 405 });
+    expect(refused.reason).toBe('Delete failed: command not allowed on this node');
+  });
+
+  it('resends the command an in-flight setting waits for, and nothing for settled ones', () => {
+    const sent = run([
+      { type: 'assign', policy: 'p', plan: p0 },
+      { type: 'sent', kind: 'apply' },
+    ]);
+    const again = run([{ type: 'resend' }], sent.record);
+    expect(again.verbs).toEqual(['apply:Add']);
+    expect(again.record.state).toBe('pending');
+    const applied = run([{ type: 'outcome', kind: 'apply', code: 200 }], sent.record).record;
+    expect(run([{ type: 'resend' }], applied).verbs).toEqual(['verify:Get']);
+    const writeOnly = { ...applied, plan: { ...p0, verifiable: false } };
+    expect(run([{ type: 'resend' }], writeOnly).verbs).toEqual([]);
+    const removing = run([{ type: 'unassign' }], applied).record;
+    expect(run([{ type: 'resend' }], removing).verbs).toEqual(['remove:Delete']);
+    const verified = run([{ type: 'outcome', kind: 'verify', code: 200, data: '0' }], applied).record;
+    expect(run([{ type: 'resend' }], verified).verbs).toEqual([]);
   });
 
   it('changes a value with Replace once added, and is idempotent for the same value', () => {

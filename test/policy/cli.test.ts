@@ -93,6 +93,54 @@ describe('mdm policy check', () => {
   });
 });
 
+describe('mdm policy check on a policy folder', () => {
+  const FOLDER = join(import.meta.dirname, '../../examples/policy-folder');
+
+  it('checks assignments.yaml and compliance.yaml with their own schemas, not as policies', async () => {
+    const files = ['assignments.yaml', 'camera-off.yaml', 'compliance.yaml'].map((f) => join(FOLDER, f));
+    expect(await mdm('policy', 'check', ...files)).toBe(0);
+    expect(stdout.trimEnd().split('\n')).toEqual([
+      `ok   ${files[0]}: assignments: 3 groups, 2 assignments ` +
+        '(references to policies and groups are checked with the whole folder)',
+      `ok   ${files[1]}: camera-off, 1 setting`,
+      `ok   ${files[2]}: compliance: 2 rules (references to policies and groups are checked with the whole folder)`,
+    ]);
+  });
+
+  it('checks a whole folder, including the names its reserved files refer to', async () => {
+    expect(await mdm('policy', 'check', FOLDER)).toBe(0);
+    expect(stdout).toBe(
+      `ok   ${FOLDER}: policy folder: 3 policies, 3 groups, 2 assignments, 2 compliance rules\n`,
+    );
+
+    const folder = mkdtempSync(join(tmpdir(), 'mdm-policy-folder-'));
+    writeFileSync(
+      join(folder, 'camera.yaml'),
+      'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+    );
+    writeFileSync(join(folder, 'assignments.yaml'), 'assignments:\n  - policy: kamera\n    include: [all]\n');
+    writeFileSync(
+      join(folder, 'compliance.yaml'),
+      'rules:\n  - name: fw\n    require:\n      firewal: true\n',
+    );
+    stdout = '';
+    expect(await mdm('policy', 'check', folder)).toBe(1);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      `${join(folder, 'assignments.yaml')}:2:13: error: no policy named kamera in the folder [schema]`,
+    );
+    expect(lines).toContain(
+      `${join(folder, 'compliance.yaml')}:4:7: error: rules.0.require: unknown key \`firewal\` [schema]`,
+    );
+    expect(lines.at(-1)).toBe(`FAIL ${folder}: 3 errors`); // and: require at least one condition
+
+    stdout = '';
+    expect(await mdm('policy', 'check', '--json', join(folder, 'compliance.yaml'))).toBe(1);
+    const report = JSON.parse(stdout) as { files: { kind: string; ok: boolean; errors: number }[] };
+    expect(report.files).toMatchObject([{ kind: 'compliance', ok: false, errors: 2 }]);
+  });
+});
+
 describe('mdm policy compile', () => {
   it('--syncml prints the message a device would receive', async () => {
     expect(await mdm('policy', 'compile', join(EXAMPLES, 'password-and-lock-screen.yaml'), '--syncml')).toBe(

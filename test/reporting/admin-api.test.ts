@@ -2,6 +2,7 @@
 import express from 'express';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { adminRoutes } from '../../src/http/admin-routes.js';
 import type { AppDeps } from '../../src/http/app.js';
 import { silentLogger } from '../../src/logger.js';
@@ -69,5 +70,40 @@ describe('admin API', () => {
     const noRoute = await request(app).get('/api/v1/whatever').set(auth);
     expect(noRoute.status).toBe(404);
     expect(JSON.parse(noRoute.text)).toMatchObject({ title: 'Not Found' });
+  });
+});
+
+describe('/metrics authentication', () => {
+  const metricsToken = 'scrape-token-0123456789';
+  const withToken = () =>
+    express().use(
+      adminRoutes({ storage, logger: silentLogger(), config: { metricsToken } } as unknown as AppDeps),
+    );
+
+  it('is open when no metrics token is configured', async () => {
+    const res = await request(app).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('mdm_devices');
+  });
+
+  it('requires the configured Bearer token, and does not accept an admin API token', async () => {
+    const guarded = withToken();
+    for (const auth of [undefined, `Bearer ${token}`, `Bearer ${metricsToken}x`, `Basic ${metricsToken}`]) {
+      const req = request(guarded).get('/metrics');
+      const res = await (auth ? req.set('Authorization', auth) : req);
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="mdm-metrics"');
+    }
+    const ok = await request(guarded).get('/metrics').set('Authorization', `Bearer ${metricsToken}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers['content-type']).toMatch(/^text\/plain/);
+    expect(ok.text).toContain('mdm_devices');
+  });
+
+  it('reads MDM_METRICS_TOKEN from the environment', () => {
+    const config = loadConfig({ env: { MDM_METRICS_TOKEN: metricsToken } });
+    expect(config.metricsToken).toBe(metricsToken);
+    expect(() => loadConfig({ env: { MDM_METRICS_TOKEN: 'short' } })).toThrow(/metricsToken|METRICS_TOKEN/);
   });
 });

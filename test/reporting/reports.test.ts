@@ -26,6 +26,7 @@ const row = (deviceId: string, path: string, patch: Partial<DeviceSettingRecord>
   reason: null,
   added: true,
   driftRetries: 0,
+  failRetries: 0,
   sentAt: AT,
   appliedAt: AT,
   verifiedAt: AT,

@@ -76,6 +76,7 @@ describe('DeviceSettingStore', () => {
     reason: null,
     added: true,
     driftRetries: 0,
+    failRetries: 0,
     sentAt: AT,
     appliedAt: AT,
     verifiedAt: AT,
@@ -88,10 +89,19 @@ describe('DeviceSettingStore', () => {
   it('round-trips records and filters them', async () => {
     await storage.deviceSettings.saveDeviceSettings([
       record('D1', './a'),
-      record('D1', './b', { state: 'failed', statusCode: 500, reason: 'boom', added: false, policy: 'q' }),
+      record('D1', './b', {
+        state: 'failed',
+        statusCode: 500,
+        reason: 'boom',
+        added: false,
+        policy: 'q',
+        failRetries: 2,
+        nextCheckAt: AT,
+      }),
       record('D2', './a', { state: 'conflict', plan: null, desiredValue: null }),
     ]);
     expect(await storage.deviceSettings.getDeviceSetting('D1', './a')).toEqual(record('D1', './a'));
+    expect(await storage.deviceSettings.getDeviceSetting('D1', './b')).toMatchObject({ failRetries: 2 });
     expect(
       (await storage.deviceSettings.querySettings({ policy: 'q' })).map((r) => [r.deviceId, r.path]),
     ).toEqual([['D1', './b']]);

@@ -1,4 +1,4 @@
-// SQLite implementation of `DeviceSettingStore` (table `device_settings`, migration 003).
+// SQLite implementation of `DeviceSettingStore` (table `device_settings`, migrations 003 and 005).
 
 import type { DmFormat } from '../../shared/dm-command.js';
 import {
@@ -24,6 +24,7 @@ interface Row {
   reason: string | null;
   added: number;
   drift_retries: number;
+  fail_retries: number;
   sent_at: string | null;
   applied_at: string | null;
   verified_at: string | null;
@@ -46,6 +47,7 @@ const toRecord = (r: Row): DeviceSettingRecord => ({
   reason: r.reason,
   added: r.added === 1,
   driftRetries: r.drift_retries,
+  failRetries: r.fail_retries,
   sentAt: r.sent_at,
   appliedAt: r.applied_at,
   verifiedAt: r.verified_at,
@@ -63,10 +65,10 @@ export function createSqliteDeviceSettingStore(db: SqliteDb): DeviceSettingStore
   );
   const upsert = db.prepare(
     `INSERT OR REPLACE INTO device_settings (device_id, path, state, policy, desired_value, format, plan,
-       delivered_value, reported_value, status_code, reason, added, drift_retries, sent_at, applied_at,
+       delivered_value, reported_value, status_code, reason, added, drift_retries, fail_retries, sent_at, applied_at,
        verified_at, reported_at, next_check_at, updated_at)
      VALUES (@deviceId, @path, @state, @policy, @desiredValue, @format, @plan, @deliveredValue,
-       @reportedValue, @statusCode, @reason, @added, @driftRetries, @sentAt, @appliedAt, @verifiedAt,
+       @reportedValue, @statusCode, @reason, @added, @driftRetries, @failRetries, @sentAt, @appliedAt, @verifiedAt,
        @reportedAt, @nextCheckAt, @updatedAt)`,
   );
   const query = db.prepare<{ deviceId: string | null; policy: string | null; state: string | null }, Row>(

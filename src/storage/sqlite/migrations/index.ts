@@ -4,6 +4,13 @@ import { migration001 } from './001_enrollment.js';
 import { migration002 } from './002_dm.js';
 import { migration003 } from './003_policy.js';
 import { migration004 } from './004_session_retention.js';
+import { migration005 } from './005_setting_failure_retries.js';
 import type { Migration } from './migration.js';
 
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const migrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+  migration005,
+];
