@@ -1,22 +1,11 @@
 // `mdm commands add|show`: queue a Get/Add/Replace/Delete/Exec for a device and inspect it.
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { STATUS_TEXT } from '../codec/syncml/codes.js';
 import { type ItemCommandRequest, itemCommand } from '../dm/actions.js';
 import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
 import { DM_FORMATS, type DmFormat } from '../shared/dm-command.js';
 import type { CommandNodeRecord, CommandRecord } from '../storage/commands.js';
-import { CliError, runAction, withContext } from './context.js';
-
-/** `--actor`, else the OS user. */
-export function actorOf(options: { actor?: string }): string {
-  if (options.actor?.trim()) return options.actor.trim();
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
+import { actorOf, CliError, runAction, withContext } from './context.js';
 
 export function statusLabel(code: number | null | undefined): string {
   if (code === null || code === undefined) return '-';

@@ -1,5 +1,6 @@
 // Shared plumbing for `mdm` commands: the configuration (global `--config`, MDM_* variables, the
 // command's own flags) and the server's storage, opened on the same SQLite file the server uses.
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.js';
 import { databaseFile } from '../main.js';
@@ -61,5 +62,15 @@ export async function runAction(action: () => Promise<void>): Promise<void> {
       return;
     }
     throw err;
+  }
+}
+
+/** Who runs an audited command: `--actor`, else the OS user. */
+export function actorOf(options: { actor?: string }): string {
+  if (options.actor?.trim()) return options.actor.trim();
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
   }
 }

@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { ACTION_PRIORITY, DEVICE_ACTIONS, type DeviceAction, deviceActionCommand } from '../dm/actions.js';
 import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
 import type { Storage } from '../storage/index.js';
-import { actorOf, describeCommand } from './commands.js';
-import { CliError, runAction, withContext } from './context.js';
+import { describeCommand } from './commands.js';
+import { actorOf, CliError, runAction, withContext } from './context.js';
 
 async function deviceDetails(storage: Storage, deviceId: string, recent: number) {
   const device = await storage.devices.getDevice(deviceId);

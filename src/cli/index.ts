@@ -2,6 +2,7 @@
 // MDM_* variables, flags) and its database. Each command group lives in its own module.
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
+import { registerAudit } from './audit.js';
 import { registerCa } from './ca.js';
 import { registerCatalog } from './catalog.js';
 import { registerCommands } from './commands.js';
@@ -23,6 +24,7 @@ const groups: RegisterCommands[] = [
   registerUsers,
   registerDevices,
   registerCommands,
+  registerAudit,
   registerCa,
   registerCatalog,
   registerPolicy,

@@ -6,7 +6,7 @@ import { Catalog, defaultCatalog } from '../catalog/catalog.js';
 import { applyPolicyFolder } from '../policy/apply-folder.js';
 import { formatIssue } from '../policy/errors.js';
 import { formatPlan } from '../policy/policy-set.js';
-import { configFor, runAction, withContext } from './context.js';
+import { actorOf, configFor, runAction, withContext } from './context.js';
 import { policyCommand } from './policy.js';
 
 export function registerPolicyApply(program: Command): void {
@@ -19,10 +19,11 @@ export function registerPolicyApply(program: Command): void {
     .option('--dry-run', 'print the plan only; store nothing')
     .option('--json', 'print the result as JSON')
     .option('--catalog <dir>', 'CSP catalog folder (default: the bundled csp-catalog/)')
+    .option('--actor <name>', 'who is asking (audit log; default the OS user)')
     .action(
       (
         dir: string | undefined,
-        opts: { dryRun?: boolean; json?: boolean; catalog?: string },
+        opts: { dryRun?: boolean; json?: boolean; catalog?: string; actor?: string },
         command: Command,
       ) =>
         runAction(async () => {
@@ -33,6 +34,17 @@ export function registerPolicyApply(program: Command): void {
               catalog,
               dryRun: opts.dryRun === true,
             });
+            if (result.stored?.created) {
+              await storage.audit.record({
+                actor: actorOf(opts),
+                action: 'policy.apply',
+                details: {
+                  folder: folderDir,
+                  revision: result.stored.revision,
+                  changes: result.stored.changes.map((c) => `${c.change} ${c.name} v${c.version}`),
+                },
+              });
+            }
             const errors = result.folder.issues.filter((i) => i.severity === 'error');
             if (opts.json) {
               process.stdout.write(

@@ -2,7 +2,7 @@
 // The token is printed once; only its SHA-256 is stored.
 import type { Command } from 'commander';
 import { createApiToken } from '../reporting/api-tokens.js';
-import { CliError, runAction, withContext } from './context.js';
+import { actorOf, CliError, runAction, withContext } from './context.js';
 
 export function registerTokens(program: Command): void {
   const tokens = program.command('tokens').description('API tokens for the admin API');
@@ -10,10 +10,17 @@ export function registerTokens(program: Command): void {
     .command('create')
     .description('create a token and print it once (store it now: it cannot be shown again)')
     .option('-n, --name <name>', 'what the token is for', 'admin')
-    .action((opts: { name: string }, command: Command) =>
+    .option('--actor <name>', 'who is asking (audit log; default the OS user)')
+    .action((opts: { name: string; actor?: string }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
           const { id, token } = await createApiToken(storage.tokens, opts.name);
+          // The audit entry names the token, never its value.
+          await storage.audit.record({
+            actor: actorOf(opts),
+            action: 'tokens.create',
+            details: { id, name: opts.name },
+          });
           process.stderr.write(
             `created token ${id} (${opts.name}); use it as: Authorization: Bearer <token>\n`,
           );
@@ -44,12 +51,14 @@ export function registerTokens(program: Command): void {
     .command('revoke')
     .description('revoke a token')
     .argument('<id>', 'token id (from mdm tokens list)')
-    .action((id: string, _opts: unknown, command: Command) =>
+    .option('--actor <name>', 'who is asking (audit log; default the OS user)')
+    .action((id: string, opts: { actor?: string }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
           if (!(await storage.tokens.revokeToken(id, new Date().toISOString()))) {
             throw new CliError(`no live token ${id}`);
           }
+          await storage.audit.record({ actor: actorOf(opts), action: 'tokens.revoke', details: { id } });
           process.stdout.write(`revoked ${id}\n`);
         }),
       ),

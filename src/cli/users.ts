@@ -1,7 +1,7 @@
 // `mdm users add|list|remove`: the enrollment users (OnPremise and Federated sign-in).
 import type { Command } from 'commander';
 import { addUser, UserError } from '../enrollment/users.js';
-import { CliError, runAction, withContext } from './context.js';
+import { actorOf, CliError, runAction, withContext } from './context.js';
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('manage the users allowed to enroll devices');
@@ -11,7 +11,8 @@ export function registerUsers(program: Command): void {
     .description('add a user (the password is stored as an scrypt hash)')
     .argument('<upn>', 'user principal name, e.g. user@contoso.com (what the user types on the device)')
     .requiredOption('-p, --password <password>', 'the password')
-    .action((upn: string, options: { password: string }, command: Command) =>
+    .option('--actor <name>', 'who is asking (audit log; default the OS user)')
+    .action((upn: string, options: { password: string; actor?: string }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
           try {
@@ -20,6 +21,12 @@ export function registerUsers(program: Command): void {
             if (err instanceof UserError) throw new CliError(err.message);
             throw err;
           }
+          // The audit entry names the user, never the password.
+          await storage.audit.record({
+            actor: actorOf(options),
+            action: 'users.add',
+            details: { upn: upn.trim() },
+          });
           process.stdout.write(`added ${upn.trim()}\n`);
         }),
       ),
@@ -45,10 +52,16 @@ export function registerUsers(program: Command): void {
     .command('remove')
     .description('remove a user (devices already enrolled stay enrolled)')
     .argument('<upn>', 'user principal name')
-    .action((upn: string, _options: unknown, command: Command) =>
+    .option('--actor <name>', 'who is asking (audit log; default the OS user)')
+    .action((upn: string, options: { actor?: string }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
           if (!(await storage.users.removeUser(upn.trim()))) throw new CliError(`no user ${upn.trim()}`);
+          await storage.audit.record({
+            actor: actorOf(options),
+            action: 'users.remove',
+            details: { upn: upn.trim() },
+          });
           process.stdout.write(`removed ${upn.trim()}\n`);
         }),
       ),

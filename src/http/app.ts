@@ -43,7 +43,8 @@ export function createApp(deps: AppDeps): Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.logger.debug({ method: req.method, url: req.originalUrl, status: res.statusCode, ms }, 'request');
+      // The path only: a query string can carry a secret (the DIGEST session's RespURI token).
+      deps.logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request');
     });
     next();
   });

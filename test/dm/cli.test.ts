@@ -169,3 +169,69 @@ describe('mdm devices actions', () => {
     expect(show.out).toContain('last check-in never');
   });
 });
+
+describe('mdm audit list', () => {
+  it('shows every admin command (who, what, when), newest first, without secrets', async () => {
+    await mdm('users', 'add', 'audited@contoso.com', '--password', 'Sup3r-Secret!', '--actor', 'dave');
+    const token = (await mdm('tokens', 'create', '--name', 'ci', '--actor', 'erin')).out.trim();
+    const reboot = await mdm('devices', 'reboot', 'DEV1', '--actor', 'frank');
+    const lock = await mdm('devices', 'lock', 'DEV1', '--actor', 'frank');
+    const storage = openSqliteStorage({ file: dbFile(), checkpointIntervalMs: 0 });
+    try {
+      expect((await storage.commands.get(lock.out.trim()))?.command).toEqual({
+        verb: 'Exec',
+        items: [{ target: './Vendor/MSFT/RemoteLock/Lock' }],
+      });
+      expect((await storage.commands.get(reboot.out.trim()))?.command).toEqual({
+        verb: 'Exec',
+        items: [{ target: './Device/Vendor/MSFT/Reboot/RebootNow', format: 'null', data: '' }],
+      });
+    } finally {
+      storage.close();
+    }
+    const json = await mdm('audit', 'list', '--json');
+    expect(json.code).toBe(0);
+    const entries = JSON.parse(json.out) as {
+      actor: string;
+      action: string;
+      at: string;
+      deviceId?: string;
+    }[];
+    expect(entries.slice(0, 4).map((e) => [e.actor, e.action])).toEqual([
+      ['frank', 'devices.lock'],
+      ['frank', 'devices.reboot'],
+      ['erin', 'tokens.create'],
+      ['dave', 'users.add'],
+    ]);
+    expect(entries[0]).toMatchObject({ deviceId: 'DEV1', details: { commandId: lock.out.trim() } });
+    expect(entries.every((e) => /^\d{4}-\d\d-\d\dT/.test(e.at))).toBe(true);
+    expect(json.out).not.toContain('Sup3r-Secret!');
+    expect(json.out).not.toContain(token);
+
+    const device = JSON.parse((await mdm('audit', 'list', '--device', 'DEV1', '--json')).out) as {
+      deviceId: string;
+    }[];
+    expect(device.length).toBeGreaterThan(0);
+    expect(device.every((e) => e.deviceId === 'DEV1')).toBe(true);
+
+    // Storing a new policy revision is audited; a dry run or an unchanged folder is not.
+    expect((await mdm('policy', 'apply', 'examples/policy-folder', '--dry-run')).code).toBe(0);
+    expect((await mdm('policy', 'apply', 'examples/policy-folder', '--actor', 'grace')).code).toBe(0);
+    expect((await mdm('policy', 'apply', 'examples/policy-folder', '--actor', 'grace')).code).toBe(0);
+    const applied = JSON.parse((await mdm('audit', 'list', '--json')).out) as {
+      actor: string;
+      action: string;
+      details: { revision: number; changes: string[] };
+    }[];
+    expect(applied.filter((e) => e.action === 'policy.apply')).toEqual([
+      expect.objectContaining({ actor: 'grace', details: expect.objectContaining({ revision: 1 }) }),
+    ]);
+    expect(applied[0]!.details.changes.length).toBeGreaterThan(0);
+
+    const text = await mdm('audit', 'list', '--device', 'DEV1', '--limit', '1');
+    expect(text.out.split('\n')[1]).toMatch(/^\S+\tfrank\tdevices\.lock\tDEV1\tcommandId=/);
+    const bad = await mdm('audit', 'list', '--limit', 'zero');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--limit');
+  });
+});

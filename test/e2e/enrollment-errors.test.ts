@@ -94,6 +94,27 @@ describe('malformed requests', () => {
     await expectFault(urls.enrollment, '<Envelope/>', 's:MessageFormat');
   });
 
+  it('binary garbage, a wrong content type and a body that lies about its encoding', async () => {
+    const send = (body: string | Buffer, headers: Record<string, string>) =>
+      request(urls.enrollment, { method: 'POST', headers, body });
+    const garbage = Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919 + 13) % 256));
+    for (const [body, headers, status] of [
+      [garbage, { 'Content-Type': 'application/octet-stream' }, 500],
+      ['{"RequestSecurityToken":{}}', { 'Content-Type': 'application/json' }, 500],
+      ['not gzip at all', { 'Content-Type': 'application/soap+xml', 'Content-Encoding': 'gzip' }, 400],
+    ] as const) {
+      const res = await send(body, headers);
+      expect(res.status).toBe(status);
+      expect(faultOf(res.body)?.subcode).toBe('s:MessageFormat');
+    }
+    const huge = await send('<x/>', {
+      'Content-Type': 'application/soap+xml',
+      'X-Padding': 'x'.repeat(64 * 1024),
+    });
+    expect(huge.status).toBe(431);
+    expect((await request(urls.discovery)).status).toBe(200);
+  });
+
   it('the wrong action for the endpoint', async () => {
     const { res } = await expectFault(
       urls.discovery,

@@ -57,6 +57,7 @@ afterAll(() => server?.close());
 
 describe('OnPremise enrollment and renewal', () => {
   let device: Awaited<ReturnType<typeof enrollDevice>>;
+  let renewedKey: Awaited<ReturnType<typeof renewDevice>>['key'];
 
   it('answers the discovery GET probe with 200 and an empty body', async () => {
     const res = await request(`${server.url}/EnrollmentServer/Discovery.svc`);
@@ -86,6 +87,12 @@ describe('OnPremise enrollment and renewal', () => {
     expect(device.managementUrl).toBe(`${server.url}/ManagementServer/MDM.svc`);
 
     const doc = device.provisioningDoc;
+    // CertificateStore entries are named by the SHA-1 thumbprint of the certificate they hold.
+    const thumbprint = (c: X509Certificate) => c.fingerprint.replaceAll(':', '');
+    expect(
+      findCharacteristic(doc, 'CertificateStore', 'Root', 'System', thumbprint(device.caCertificate)),
+    ).toBeDefined();
+    expect(findCharacteristic(doc, 'CertificateStore', 'My', 'User', thumbprint(cert))).toBeDefined();
     const app = findCharacteristic(doc, 'APPLICATION')!;
     expect(app.parms.get('APPID')?.value).toBe('w7');
     expect(app.parms.get('PROVIDER-ID')?.value).toBe(server.config.providerId);
@@ -105,7 +112,12 @@ describe('OnPremise enrollment and renewal', () => {
       enrollmentType: 'Full',
       authPolicy: 'OnPremise',
       osEdition: '48',
+      osVersion: '10.0.26100.1',
+      deviceType: 'CIMClient_Windows',
+      macs: ['00-15-5D-01-02-03'],
     });
+    expect(stored?.hwDevId).toMatch(/^[0-9A-F]{64}$/);
+    expect(Date.now() - Date.parse(stored!.enrolledAt)).toBeLessThan(10 * 60_000);
     const digest = await server.storage.devices.getDigestCredentials(device.deviceId);
     expect(auths[1]!.parms.get('AAUTHSECRET')?.value).toBe(digest?.appSrv.secret);
     expect(auths[1]!.parms.get('AAUTHNAME')?.value).toBe(digest?.appSrv.name);
@@ -115,6 +127,7 @@ describe('OnPremise enrollment and renewal', () => {
 
   it('renews with the client certificate on the TLS socket (PKCS#7) and records the new certificate', async () => {
     const renewed = await renewDevice({ device });
+    renewedKey = renewed.key;
     expect(renewed.certificate.subject).toBe(`CN=${device.deviceId}`);
     expect(renewed.certificate.checkIssued(new X509Certificate(server.ca.der))).toBe(true);
     expect(renewed.certificate.serialNumber).not.toBe(device.certificate.serialNumber);
@@ -127,6 +140,24 @@ describe('OnPremise enrollment and renewal', () => {
     expect((await server.storage.certificates.findBySerial(device.certificate.serialNumber))?.status).toBe(
       'superseded',
     );
+  });
+
+  it('renews with a bare PKCS#10 authenticated by the TLS client certificate', async () => {
+    const current = await server.storage.certificates.listForDevice(device.deviceId);
+    const active = current.find((c) => c.status === 'active')!;
+    const tlsCert = new X509Certificate(active.der);
+    // The renewal above replaced the certificate; authenticate with the one now active.
+    const key = tlsCert.serialNumber === device.certificate.serialNumber ? device.key : renewedKey;
+    const renewed = await renewDevice({
+      device: { ...device, certPem: tlsCert.toString(), key },
+      pkcs7: false,
+    });
+    expect(renewed.certificate.subject).toBe(`CN=${device.deviceId}`);
+    expect(renewed.certificate.checkIssued(new X509Certificate(server.ca.der))).toBe(true);
+    expect((await server.storage.certificates.findBySerial(renewed.certificate.serialNumber))?.status).toBe(
+      'active',
+    );
+    expect((await server.storage.certificates.findBySerial(tlsCert.serialNumber))?.status).toBe('superseded');
   });
 
   it('refuses a renewal PKCS#7 not signed with the key of the TLS client certificate', async () => {
@@ -190,6 +221,11 @@ describe('OnPremise enrollment and renewal', () => {
       credentials: { kind: 'password', username: USER, password: PASSWORD },
       hwDevId: 'AB'.repeat(32),
     });
+    const queued = await server.storage.commands.enqueue({
+      deviceId: first.deviceId,
+      command: { verb: 'Get', items: [{ target: './DevDetail/SwV' }] },
+      origin: 'admin',
+    });
     const second = await enrollDevice({
       url: server.url,
       credentials: { kind: 'password', username: USER, password: PASSWORD },
@@ -200,6 +236,8 @@ describe('OnPremise enrollment and renewal', () => {
     expect((await server.storage.certificates.findBySerial(first.certificate.serialNumber))?.status).toBe(
       'revoked',
     );
+    // Work queued for the old DeviceID can never be delivered: it is cancelled.
+    expect((await server.storage.commands.get(queued))?.state).toBe('cancelled');
     // A revoked certificate cannot renew.
     await expect(renewDevice({ device: first })).rejects.toMatchObject({
       fault: { errorType: 'NotEligibleToRenew' },

@@ -1,4 +1,5 @@
 // `mdm users …` and `mdm ca show` against a temporary data and certs folder (via --config).
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,22 @@ describe('mdm users', () => {
     expect((await mdm('users', 'list')).out).toMatch(/no users/);
   });
 
+  it('writes adding and removing a user to the audit log, never the password', async () => {
+    await mdm('users', 'add', 'audit@contoso.com', '--password', 'hunter2-secret', '--actor', 'alice');
+    await mdm('users', 'remove', 'audit@contoso.com', '--actor', 'bob');
+    const storage = openSqliteStorage({ file: join(root, 'data', 'mdm.sqlite'), checkpointIntervalMs: 0 });
+    try {
+      const entries = (await storage.audit.list()).filter((e) => e.details.upn === 'audit@contoso.com');
+      expect(entries.map((e) => [e.actor, e.action])).toEqual([
+        ['bob', 'users.remove'],
+        ['alice', 'users.add'],
+      ]);
+      expect(JSON.stringify(entries)).not.toContain('hunter2-secret');
+    } finally {
+      storage.close();
+    }
+  });
+
   it('requires --password', async () => {
     const res = await mdm('users', 'add', 'a@b.c');
     expect(res.code).not.toBe(0);
@@ -77,5 +94,36 @@ describe('mdm ca show', () => {
     expect(res.out).toContain(ca.thumbprint);
     expect(res.out).toMatch(/development CA/);
     expect((await mdm('ca', 'show', '--pem')).out).toBe(ca.pem);
+  });
+});
+
+describe('npm start (src/main.ts)', () => {
+  it('exits with status 2 and names a bad MDM_* value and its variable', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts'],
+        { env: { ...process.env, MDM_PORT: 'eighty', MDM_DATA_DIR: join(root, 'never') }, timeout: 20_000 },
+        (err, _stdout, stderr) => resolve({ code: err ? (err.code as number | null) : 0, stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/invalid configuration:\n\s+port \(MDM_PORT\)/);
+  });
+});
+
+describe('mdm serve', () => {
+  it('fails at start with a message naming a bad setting and its source', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const res = await mdm('serve', '--port', 'eighty');
+      expect(res.code).toBe(2);
+      expect(printed.mock.calls.flat().join('\n')).toMatch(/port \(--port\)/);
+      const url = await mdm('serve', '--public-url', 'ftp://example.com');
+      expect(url.code).toBe(2);
+      expect(printed.mock.calls.flat().join('\n')).toMatch(/publicUrl \(--public-url\)/);
+    } finally {
+      printed.mockRestore();
+    }
   });
 });

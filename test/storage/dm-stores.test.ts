@@ -206,6 +206,28 @@ describe('DM session exchange', () => {
   });
 });
 
+describe('re-enrollment under a new DeviceID (same HWDevID)', () => {
+  it("cancels the old device's queued and sent commands and closes its open session", async () => {
+    const sent = await storage.commands.enqueue({ deviceId: 'DEV1', command: get, origin: 'admin' });
+    const pending = await storage.commands.enqueue({ deviceId: 'DEV1', command: get, origin: 'admin' });
+    const ref = { msgId: 1, cmdId: 5, commandId: sent, path: '', verb: 'Get', targets: ['./DevDetail/SwV'] };
+    await storage.dmSessions.commitExchange(commit({ closeOthers: true, sent: [ref] }));
+    expect((await storage.dmSessions.loadExchange('DEV1', AT)).active?.sessionId).toBe('1');
+
+    const again = { ...enrollment('DEV2', 'BB02'), hwDevId: enrollment('DEV1', 'AA01').hwDevId };
+    expect((await storage.devices.recordEnrollment(again)).replacedDeviceIds).toEqual(['DEV1']);
+    expect((await storage.commands.get(sent))?.state).toBe('cancelled');
+    expect((await storage.commands.get(pending))?.state).toBe('cancelled');
+    expect((await storage.dmSessions.loadExchange('DEV1', AT)).active).toBeUndefined();
+  });
+
+  it('keeps the queue of a device that enrolls again under the same DeviceID', async () => {
+    const id = await storage.commands.enqueue({ deviceId: 'DEV1', command: get, origin: 'admin' });
+    await storage.devices.recordEnrollment({ ...enrollment('DEV1', 'AA02'), enrollmentId: 'enr-again' });
+    expect((await storage.commands.get(id))?.state).toBe('pending');
+  });
+});
+
 describe('DM session retention', () => {
   const OLD = '2026-01-10T00:00:00.000Z';
   const RECENT = '2026-02-25T00:00:00.000Z';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import { addUser } from '../../src/enrollment/users.js';
-import { silentLogger } from '../../src/logger.js';
+import { type Logger, silentLogger } from '../../src/logger.js';
 import { startMdmServer } from '../../src/main.js';
 import type { EnrollmentCa } from '../../src/pki/ca.js';
 import type { Storage } from '../../src/storage/index.js';
@@ -38,8 +38,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** `overrides` are config settings (as in a config file), e.g. `{ authPolicies: ['Federated'] }`. */
-export async function startTestServer(overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+/**
+ * `overrides` are config settings (as in a config file), e.g. `{ authPolicies: ['Federated'] }`;
+ * `options.logger` replaces the silent logger (to inspect what the server logs).
+ */
+export async function startTestServer(
+  overrides: Partial<ConfigInput> = {},
+  options: { readonly logger?: Logger } = {},
+): Promise<TestServer> {
   const root = mkdtempSync(join(tmpdir(), 'mdm-test-'));
   const dataDir = join(root, 'data');
   const certsDir = join(root, 'certs');
@@ -48,7 +54,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
     flags: { dataDir, certsDir, host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides },
   });
   const server = await startMdmServer(config, {
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     warn: false,
     publicUrlForPort: (port, protocol) => `${protocol}://127.0.0.1:${port}`,
   });

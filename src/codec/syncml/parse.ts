@@ -18,15 +18,21 @@ import type {
 
 export type SyncMlErrorCode = 'xml' | 'not-syncml' | 'bad-header';
 
-/** The single error type for unreadable SyncML; keeps the raw text for logs and fixtures. */
+/**
+ * The single error type for unreadable SyncML. It keeps the raw text for fixtures and debugging,
+ * as a non-enumerable property: the text can hold credentials (Cred), so serialising the error
+ * into a log record must not copy it.
+ */
 export class SyncMlError extends Error {
   override name = 'SyncMlError';
+  declare readonly raw: string;
   constructor(
     readonly code: SyncMlErrorCode,
     message: string,
-    readonly raw: string,
+    raw: string,
   ) {
     super(message);
+    Object.defineProperty(this, 'raw', { value: raw, enumerable: false });
   }
 }
 

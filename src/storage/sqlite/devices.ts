@@ -130,6 +130,12 @@ export function createSqliteDeviceStore(db: SqliteDb): DeviceStore {
     INSERT INTO certificates (serial, thumbprint, device_id, enrollment_id, status, not_before, not_after,
                               issued_at, der)
     VALUES (@serial, @thumbprint, @deviceId, @enrollmentId, 'active', @notBefore, @notAfter, @issuedAt, @der)`);
+  // A device replaced by a new DeviceID (same HWDevID) never checks in again under its old one:
+  // its queued work is cancelled and its open OMA-DM sessions are closed.
+  const cancelQueued = db.prepare(`UPDATE dm_commands SET state = 'cancelled', completed_at = ?
+      WHERE device_id = ? AND state IN ('pending', 'sent')`);
+  const closeSessions = db.prepare(`UPDATE dm_sessions SET status = 'closed', end_reason = 'replaced',
+      ended_at = ?, updated_at = ? WHERE device_id = ? AND status = 'active'`);
   const byId = db.prepare<[string], DeviceRow>(`${DEVICE_SELECT} WHERE d.device_id = ?`);
   const all = db.prepare<[], DeviceRow>(`${DEVICE_SELECT} ORDER BY d.device_id`);
   const digest = db.prepare<[string], DigestRow>(`
@@ -142,6 +148,10 @@ export function createSqliteDeviceStore(db: SqliteDb): DeviceStore {
       endEnrollment.run('replaced', e.enrolledAt, live.enrollment_id);
       revokeCerts.run(live.enrollment_id);
       replaced.push(live.device_id);
+      if (live.device_id !== e.deviceId) {
+        cancelQueued.run(e.enrolledAt, live.device_id);
+        closeSessions.run(e.enrolledAt, e.enrolledAt, live.device_id);
+      }
     }
     upsertDevice.run({
       deviceId: e.deviceId,

@@ -123,6 +123,21 @@ describe('parseSyncMl', () => {
       expect((err as SyncMlError).code).toBe(code);
     }
   });
+
+  it('keeps the raw text of an unreadable message out of serialised errors (it can hold a Cred)', () => {
+    const secret = 'ZGV2aWNlOnNlY3JldC1kaWdlc3Q=';
+    const body = `<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><Cred><Data>${secret}</Data></Cred></SyncHdr><SyncBody/></SyncML>`;
+    let caught: unknown;
+    try {
+      parseSyncMl(body);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(SyncMlError);
+    expect((caught as SyncMlError).raw).toBe(body);
+    expect(JSON.stringify({ ...(caught as object) })).not.toContain(secret);
+    expect(Object.keys(caught as object)).not.toContain('raw');
+  });
 });
 
 describe('encodeSyncMl', () => {
