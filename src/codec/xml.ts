@@ -7,17 +7,22 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 export type XmlErrorCode = 'empty' | 'too-large' | 'doctype' | 'too-deep' | 'malformed';
 
-/** The single error type for XML input; keeps the raw text for logging and fixtures. */
+/**
+ * The single error type for XML input. It keeps the raw text for fixtures and debugging, as a
+ * non-enumerable property so a logged error never serialises the message (it may hold credentials).
+ */
 export class XmlError extends Error {
   override name = 'XmlError';
+  declare readonly raw: string;
   constructor(
     readonly code: XmlErrorCode,
     message: string,
-    readonly raw: string,
+    raw: string,
     readonly line?: number,
     readonly col?: number,
   ) {
     super(message);
+    Object.defineProperty(this, 'raw', { value: raw, enumerable: false });
   }
 }
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExchangeListener } from '../simulator/device.js';
 import { FixtureWriter } from './fixture.js';
-import { REDACTED, redactBody, redactHeaders } from './redact.js';
+import { REDACTED, redactBody, redactHeaders, redactPath } from './redact.js';
 
 export interface CapturedExchange {
   readonly request: {
@@ -122,7 +122,7 @@ export function createCaptureRecorder(options: CaptureOptions): CaptureRecorder 
     fixture.writer.append({
       request: {
         method: x.request.method === 'GET' ? 'GET' : 'POST',
-        path: x.request.path,
+        path: redactPath(x.request.path),
         headers: redactHeaders(x.request.headers),
         body: redactBody(x.request.body),
       },

@@ -1,6 +1,6 @@
 // Secrets never reach a fixture: WS-Security passwords and federated/Entra tokens, the sign-in
 // page's password field and wresult token, SyncML Cred data, DIGEST secrets inside the
-// provisioning doc, private keys, and credential-bearing HTTP headers.
+// provisioning doc, DIGEST session tokens, private keys, and credential-bearing HTTP headers.
 // The placeholder is a fixed word so a replay can provision a user whose password is exactly it.
 
 export const REDACTED = 'REDACTED';
@@ -16,6 +16,8 @@ const PROVISIONING_RE =
 const FORM_PASSWORD_RE = /(^|&)(password|passwd|pwd)=[^&]*/gi;
 const WRESULT_RE = /(<input\b[^>]*\bname="wresult"[^>]*\bvalue=")[^"]*(")/gi;
 const SECRET_PARM_RE = /(<parm\s+name="(?:AAUTHSECRET|AAUTHDATA)"\s+value=")[^"]*(")/g;
+/** The per-session token of a DIGEST session, in a RespURI or a request path (`?s=…`). */
+const SESSION_TOKEN_RE = /([?&]s=)[A-Za-z0-9_-]+/g;
 
 export const SENSITIVE_HEADERS: ReadonlySet<string> = new Set([
   'authorization',
@@ -32,6 +34,7 @@ export function redactBody(body: string): string {
     .replace(PASSWORD_RE, `$1${REDACTED}$2`)
     .replace(TOKEN_RE, `$1${REDACTED}$2`)
     .replace(CRED_RE, `$1${REDACTED}$2`)
+    .replace(SESSION_TOKEN_RE, `$1${REDACTED}`)
     .replace(FORM_PASSWORD_RE, `$1$2=${REDACTED}`)
     .replace(WRESULT_RE, `$1${REDACTED}$2`)
     .replace(PRIVATE_KEY_RE, `-----BEGIN $1PRIVATE KEY-----\n${REDACTED}\n-----END $1PRIVATE KEY-----`)
@@ -40,6 +43,11 @@ export function redactBody(body: string): string {
       const clean = doc.replace(SECRET_PARM_RE, `$1${REDACTED}$2`);
       return `${open}${Buffer.from(clean, 'utf8').toString('base64')}${close}`;
     });
+}
+
+/** Remove the DIGEST session token from a request path. */
+export function redactPath(path: string): string {
+  return path.replace(SESSION_TOKEN_RE, `$1${REDACTED}`);
 }
 
 /** Headers worth keeping in a fixture, with credentials redacted; hop-by-hop headers dropped. */

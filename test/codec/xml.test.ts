@@ -50,3 +50,11 @@ describe('parseXml (hardened)', () => {
     expect(escapeXml('plain')).toBe('plain');
   });
 });
+
+describe('XmlError', () => {
+  it('keeps the raw text without serialising it', () => {
+    const err = xmlError(() => parseXml('<a><Password>hunter2</Password>'));
+    expect(err.raw).toContain('hunter2');
+    expect(JSON.stringify(err)).not.toContain('hunter2');
+  });
+});
