@@ -7,6 +7,7 @@ import { EnrollmentFault } from '../codec/soap/faults.js';
 import { VALUE_TYPES } from '../codec/soap/namespaces.js';
 import type { EnrollmentAuthPolicy } from '../storage/devices.js';
 import type { UserStore } from '../storage/users.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { DUMMY_HASH_PROMISE, verifyPassword } from './passwords.js';
 import { verifySignInToken } from './tokens.js';
 
@@ -20,17 +21,29 @@ export interface AuthOptions {
   readonly enabledPolicies: readonly EnrollmentAuthPolicy[];
   readonly tokenSecret: Buffer;
   readonly now: Date;
+  readonly throttle?: LoginThrottle;
 }
 
-/** Checks a user name and password against the store (constant work whether or not the user exists). */
+/**
+ * Checks a user name and password against the store (constant work whether or not the user exists).
+ * With a throttle, a locked-out name is refused without checking the password.
+ */
 export async function checkPassword(
   users: UserStore,
   upn: string,
   password: string,
+  throttle?: LoginThrottle,
+  now: Date = new Date(),
 ): Promise<string | undefined> {
+  if (throttle?.isLocked(upn, now)) return undefined;
   const user = upn ? await users.getUser(upn) : undefined;
   const ok = await verifyPassword(password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
-  return ok && user ? user.upn : undefined;
+  if (ok && user) {
+    throttle?.recordSuccess(upn);
+    return user.upn;
+  }
+  throttle?.recordFailure(upn, now);
+  return undefined;
 }
 
 export async function authenticate(token: SecurityToken, options: AuthOptions): Promise<AuthenticatedUser> {
@@ -38,7 +51,13 @@ export async function authenticate(token: SecurityToken, options: AuthOptions): 
   if (token.kind === 'username') {
     if (!enabled('OnPremise'))
       throw new EnrollmentFault('Authentication', 'OnPremise authentication is disabled');
-    const upn = await checkPassword(options.users, token.username, token.password);
+    const upn = await checkPassword(
+      options.users,
+      token.username,
+      token.password,
+      options.throttle,
+      options.now,
+    );
     if (!upn) throw new EnrollmentFault('Authentication', 'user name or password is wrong');
     return { upn, policy: 'OnPremise' };
   }

@@ -18,6 +18,7 @@ import { certificateStatusAccepted } from '../storage/certificates.js';
 import { ENROLLMENT_TYPES, type EnrollmentAuthPolicy, type EnrollmentType } from '../storage/devices.js';
 import type { Storage } from '../storage/index.js';
 import { type AuthenticatedUser, authenticate, checkPassword } from './auth.js';
+import { createLoginThrottle } from './login-throttle.js';
 import { createSignInToken } from './tokens.js';
 import { enrollmentUrls } from './urls.js';
 
@@ -72,12 +73,15 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
     serverUrl: urls.enrollment,
   };
 
+  // One throttle for both password paths (UsernameToken and the sign-in page).
+  const throttle = createLoginThrottle();
   const auth = (security: SecurityToken) =>
     authenticate(security, {
       users: storage.users,
       enabledPolicies: enabled,
       tokenSecret: deps.tokenSecret,
       now: now(),
+      throttle,
     });
 
   function choosePolicy(offered: readonly string[]): EnrollmentAuthPolicy {
@@ -300,7 +304,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
     },
 
     async signIn(upn, password) {
-      const user = await checkPassword(storage.users, upn.trim(), password);
+      const user = await checkPassword(storage.users, upn.trim(), password, throttle, now());
       return user ? createSignInToken(deps.tokenSecret, user, config.tokenTtlSeconds, now()) : undefined;
     },
   };
