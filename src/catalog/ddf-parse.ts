@@ -2,6 +2,7 @@
 // A `<Node>` is addressed by its ancestors' names under the root node's `<Path>`; a node with an
 // empty `<NodeName>` is dynamic and is written `{DFTitle}` (e.g. `…/Provider/{ProviderID}`).
 import { childElement, childElements, parseXml, path, textOf, type XmlElement } from '../codec/xml.js';
+import { DM_FORMATS } from '../shared/dm-command.js';
 import { stripDoctype } from './ddf-doctype.js';
 import { readAllowedValues, readDependencies } from './ddf-values.js';
 import { deviceAlias, isDynamicSegment, scopeOf, splitPath } from './paths.js';
@@ -10,19 +11,7 @@ import type { AccessType, Applicability, CatalogNode, NodeFormat } from './types
 /** DDF files are trusted-but-large input: bigger limits than protocol messages, same hardening. */
 const DDF_LIMITS = { maxBytes: 32 * 1024 * 1024, maxDepth: 512 };
 
-const FORMATS = new Set<NodeFormat>([
-  'node',
-  'chr',
-  'int',
-  'bool',
-  'b64',
-  'bin',
-  'xml',
-  'null',
-  'float',
-  'date',
-  'time',
-]);
+const FORMATS: ReadonlySet<string> = new Set(DM_FORMATS);
 /** Access types in the order the catalog lists them. */
 const ACCESS_ORDER: readonly AccessType[] = ['Get', 'Add', 'Replace', 'Delete', 'Exec'];
 
@@ -152,7 +141,7 @@ function readFormat(
   warnings: string[],
 ): NodeFormat {
   const name = firstChildName(path(props, 'DFFormat'));
-  if (FORMATS.has(name as NodeFormat)) return name as NodeFormat;
+  if (FORMATS.has(name)) return name as NodeFormat;
   warnings.push(`${source}: ${nodePath} has unknown DFFormat "${name}"; recorded as chr`);
   return 'chr';
 }

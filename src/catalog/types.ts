@@ -1,18 +1,10 @@
 // The CSP catalog's data model: one entry per DDF node (generated into csp-catalog/ from Microsoft's
 // DDF v2 files). Shared by the generator, the loader, the policy compiler and the simulator.
 
-export type NodeFormat =
-  | 'node'
-  | 'chr'
-  | 'int'
-  | 'bool'
-  | 'b64'
-  | 'bin'
-  | 'xml'
-  | 'null'
-  | 'float'
-  | 'date'
-  | 'time';
+import type { DmFormat } from '../shared/dm-command.js';
+
+/** A DDF `DFFormat` is an OMA-DM Meta Format value (protocol.md §7.11). */
+export type NodeFormat = DmFormat;
 
 export type AccessType = 'Get' | 'Add' | 'Replace' | 'Delete' | 'Exec';
 

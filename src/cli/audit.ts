@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { AuditEntry } from '../storage/audit.js';
 import { CliError, runAction, withContext } from './context.js';
+import { printList } from './output.js';
 
 /** One entry as a line: when, who, what, on which device, and its details. */
 export function describeAuditEntry(e: AuditEntry): string {
@@ -33,12 +34,12 @@ export function registerAudit(program: Command): void {
             limit,
             ...(options.device !== undefined && { deviceId: options.device }),
           });
-          if (options.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
-          else if (entries.length === 0) process.stdout.write('no audit entries\n');
-          else {
-            process.stdout.write('AT\tACTOR\tACTION\tDEVICE\tDETAILS\n');
-            for (const e of entries) process.stdout.write(`${describeAuditEntry(e)}\n`);
-          }
+          printList(entries, {
+            json: options.json,
+            empty: 'no audit entries',
+            header: 'AT\tACTOR\tACTION\tDEVICE\tDETAILS',
+            line: describeAuditEntry,
+          });
         }),
       ),
     );

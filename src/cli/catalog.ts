@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
 import { describeHit, describeNode } from '../catalog/describe.js';
+import { printList } from './output.js';
 
 interface CatalogOptions {
   json?: boolean;
@@ -35,9 +36,11 @@ export function registerCatalog(program: Command): void {
         return;
       }
       const hits = open(options).search(words.join(' '), limit);
-      if (options.json) print(JSON.stringify(hits, null, 2));
-      else if (hits.length === 0) print(`no catalog node matches "${words.join(' ')}"`);
-      else for (const node of hits) print(describeHit(node, process.stdout.columns || 120));
+      printList(hits, {
+        json: options.json,
+        empty: `no catalog node matches "${words.join(' ')}"`,
+        line: (node) => describeHit(node, process.stdout.columns || 120),
+      });
       if (hits.length === 0) process.exitCode = 1;
     });
 

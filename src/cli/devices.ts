@@ -6,6 +6,7 @@ import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
 import type { Storage } from '../storage/index.js';
 import { describeCommand } from './commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
+import { printList } from './output.js';
 
 async function deviceDetails(storage: Storage, deviceId: string, recent: number) {
   const device = await storage.devices.getDevice(deviceId);
@@ -60,16 +61,13 @@ export function registerDevices(program: Command): void {
               pendingCommands: pending.length,
             });
           }
-          if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-          else if (rows.length === 0) process.stdout.write('no devices enrolled yet\n');
-          else {
-            process.stdout.write('DEVICE ID\tNAME\tSTATUS\tLAST CHECK-IN\tPENDING\n');
-            for (const r of rows) {
-              process.stdout.write(
-                `${r.deviceId}\t${r.name ?? '-'}\t${r.status}\t${r.lastCheckInAt ?? 'never'}\t${r.pendingCommands}\n`,
-              );
-            }
-          }
+          printList(rows, {
+            json: options.json,
+            empty: 'no devices enrolled yet',
+            header: 'DEVICE ID\tNAME\tSTATUS\tLAST CHECK-IN\tPENDING',
+            line: (r) =>
+              `${r.deviceId}\t${r.name ?? '-'}\t${r.status}\t${r.lastCheckInAt ?? 'never'}\t${r.pendingCommands}`,
+          });
         }),
       ),
     );

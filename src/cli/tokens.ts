@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { createApiToken } from '../reporting/api-tokens.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
+import { printList } from './output.js';
 
 export function registerTokens(program: Command): void {
   const tokens = program.command('tokens').description('API tokens for the admin API');
@@ -36,14 +37,14 @@ export function registerTokens(program: Command): void {
       runAction(() =>
         withContext(command, async ({ storage }) => {
           const list = (await storage.tokens.listTokens()).map(({ hash: _hash, ...t }) => t);
-          if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-          else if (list.length === 0) process.stdout.write('no tokens; create one with: mdm tokens create\n');
-          else {
-            for (const t of list) {
+          printList(list, {
+            json: opts.json,
+            empty: 'no tokens; create one with: mdm tokens create',
+            line: (t) => {
               const state = t.revokedAt ? `revoked ${t.revokedAt}` : `last used ${t.lastUsedAt ?? 'never'}`;
-              process.stdout.write(`${t.id}\t${t.name}\tcreated ${t.createdAt}\t${state}\n`);
-            }
-          }
+              return `${t.id}\t${t.name}\tcreated ${t.createdAt}\t${state}`;
+            },
+          });
         }),
       ),
     );

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { addUser, UserError } from '../enrollment/users.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
+import { printList } from './output.js';
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('manage the users allowed to enroll devices');
@@ -40,10 +41,11 @@ export function registerUsers(program: Command): void {
       runAction(() =>
         withContext(command, async ({ storage }) => {
           const list = (await storage.users.listUsers()).map((u) => ({ upn: u.upn, createdAt: u.createdAt }));
-          if (options.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-          else if (list.length === 0)
-            process.stdout.write('no users; add one with: mdm users add <upn> --password <pw>\n');
-          else for (const u of list) process.stdout.write(`${u.upn}\t${u.createdAt}\n`);
+          printList(list, {
+            json: options.json,
+            empty: 'no users; add one with: mdm users add <upn> --password <pw>',
+            line: (u) => `${u.upn}\t${u.createdAt}`,
+          });
         }),
       ),
     );

@@ -1,7 +1,7 @@
 // Validated settings → SyncML command plans (protocol.md §7.10–7.12, §10.4, gotchas 31–33): the
 // Add/Replace that applies each setting, the Get that verifies it and the Delete that removes it.
 import { policyResultPath } from '../catalog/paths.js';
-import type { DmCommand, DmFormat, DmItem } from '../shared/dm-command.js';
+import type { DmCommand, DmItem } from '../shared/dm-command.js';
 import type { CompiledPolicy, SettingPlan } from './types.js';
 import type { ResolvedSetting, ValidatedPolicy } from './validate.js';
 
@@ -36,7 +36,7 @@ export function applyVerbs(setting: Pick<ResolvedSetting, 'path' | 'node'>): {
 }
 
 function planSetting(s: ResolvedSetting): SettingPlan {
-  const format = s.format as DmFormat;
+  const { format } = s;
   const item: DmItem = { target: s.path, format, ...(s.type ? { type: s.type } : {}), data: s.value };
   const verbs = applyVerbs(s);
   const first: DmCommand = { verb: verbs.first, items: [item] };

@@ -1,13 +1,13 @@
 // Compliance and delivery reports, read from the database only (the same data the admin API,
 // `mdm report compliance` and the CSV export show).
-import type { ComplianceState, ComplianceStore } from '../storage/compliance.js';
+import type { ComplianceState, ComplianceStore, DeviceComplianceRecord } from '../storage/compliance.js';
 import {
   type DeviceSettingRecord,
   type DeviceSettingStore,
   SETTING_STATES,
   type SettingState,
 } from '../storage/device-settings.js';
-import type { DeviceStore } from '../storage/devices.js';
+import type { Device, DeviceStore } from '../storage/devices.js';
 import type { PolicyStore } from '../storage/policies.js';
 
 export interface ReportStores {
@@ -23,22 +23,25 @@ export interface ReportStores {
   readonly policies: Pick<PolicyStore, 'currentPolicySet' | 'policyVersions'>;
 }
 
-export interface SettingRow {
-  readonly path: string;
-  readonly policy: string | null;
-  readonly state: SettingState;
-  readonly desiredValue: string | null;
-  readonly deliveredValue: string | null;
-  readonly reportedValue: string | null;
-  readonly statusCode: number | null;
-  readonly reason: string | null;
-  readonly sentAt: string | null;
-  readonly appliedAt: string | null;
-  readonly verifiedAt: string | null;
-  readonly reportedAt: string | null;
-  readonly nextCheckAt: string | null;
-  readonly updatedAt: string;
-}
+/** The fields of a setting record a report shows, in output order. */
+const SETTING_ROW_FIELDS = [
+  'path',
+  'policy',
+  'state',
+  'desiredValue',
+  'deliveredValue',
+  'reportedValue',
+  'statusCode',
+  'reason',
+  'sentAt',
+  'appliedAt',
+  'verifiedAt',
+  'reportedAt',
+  'nextCheckAt',
+  'updatedAt',
+] as const satisfies readonly (keyof DeviceSettingRecord)[];
+
+export type SettingRow = Pick<DeviceSettingRecord, (typeof SETTING_ROW_FIELDS)[number]>;
 
 export interface DeviceComplianceReport {
   readonly deviceId: string;
@@ -62,21 +65,34 @@ const zeroCounts = () =>
   Object.fromEntries(SETTING_STATES.map((s) => [s, 0])) as Record<SettingState, number>;
 
 export function toSettingRow(r: DeviceSettingRecord): SettingRow {
+  return Object.fromEntries(SETTING_ROW_FIELDS.map((field) => [field, r[field]])) as SettingRow;
+}
+
+/** Counts of records per delivery state. */
+function countByState(settings: readonly { readonly state: SettingState }[]): Record<SettingState, number> {
+  const counts = zeroCounts();
+  for (const s of settings) counts[s.state]++;
+  return counts;
+}
+
+/** One device's report line from its stored compliance record, last check-in and setting counts. */
+function deviceReport(
+  device: Device,
+  compliance: DeviceComplianceRecord | undefined,
+  lastCheckInAt: string | null,
+  settings: Record<SettingState, number>,
+): DeviceComplianceReport {
   return {
-    path: r.path,
-    policy: r.policy,
-    state: r.state,
-    desiredValue: r.desiredValue,
-    deliveredValue: r.deliveredValue,
-    reportedValue: r.reportedValue,
-    statusCode: r.statusCode,
-    reason: r.reason,
-    sentAt: r.sentAt,
-    appliedAt: r.appliedAt,
-    verifiedAt: r.verifiedAt,
-    reportedAt: r.reportedAt,
-    nextCheckAt: r.nextCheckAt,
-    updatedAt: r.updatedAt,
+    deviceId: device.deviceId,
+    user: device.userUpn || null,
+    enrolled: device.status === 'enrolled',
+    state: compliance?.state ?? 'unknown',
+    reasons: compliance?.reasons ?? [],
+    failingSince: compliance?.failingSince ?? null,
+    graceEndsAt: compliance?.graceEndsAt ?? null,
+    evaluatedAt: compliance?.evaluatedAt ?? null,
+    lastCheckInAt,
+    settings,
   };
 }
 
@@ -97,21 +113,14 @@ export async function complianceReport(stores: ReportStores): Promise<DeviceComp
     counts.set(s.deviceId, c);
   }
   return devices
-    .map((d): DeviceComplianceReport => {
-      const c = byDevice.get(d.deviceId);
-      return {
-        deviceId: d.deviceId,
-        user: d.userUpn || null,
-        enrolled: d.status === 'enrolled',
-        state: c?.state ?? 'unknown',
-        reasons: c?.reasons ?? [],
-        failingSince: c?.failingSince ?? null,
-        graceEndsAt: c?.graceEndsAt ?? null,
-        evaluatedAt: c?.evaluatedAt ?? null,
-        lastCheckInAt: lastSeen.get(d.deviceId) ?? null,
-        settings: counts.get(d.deviceId) ?? zeroCounts(),
-      };
-    })
+    .map((d) =>
+      deviceReport(
+        d,
+        byDevice.get(d.deviceId),
+        lastSeen.get(d.deviceId) ?? null,
+        counts.get(d.deviceId) ?? zeroCounts(),
+      ),
+    )
     .sort((a, b) => Number(b.enrolled) - Number(a.enrolled) || (a.deviceId < b.deviceId ? -1 : 1));
 }
 
@@ -127,19 +136,8 @@ export async function deviceComplianceReport(
     stores.compliance.getCheckin(deviceId),
     stores.deviceSettings.listDeviceSettings(deviceId),
   ]);
-  const counts = zeroCounts();
-  for (const s of settings) counts[s.state]++;
   return {
-    deviceId,
-    user: device.userUpn || null,
-    enrolled: device.status === 'enrolled',
-    state: c?.state ?? 'unknown',
-    reasons: c?.reasons ?? [],
-    failingSince: c?.failingSince ?? null,
-    graceEndsAt: c?.graceEndsAt ?? null,
-    evaluatedAt: c?.evaluatedAt ?? null,
-    lastCheckInAt: checkin?.lastAt ?? null,
-    settings: counts,
+    ...deviceReport(device, c, checkin?.lastAt ?? null, countByState(settings)),
     settingDetails: settings.map(toSettingRow),
   };
 }

@@ -117,17 +117,14 @@ function applyItem(verb: AccessType, item: ServerItem, ctx: ApplyContext, result
       const configured = path.includes('/Policy/Result/')
         ? tree.get(path.replace('/Policy/Result/', '/Policy/Config/'))
         : undefined;
-      if (configured) {
+      const leaf = configured ?? own;
+      if (leaf) {
         results.push({
           source: path,
-          format: configured.format,
-          type: configured.type ?? 'text/plain',
-          data: configured.value,
+          format: leaf.format,
+          type: leaf.type ?? 'text/plain',
+          data: leaf.value,
         });
-        return STATUS.OK;
-      }
-      if (own) {
-        results.push({ source: path, format: own.format, type: own.type ?? 'text/plain', data: own.value });
         return STATUS.OK;
       }
       if (tree.hasInterior(path) || node?.format === 'node') {
@@ -193,37 +190,43 @@ export function validData(format: DmFormat, data: string, node: CatalogNode | un
   return true;
 }
 
-/** Atomic: all or nothing (protocol.md §7.12). */
-function applyAtomic(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
+/** An outcome carrying only a status, for a command that did not run. */
+function statusOnly(cmd: ServerCommand, status: number): CommandOutcome {
+  return { cmdId: cmd.cmdId, cmd: cmd.name, targetRef: cmd.items[0]?.target, status };
+}
+
+/**
+ * Runs the inner commands of an Atomic or Sequence in order; after the first failure the rest
+ * are not executed (215, protocol.md §7.10, §7.12).
+ */
+function applyUntilFailure(
+  commands: readonly ServerCommand[],
+  apply: (sub: ServerCommand) => CommandOutcome[],
+): { inner: CommandOutcome[]; failed: boolean } {
   const inner: CommandOutcome[] = [];
   let failed = false;
-  ctx.tree.begin();
-  const effectsBefore = ctx.effects.length;
-  for (const sub of cmd.commands ?? []) {
+  for (const sub of commands) {
     if (failed) {
-      inner.push({
-        cmdId: sub.cmdId,
-        cmd: sub.name,
-        targetRef: sub.items[0]?.target,
-        status: STATUS.NOT_EXECUTED,
-      });
+      inner.push(statusOnly(sub, STATUS.NOT_EXECUTED));
       continue;
     }
-    // Windows refuses Get and nested Atomic inside an Atomic with 500.
-    const outcomes =
-      sub.name === 'Get' || sub.name === 'Atomic'
-        ? [
-            {
-              cmdId: sub.cmdId,
-              cmd: sub.name,
-              targetRef: sub.items[0]?.target,
-              status: STATUS.COMMAND_FAILED,
-            },
-          ]
-        : applyCommand(sub, ctx);
+    const outcomes = apply(sub);
     if (outcomes.some((o) => !isSuccessStatus(o.status))) failed = true;
     inner.push(...outcomes);
   }
+  return { inner, failed };
+}
+
+/** Atomic: all or nothing (protocol.md §7.12). */
+function applyAtomic(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
+  ctx.tree.begin();
+  const effectsBefore = ctx.effects.length;
+  const { inner, failed } = applyUntilFailure(cmd.commands ?? [], (sub) =>
+    // Windows refuses Get and nested Atomic inside an Atomic with 500.
+    sub.name === 'Get' || sub.name === 'Atomic'
+      ? [statusOnly(sub, STATUS.COMMAND_FAILED)]
+      : applyCommand(sub, ctx),
+  );
   if (!failed) {
     ctx.tree.commit();
     return [{ cmdId: cmd.cmdId, cmd: 'Atomic', status: STATUS.OK }, ...inner];
@@ -240,22 +243,7 @@ function applyAtomic(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
 
 /** Sequence: in order, and nothing after the first failure runs (protocol.md §7.10). */
 function applySequence(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
-  const inner: CommandOutcome[] = [];
-  let failed = false;
-  for (const sub of cmd.commands ?? []) {
-    if (failed) {
-      inner.push({
-        cmdId: sub.cmdId,
-        cmd: sub.name,
-        targetRef: sub.items[0]?.target,
-        status: STATUS.NOT_EXECUTED,
-      });
-      continue;
-    }
-    const outcomes = applyCommand(sub, ctx);
-    if (outcomes.some((o) => !isSuccessStatus(o.status))) failed = true;
-    inner.push(...outcomes);
-  }
+  const { inner } = applyUntilFailure(cmd.commands ?? [], (sub) => applyCommand(sub, ctx));
   return [{ cmdId: cmd.cmdId, cmd: 'Sequence', status: STATUS.OK }, ...inner];
 }
 
@@ -266,6 +254,6 @@ export function catalogDefault(catalog: CatalogLookup) {
     if (path.includes('/Policy/Config/')) return undefined;
     const node = catalog.resolve(path);
     if (!node || node.defaultValue === undefined || node.format === 'node') return undefined;
-    return { value: node.defaultValue, format: node.format as DmFormat, type: node.mime };
+    return { value: node.defaultValue, format: node.format, type: node.mime };
   };
 }

@@ -25,7 +25,10 @@ export const ENROLLMENT_END_REASONS = {
 } as const;
 export type EnrollmentEndReason = keyof typeof ENROLLMENT_END_REASONS;
 
-export interface Device {
+/** What one enrollment records about the device and who enrolled it (MS-MDE2 context items). */
+export interface EnrollmentFacts {
+  /** `EntDMID` in the provisioning doc. */
+  readonly enrollmentId: string;
   readonly deviceId: string;
   /** `HWDevID` context item (64 hex chars), when the device sent one. */
   readonly hwDevId: string | null;
@@ -36,9 +39,6 @@ export interface Device {
   readonly deviceType: string | null;
   readonly locale: string | null;
   readonly macs: readonly string[];
-  readonly status: DeviceStatus;
-  /** Current (or last) enrollment; `EntDMID` in the provisioning doc. */
-  readonly enrollmentId: string;
   readonly enrollmentType: EnrollmentType;
   readonly authPolicy: EnrollmentAuthPolicy;
   /** UPN of the enrolling user. */
@@ -47,6 +47,11 @@ export interface Device {
   readonly providerId: string;
   /** ISO-8601 UTC. */
   readonly enrolledAt: string;
+}
+
+/** A device with the facts of its current (or last) enrollment. */
+export interface Device extends EnrollmentFacts {
+  readonly status: DeviceStatus;
   readonly unenrolledAt: string | null;
 }
 
@@ -74,21 +79,7 @@ export interface DigestCredentials {
 }
 
 /** Everything recorded when a device completes an Issue request (one atomic unit). */
-export interface NewEnrollment {
-  readonly enrollmentId: string;
-  readonly deviceId: string;
-  readonly hwDevId: string | null;
-  readonly name: string | null;
-  readonly osEdition: string | null;
-  readonly osVersion: string | null;
-  readonly deviceType: string | null;
-  readonly locale: string | null;
-  readonly macs: readonly string[];
-  readonly enrollmentType: EnrollmentType;
-  readonly authPolicy: EnrollmentAuthPolicy;
-  readonly userUpn: string;
-  readonly providerId: string;
-  readonly enrolledAt: string;
+export interface NewEnrollment extends EnrollmentFacts {
   readonly digest: DigestCredentials;
   /** The device certificate issued for this enrollment. */
   readonly certificate: NewCertificate;

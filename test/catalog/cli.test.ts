@@ -5,33 +5,17 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCatalog, readDdfFolder, writeCatalogDir } from '../../src/catalog/generate.js';
 import { registerCatalog } from '../../src/cli/catalog.js';
+import { type CliRun, captureCli } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'catalog-cli-'));
 
-async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
+function run(...args: string[]): Promise<CliRun> {
+  return captureCli(() => {
     // the group on its own program (as src/cli/index.ts registers it), independent of other groups
     const program = new Command('mdm').exitOverride();
     registerCatalog(program);
-    await program.parseAsync(['node', 'mdm', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { out, err, code };
+    return program.parseAsync(['node', 'mdm', ...args]);
+  });
 }
 
 describe('mdm catalog', () => {

@@ -5,31 +5,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { type CliRun, captureCli } from '../support/cli.js';
 import { enrollment } from './support.js';
 
 let root: string;
 let configFile: string;
 const dbFile = () => join(root, 'data', 'mdm.sqlite');
 
-async function mdm(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = process.stdout.write.bind(process.stdout);
-  const stderr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string) => out.push(String(c)) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((c: string) => err.push(String(c)) > 0) as typeof process.stderr.write;
-  process.exitCode = 0;
-  try {
-    await buildProgram().parseAsync(['node', 'mdm', '--config', configFile, ...args]);
-  } catch {
-    // commander exit (usage errors) — exitCode below tells
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { out: out.join(''), err: err.join(''), code };
+function mdm(...args: string[]): Promise<CliRun> {
+  return captureCli(async () => {
+    try {
+      await buildProgram().parseAsync(['node', 'mdm', '--config', configFile, ...args]);
+    } catch {
+      // commander exit (usage errors) — the exit code tells
+    }
+  });
 }
 
 beforeAll(async () => {

@@ -8,6 +8,7 @@ import { main } from '../../src/cli/index.js';
 import { verifyPassword } from '../../src/enrollment/passwords.js';
 import { loadOrCreateCa } from '../../src/pki/ca.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { type CliRun, captureCli } from '../support/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mdm-cli-'));
 const configFile = join(root, 'mdm.yaml');
@@ -17,25 +18,8 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-async function mdm(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
-    out += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
-    err += String(c);
-    return true;
-  });
-  try {
-    process.exitCode = undefined;
-    await main(['node', 'mdm', '--config', configFile, ...args]);
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-  return { out, err, code: Number(process.exitCode ?? 0) };
+function mdm(...args: string[]): Promise<CliRun> {
+  return captureCli(() => main(['node', 'mdm', '--config', configFile, ...args]));
 }
 
 describe('mdm users', () => {

@@ -3,7 +3,8 @@ import { childElement, childElements, textOf } from '../xml.js';
 import { expectAction, type SoapRequest } from './envelope.js';
 import { EnrollmentFault } from './faults.js';
 import { ACTIONS, NS } from './namespaces.js';
-import { el, renderXml } from './writer.js';
+import { renderSoapResponse } from './response.js';
+import { el } from './writer.js';
 
 export interface DiscoverRequest {
   readonly messageId: string | undefined;
@@ -59,36 +60,22 @@ export interface DiscoverResponse {
 }
 
 export function buildDiscoverResponse(r: DiscoverResponse): string {
-  return renderXml(
-    el(
-      's:Envelope',
-      { 'xmlns:s': NS.soap, 'xmlns:a': NS.addressing },
+  return renderSoapResponse({
+    action: ACTIONS.discoverResponse,
+    relatesTo: r.relatesTo,
+    headerAfterAction: el('ActivityId', { CorrelationId: r.activityId, xmlns: NS.diagnostics }, r.activityId),
+    body: el(
+      'DiscoverResponse',
+      { xmlns: NS.discovery },
       el(
-        's:Header',
+        'DiscoverResult',
         {},
-        el('a:Action', { 's:mustUnderstand': '1' }, ACTIONS.discoverResponse),
-        el('ActivityId', { CorrelationId: r.activityId, xmlns: NS.diagnostics }, r.activityId),
-        r.relatesTo ? el('a:RelatesTo', {}, r.relatesTo) : null,
-      ),
-      el(
-        's:Body',
-        {},
-        el(
-          'DiscoverResponse',
-          { xmlns: NS.discovery },
-          el(
-            'DiscoverResult',
-            {},
-            el('AuthPolicy', {}, r.authPolicy),
-            el('EnrollmentVersion', {}, r.enrollmentVersion),
-            el('EnrollmentPolicyServiceUrl', {}, r.enrollmentPolicyServiceUrl),
-            el('EnrollmentServiceUrl', {}, r.enrollmentServiceUrl),
-            r.authenticationServiceUrl
-              ? el('AuthenticationServiceUrl', {}, r.authenticationServiceUrl)
-              : null,
-          ),
-        ),
+        el('AuthPolicy', {}, r.authPolicy),
+        el('EnrollmentVersion', {}, r.enrollmentVersion),
+        el('EnrollmentPolicyServiceUrl', {}, r.enrollmentPolicyServiceUrl),
+        el('EnrollmentServiceUrl', {}, r.enrollmentServiceUrl),
+        r.authenticationServiceUrl ? el('AuthenticationServiceUrl', {}, r.authenticationServiceUrl) : null,
       ),
     ),
-  );
+  });
 }

@@ -2,7 +2,8 @@
 // reads `//s:Fault//s:Detail//e:DeviceEnrollmentServiceError//e:ErrorType` (case-sensitive), then
 // falls back to the subcode, and maps the string to an HRESULT by substring.
 import { NS } from './namespaces.js';
-import { el, renderXml } from './writer.js';
+import { renderSoapResponse } from './response.js';
+import { el } from './writer.js';
 
 /** Subcodes with their prefix and the HRESULT Windows reports. */
 export const FAULT_SUBCODES = {
@@ -58,42 +59,30 @@ export interface RenderFaultOptions {
 
 export function renderFault(fault: EnrollmentFault, options: RenderFaultOptions): string {
   const code = SENDER_SUBCODES.has(fault.subcode) ? 's:Sender' : 's:Receiver';
-  return renderXml(
-    el(
-      's:Envelope',
-      { 'xmlns:s': NS.soap, 'xmlns:a': NS.addressing },
+  return renderSoapResponse({
+    action: options.action,
+    relatesTo: options.relatesTo,
+    body: el(
+      's:Fault',
+      {},
       el(
-        's:Header',
+        's:Code',
         {},
-        el('a:Action', { 's:mustUnderstand': '1' }, options.action),
-        options.relatesTo ? el('a:RelatesTo', {}, options.relatesTo) : null,
+        el('s:Value', {}, code),
+        el('s:Subcode', {}, el('s:Value', {}, FAULT_SUBCODES[fault.subcode].value)),
       ),
+      el('s:Reason', {}, el('s:Text', { 'xml:lang': 'en-US' }, fault.message)),
       el(
-        's:Body',
+        's:Detail',
         {},
         el(
-          's:Fault',
-          {},
-          el(
-            's:Code',
-            {},
-            el('s:Value', {}, code),
-            el('s:Subcode', {}, el('s:Value', {}, FAULT_SUBCODES[fault.subcode].value)),
-          ),
-          el('s:Reason', {}, el('s:Text', { 'xml:lang': 'en-US' }, fault.message)),
-          el(
-            's:Detail',
-            {},
-            el(
-              'DeviceEnrollmentServiceError',
-              { xmlns: NS.enrollment },
-              el('ErrorType', {}, fault.detailErrorType),
-              el('Message', {}, fault.message),
-              el('TraceId', {}, options.traceId),
-            ),
-          ),
+          'DeviceEnrollmentServiceError',
+          { xmlns: NS.enrollment },
+          el('ErrorType', {}, fault.detailErrorType),
+          el('Message', {}, fault.message),
+          el('TraceId', {}, options.traceId),
         ),
       ),
     ),
-  );
+  });
 }

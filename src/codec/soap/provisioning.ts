@@ -79,6 +79,24 @@ function clientCertificateStore(
   );
 }
 
+/**
+ * A w7 APPAUTH block with DIGEST credentials (protocol.md §5.4): `CLIENT` is how the server
+ * authenticates to the device (no name), `APPSRV` how the device authenticates to the server.
+ */
+function digestAppAuth(
+  level: 'CLIENT' | 'APPSRV',
+  credentials: { readonly name?: string; readonly secret: string; readonly nonce: string },
+): XmlOut {
+  return characteristic(
+    'APPAUTH',
+    parm('AAUTHLEVEL', level),
+    parm('AAUTHTYPE', 'DIGEST'),
+    credentials.name === undefined ? null : parm('AAUTHNAME', credentials.name),
+    parm('AAUTHSECRET', credentials.secret),
+    parm('AAUTHDATA', credentials.nonce),
+  );
+}
+
 const doc = (...children: XmlChild[]) =>
   `<?xml version="1.0" encoding="UTF-8"?>${renderXml(el('wap-provisioningdoc', { version: '1.1' }, ...children))}`;
 
@@ -106,21 +124,12 @@ export function buildProvisioningDoc(p: ProvisioningDocInput): string {
         'SSLCLIENTCERTSEARCHCRITERIA',
         `Subject=${encodeURIComponent(`CN=${p.deviceId}`)}&Stores=My%5C${store}`,
       ),
-      characteristic(
-        'APPAUTH',
-        parm('AAUTHLEVEL', 'CLIENT'),
-        parm('AAUTHTYPE', 'DIGEST'),
-        parm('AAUTHSECRET', p.digest.clientSecret),
-        parm('AAUTHDATA', p.digest.clientNonce),
-      ),
-      characteristic(
-        'APPAUTH',
-        parm('AAUTHLEVEL', 'APPSRV'),
-        parm('AAUTHTYPE', 'DIGEST'),
-        parm('AAUTHNAME', p.digest.appSrvName),
-        parm('AAUTHSECRET', p.digest.appSrvSecret),
-        parm('AAUTHDATA', p.digest.appSrvNonce),
-      ),
+      digestAppAuth('CLIENT', { secret: p.digest.clientSecret, nonce: p.digest.clientNonce }),
+      digestAppAuth('APPSRV', {
+        name: p.digest.appSrvName,
+        secret: p.digest.appSrvSecret,
+        nonce: p.digest.appSrvNonce,
+      }),
     ),
     characteristic(
       'DMClient',

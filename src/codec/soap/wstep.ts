@@ -11,7 +11,8 @@ import {
   TOKEN_TYPE_DEVICE_ENROLLMENT,
   VALUE_TYPES,
 } from './namespaces.js';
-import { el, renderXml } from './writer.js';
+import { renderSoapResponse } from './response.js';
+import { el } from './writer.js';
 
 export interface ContextItem {
   readonly name: string;
@@ -86,50 +87,39 @@ export interface RstResponse {
 
 export function buildRequestSecurityTokenResponse(r: RstResponse): string {
   const expires = new Date(r.now.getTime() + 5 * 60 * 1000);
-  return renderXml(
-    el(
-      's:Envelope',
-      { 'xmlns:s': NS.soap, 'xmlns:a': NS.addressing, 'xmlns:u': NS.wssUtility },
+  return renderSoapResponse({
+    action: ACTIONS.requestSecurityTokenResponse,
+    relatesTo: r.relatesTo,
+    envelopeNs: { 'xmlns:u': NS.wssUtility },
+    headerAfterRelatesTo: el(
+      'o:Security',
+      { 's:mustUnderstand': '1', 'xmlns:o': NS.wsse },
       el(
-        's:Header',
-        {},
-        el('a:Action', { 's:mustUnderstand': '1' }, ACTIONS.requestSecurityTokenResponse),
-        r.relatesTo ? el('a:RelatesTo', {}, r.relatesTo) : null,
-        el(
-          'o:Security',
-          { 's:mustUnderstand': '1', 'xmlns:o': NS.wsse },
-          el(
-            'u:Timestamp',
-            { 'u:Id': '_0' },
-            el('u:Created', {}, r.now.toISOString()),
-            el('u:Expires', {}, expires.toISOString()),
-          ),
-        ),
-      ),
-      el(
-        's:Body',
-        {},
-        el(
-          'RequestSecurityTokenResponseCollection',
-          { xmlns: NS.wsTrust },
-          el(
-            'RequestSecurityTokenResponse',
-            {},
-            el('TokenType', {}, TOKEN_TYPE_DEVICE_ENROLLMENT),
-            el('DispositionMessage', { xmlns: NS.enrollment }),
-            el(
-              'RequestedSecurityToken',
-              {},
-              el(
-                'BinarySecurityToken',
-                { xmlns: NS.wsse, ValueType: VALUE_TYPES.provisioningDoc, EncodingType: ENCODING_BASE64 },
-                Buffer.from(r.provisioningDoc, 'utf8').toString('base64'),
-              ),
-            ),
-            el('RequestID', { xmlns: NS.enrollment }, '0'),
-          ),
-        ),
+        'u:Timestamp',
+        { 'u:Id': '_0' },
+        el('u:Created', {}, r.now.toISOString()),
+        el('u:Expires', {}, expires.toISOString()),
       ),
     ),
-  );
+    body: el(
+      'RequestSecurityTokenResponseCollection',
+      { xmlns: NS.wsTrust },
+      el(
+        'RequestSecurityTokenResponse',
+        {},
+        el('TokenType', {}, TOKEN_TYPE_DEVICE_ENROLLMENT),
+        el('DispositionMessage', { xmlns: NS.enrollment }),
+        el(
+          'RequestedSecurityToken',
+          {},
+          el(
+            'BinarySecurityToken',
+            { xmlns: NS.wsse, ValueType: VALUE_TYPES.provisioningDoc, EncodingType: ENCODING_BASE64 },
+            Buffer.from(r.provisioningDoc, 'utf8').toString('base64'),
+          ),
+        ),
+        el('RequestID', { xmlns: NS.enrollment }, '0'),
+      ),
+    ),
+  });
 }

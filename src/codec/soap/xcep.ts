@@ -3,7 +3,8 @@
 import { expectAction, type SoapRequest } from './envelope.js';
 import { EnrollmentFault } from './faults.js';
 import { ACTIONS, NS } from './namespaces.js';
-import { el, nil, renderXml } from './writer.js';
+import { renderSoapResponse } from './response.js';
+import { el, nil } from './writer.js';
 
 export interface GetPoliciesRequest {
   readonly messageId: string | undefined;
@@ -67,46 +68,35 @@ export function buildGetPoliciesResponse(r: GetPoliciesResponse): string {
     nil('keyArchivalAttributes'),
     nil('extensions'),
   );
-  return renderXml(
-    el(
-      's:Envelope',
-      { 'xmlns:s': NS.soap, 'xmlns:a': NS.addressing },
+  return renderSoapResponse({
+    action: ACTIONS.getPoliciesResponse,
+    relatesTo: r.relatesTo,
+    bodyAttrs: { 'xmlns:xsi': NS.xsi, 'xmlns:xsd': NS.xsd },
+    body: el(
+      'GetPoliciesResponse',
+      { xmlns: NS.enrollmentPolicy },
       el(
-        's:Header',
+        'response',
         {},
-        el('a:Action', { 's:mustUnderstand': '1' }, ACTIONS.getPoliciesResponse),
-        r.relatesTo ? el('a:RelatesTo', {}, r.relatesTo) : null,
+        el('policyID', {}, r.policyId),
+        nil('policyFriendlyName'),
+        nil('nextUpdateHours'),
+        nil('policiesNotChanged'),
+        el('policies', {}, el('policy', {}, el('policyOIDReference', {}, '0'), nil('cAs'), attributes)),
       ),
+      nil('cAs'),
       el(
-        's:Body',
-        { 'xmlns:xsi': NS.xsi, 'xmlns:xsd': NS.xsd },
+        'oIDs',
+        {},
         el(
-          'GetPoliciesResponse',
-          { xmlns: NS.enrollmentPolicy },
-          el(
-            'response',
-            {},
-            el('policyID', {}, r.policyId),
-            nil('policyFriendlyName'),
-            nil('nextUpdateHours'),
-            nil('policiesNotChanged'),
-            el('policies', {}, el('policy', {}, el('policyOIDReference', {}, '0'), nil('cAs'), attributes)),
-          ),
-          nil('cAs'),
-          el(
-            'oIDs',
-            {},
-            el(
-              'oID',
-              {},
-              el('value', {}, CSR_HASH_OIDS.sha256.value),
-              el('group', {}, '1'),
-              el('oIDReferenceID', {}, HASH_OID_REFERENCE),
-              el('defaultName', {}, CSR_HASH_OIDS.sha256.name),
-            ),
-          ),
+          'oID',
+          {},
+          el('value', {}, CSR_HASH_OIDS.sha256.value),
+          el('group', {}, '1'),
+          el('oIDReferenceID', {}, HASH_OID_REFERENCE),
+          el('defaultName', {}, CSR_HASH_OIDS.sha256.name),
         ),
       ),
     ),
-  );
+  });
 }
