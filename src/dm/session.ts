@@ -35,6 +35,7 @@ export interface DmSessionDeps {
     readonly devices: Pick<Storage['devices'], 'getDevice' | 'getDigestCredentials' | 'setNextServerNonce'>;
     readonly certificates: Pick<Storage['certificates'], 'findBySerial'>;
     readonly dmSessions: Storage['dmSessions'];
+    readonly unitOfWork: Storage['unitOfWork'];
   };
   readonly config: DmSessionConfig;
   readonly logger: Logger;
@@ -113,7 +114,8 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       return { httpStatus: 400, body: '', refused: err.message };
     }
     const deviceId = msg.header.source;
-    return locks.run(deviceId, () => handle(msg, deviceId, identity, request));
+    // One transaction per exchange: session state, outcomes and every hook write commit together.
+    return locks.run(deviceId, () => deps.storage.unitOfWork(() => handle(msg, deviceId, identity, request)));
   }
 
   async function handle(

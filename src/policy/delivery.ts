@@ -346,10 +346,9 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
   }
 
   /**
-   * The hooks save settings through their own stores, outside the exchange's transaction. When
-   * that exchange then fails to commit, the commands the hooks queued are lost while the settings
-   * already say `pending`/`applied`/`removing`. Such a setting has no command left in the queue
-   * that could answer for it: queue that command again (the state machine's `resend`).
+   * A setting that says `pending`/`sent`/`applied`/`removing` but has no command left in the queue
+   * that could answer for it (the command expired or was cancelled): queue that command again
+   * (the state machine's `resend`).
    */
   async function resendOrphans(deviceId: string, queue: CommandQueuePort): Promise<void> {
     if (!stores.commands) return;

@@ -3,18 +3,13 @@
 // structurally so policy code never imports the session engine). Whatever the hooks queue is
 // committed with the exchange and sent in the same session.
 //
-// Transaction boundary: the hooks' own records (setting states, compliance facts and records,
-// check-in and outcome counters) are written through the async stores as they go, i.e. before
-// and outside the exchange's transaction (`commitExchange`, one synchronous SQLite transaction).
-// They cannot run inside it (async read-modify-write through backend-neutral interfaces), and
-// buffering them into it would make the session store write other domains' tables. If that
-// commit then fails (the device gets an error and retries), the hooks' writes stay while the
-// commands they queued are lost. Consequences and what covers them:
-// - a setting left `pending`/`sent`/`applied`/`removing` with no command that could answer for it:
-//   its command is queued again at the next check-in (`resendOrphans` in delivery.ts);
-// - a replayed message counts its check-in and command outcomes again (metrics only);
-// - a compliance action recorded as done whose RemoteLock command was lost is not re-sent
-//   (notifications already went out); the lock has to be queued again by hand (`mdm devices lock`).
+// Transaction boundary: the session engine runs each exchange in one storage unit of work
+// (`Storage.unitOfWork`), so the hooks' own records (setting states, compliance facts and records,
+// check-in and outcome counters) commit in the same SQLite transaction as the session state and
+// the commands they queue, or are rolled back with them when the exchange fails. Webhook
+// notifications are sent without waiting and are not undone. As a safety net (a command that
+// expired or was cancelled), a setting left `pending`/`sent`/`applied`/`removing` with no command
+// that could answer for it has its command queued again at the next check-in (`resendOrphans`).
 import type { Logger } from '../logger.js';
 import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
 import type { CommandQueue } from '../storage/commands.js';

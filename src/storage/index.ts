@@ -28,5 +28,11 @@ export interface Storage {
   readonly inventory: InventoryStore;
   readonly events: DeviceEventStore;
   readonly audit: AuditLog;
+  /**
+   * Runs `work` as one atomic unit: every storage write made inside it (through any store) commits
+   * together, or none does if it throws. Storage calls from outside the unit wait until it ends.
+   * Used for one OMA-DM exchange (session state, command outcomes and the hooks' writes).
+   */
+  unitOfWork<T>(work: () => Promise<T>): Promise<T>;
   close(): void;
 }

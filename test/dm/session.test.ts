@@ -548,6 +548,34 @@ describe('queue semantics', () => {
     expect(await h.storage.commands.get(queued!.id)).toMatchObject({ state: 'done', statusCode: 404 });
   });
 
+  it("commits the hooks' own storage writes with the exchange, or rolls them back with it", async () => {
+    let fail = false;
+    h = await harness({
+      hooks: {
+        async onCommandOutcome(outcome) {
+          // A hook that records something, then fails: its write must not survive the exchange.
+          await h.storage.audit.record({
+            actor: 'policy',
+            action: 'outcome',
+            details: { status: outcome.statusCode },
+          });
+          if (fail) throw new Error('policy engine failed after writing');
+        },
+      },
+    });
+    await h.enqueue(MARCOS, { verb: 'Get', items: [{ target: './x' }] });
+    await h.service.exchange(encodeClient(clientMessage(MARCOS, '1', 1, package1(MARCOS))), marcosCert);
+    const answer = encodeClient(
+      clientMessage(MARCOS, '1', 2, [status(1, 1, 0, 'SyncHdr', 200), status(2, 1, 5, 'Get', 404)]),
+    );
+    fail = true;
+    await expect(h.service.exchange(answer, marcosCert)).rejects.toThrow('failed after writing');
+    expect(await h.storage.audit.list({})).toEqual([]);
+    fail = false;
+    await h.service.exchange(answer, marcosCert);
+    expect((await h.storage.audit.list({})).map((a) => a.action)).toEqual(['outcome']);
+  });
+
   it('serialises concurrent exchanges of one device (per-device lock)', async () => {
     h = await harness();
     const id = await h.enqueue(MARCOS, { verb: 'Get', items: [{ target: './x' }] });

@@ -11,23 +11,26 @@ import { createSqliteDmSessionStore } from './dm-sessions.js';
 import { createSqliteDeviceEventStore, createSqliteInventoryStore } from './inventory.js';
 import { createSqlitePolicyStore } from './policies.js';
 import { createSqliteTokenStore } from './tokens.js';
+import { createUnitOfWorkGate } from './unit-of-work.js';
 import { createSqliteUserStore } from './users.js';
 
 export function openSqliteStorage(options: OpenOptions): Storage {
   const handle = openSqlite(options);
+  const gate = createUnitOfWorkGate(handle.db);
   return {
-    users: createSqliteUserStore(handle.db),
-    devices: createSqliteDeviceStore(handle.db),
-    certificates: createSqliteCertificateStore(handle.db),
-    policies: createSqlitePolicyStore(handle.db),
-    deviceSettings: createSqliteDeviceSettingStore(handle.db),
-    compliance: createSqliteComplianceStore(handle.db),
-    tokens: createSqliteTokenStore(handle.db),
-    commands: createSqliteCommandQueue(handle.db),
-    dmSessions: createSqliteDmSessionStore(handle.db),
-    inventory: createSqliteInventoryStore(handle.db),
-    events: createSqliteDeviceEventStore(handle.db),
-    audit: createSqliteAuditLog(handle.db),
+    users: gate.guard(createSqliteUserStore(handle.db)),
+    devices: gate.guard(createSqliteDeviceStore(handle.db)),
+    certificates: gate.guard(createSqliteCertificateStore(handle.db)),
+    policies: gate.guard(createSqlitePolicyStore(handle.db)),
+    deviceSettings: gate.guard(createSqliteDeviceSettingStore(handle.db)),
+    compliance: gate.guard(createSqliteComplianceStore(handle.db)),
+    tokens: gate.guard(createSqliteTokenStore(handle.db)),
+    commands: gate.guard(createSqliteCommandQueue(handle.db)),
+    dmSessions: gate.guard(createSqliteDmSessionStore(handle.db)),
+    inventory: gate.guard(createSqliteInventoryStore(handle.db)),
+    events: gate.guard(createSqliteDeviceEventStore(handle.db)),
+    audit: gate.guard(createSqliteAuditLog(handle.db)),
+    unitOfWork: (work) => gate.unitOfWork(work),
     close: () => handle.close(),
   };
 }
