@@ -28,21 +28,46 @@ export function clientCertificateOf(
     const cert = socket.getPeerX509Certificate();
     if (cert) return cert;
   }
+  const der = forwardedCertificateDer(req, options);
+  if (!der) return undefined;
+  try {
+    return new X509Certificate(der);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The DER bytes of the certificate a trusted proxy forwarded, not parsed; undefined when the header
+ * is not configured, the peer is not a trusted proxy, or the header is missing or unreadable.
+ */
+export function forwardedCertificateDer(
+  req: IncomingMessage,
+  options: ClientCertOptions,
+): Buffer | undefined {
   if (!options.trustedProxyCertHeader) return undefined;
   const peer = normaliseAddress(req.socket.remoteAddress);
-  if (!options.trustedProxies.map(normaliseAddress).includes(peer)) return undefined;
+  if (!options.trustedProxies.some((p) => normaliseAddress(p) === peer)) return undefined;
   const raw = req.headers[options.trustedProxyCertHeader.toLowerCase()];
   const value = Array.isArray(raw) ? raw[0] : raw;
-  return value ? parseForwardedCertificate(value) : undefined;
+  return value ? forwardedDer(value) : undefined;
 }
 
 /** A forwarded certificate: URL-encoded PEM (nginx `$ssl_client_escaped_cert`) or base64 DER. */
 export function parseForwardedCertificate(value: string): X509Certificate | undefined {
+  const der = forwardedDer(value);
+  try {
+    return der ? new X509Certificate(der) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function forwardedDer(value: string): Buffer | undefined {
   try {
     const text = value.includes('%') ? decodeURIComponent(value) : value;
-    if (text.includes('-----BEGIN CERTIFICATE-----')) return new X509Certificate(text);
-    const der = Buffer.from(text.replace(/\s+/g, ''), 'base64');
-    return der.length > 0 ? new X509Certificate(der) : undefined;
+    const der = Buffer.from(text.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, ''), 'base64');
+    return der.length > 0 ? der : undefined;
   } catch {
     return undefined;
   }

@@ -115,9 +115,12 @@ export function createSqliteDeviceStore(db: SqliteDb): DeviceStore {
       hw_dev_id = excluded.hw_dev_id, name = excluded.name, os_edition = excluded.os_edition,
       os_version = excluded.os_version, device_type = excluded.device_type, locale = excluded.locale,
       macs = excluded.macs, updated_at = excluded.updated_at`);
+  // Two indexed lookups: an OR across the two tables scanned every live enrollment (protocol.md §4.3).
   const liveToEnd = db.prepare<[string, string | null], { enrollment_id: string; device_id: string }>(`
-    SELECT e.enrollment_id, e.device_id FROM enrollments e JOIN devices d ON d.device_id = e.device_id
-     WHERE e.status = 'active' AND (e.device_id = ? OR (d.hw_dev_id IS NOT NULL AND d.hw_dev_id = ?))`);
+    SELECT enrollment_id, device_id FROM enrollments WHERE status = 'active' AND device_id = ?
+    UNION
+    SELECT e.enrollment_id, e.device_id FROM devices d JOIN enrollments e ON e.device_id = d.device_id
+     WHERE d.hw_dev_id = ? AND e.status = 'active'`);
   const writes = prepareEnrollmentWrites(db);
   const { endEnrollment, revokeCerts } = writes;
   const insertEnrollment = db.prepare(`
