@@ -4,6 +4,7 @@
 import type { SyncMlChal } from '../codec/syncml/types.js';
 import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
 import type { QueuedCommand, ResultItem, SentRef } from '../storage/commands.js';
+import type { DeviceEventInput } from '../storage/dm-sessions.js';
 
 export type { QueuedCommand, ResultItem, SentRef };
 
@@ -71,15 +72,7 @@ export type Effect =
   | { readonly kind: 'sent'; readonly ref: SentRef }
   | { readonly kind: 'status'; readonly ref: SentRef; readonly code: number; readonly originalError?: string }
   | { readonly kind: 'results'; readonly ref: SentRef; readonly items: readonly ResultItem[] }
-  | {
-      readonly kind: 'event';
-      readonly alertCode: number;
-      readonly type: string;
-      readonly format?: string;
-      readonly mark?: string;
-      readonly source?: string;
-      readonly data?: string;
-    }
+  | ({ readonly kind: 'event' } & DeviceEventInput)
   | { readonly kind: 'unenroll' }
   | {
       readonly kind: 'enqueue';

@@ -31,7 +31,8 @@ export interface CommandRow {
   completed_at: string | null;
 }
 
-interface NodeRow {
+/** A row of `dm_sent`: one node of a command sent in a session, with its answer. */
+export interface NodeRow {
   session_id: string;
   msg_id: number;
   cmd_id: number;

@@ -2,19 +2,14 @@
 // transaction for everything an exchange produced (design.md; protocol.md §7.7–7.8).
 import type { ResultItem, SentRef } from '../commands.js';
 import type { DmSessionStore, ExchangeCommit } from '../dm-sessions.js';
-import { type CommandRow, prepareEnqueue, toQueued } from './commands.js';
+import { type CommandRow, type NodeRow, prepareEnqueue, toQueued } from './commands.js';
 import type { SqliteDb } from './database.js';
 import { prepareEnrollmentWrites } from './devices.js';
 
-interface SentRow {
-  msg_id: number;
-  cmd_id: number;
-  command_id: string;
-  path: string;
-  verb: string;
-  targets: string;
-  status_code: number | null;
-}
+type SentRow = Pick<
+  NodeRow,
+  'msg_id' | 'cmd_id' | 'command_id' | 'path' | 'verb' | 'targets' | 'status_code'
+>;
 
 function toRef(r: SentRow): SentRef {
   return {
