@@ -3,7 +3,6 @@
 // TLS client certificate (socket, or a trusted proxy's header) checked against the enrollment CA,
 // or by OMA-DM DIGEST inside the message (src/dm/auth.ts); a DIGEST session continues only at the
 // RespURI the server named, whose `s` query parameter is passed on as the session token.
-// Finished sessions are pruned on an unref'd timer (src/dm/retention.ts).
 import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
 import { Router } from 'express';

@@ -1,6 +1,6 @@
 // SQLite connection for the server: WAL journal, NORMAL sync (safe against process crashes in WAL),
-// numbered migrations tracked in `PRAGMA user_version`, and WAL checkpoints run on a timer instead of
-// inside request handling (automatic checkpoints stall the event loop for 20–26 ms).
+// numbered migrations tracked in `PRAGMA user_version`, and WAL checkpoints run in a worker thread
+// instead of inside request handling (automatic checkpoints stall the event loop for 20–26 ms).
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
