@@ -110,7 +110,7 @@ export async function preloadDatabase(options: PreloadOptions): Promise<PreloadR
 
   const insertStart = performance.now();
   const handle = openSqlite({ file: options.file, checkpointIntervalMs: 0 });
-  const { db } = handle;
+  const db = handle.writer;
   // Bulk-load settings for this connection only: a cache that holds the random-key indexes, no fsync
   // until the load is done (the server's own connection keeps WAL + synchronous=NORMAL).
   db.pragma('cache_size = -524288');

@@ -7,8 +7,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { ENROLLMENT_PATHS } from '../src/enrollment/urls.js';
-import { databaseFile } from '../src/main.js';
 import { loadOrCreateCa } from '../src/pki/ca.js';
+import { sqliteFile } from '../src/storage/open.js';
 import type { BenchDevice } from './checkin.js';
 import type { EnrollResult, SignInResult } from './enroll-load.js';
 import type { FloorReplies } from './floor-server.js';
@@ -246,7 +246,7 @@ export async function runBenchmark(o: BenchOptions): Promise<void> {
   const logFd = openSync(logPath, 'a');
   const children: ChildProcess[] = [];
   try {
-    const file = databaseFile(loadConfig({ env: {}, flags: serverFlags(dataDir, certsDir, false) }));
+    const file = sqliteFile(loadConfig({ env: {}, flags: serverFlags(dataDir, certsDir, false) }));
     loadOrCreateCa({ certsDir });
     log(`pre-loading ${o.devices} devices (${o.pool} with real certificates) into ${file}`);
     const pre = await preloadDatabase({

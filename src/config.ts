@@ -76,7 +76,7 @@ export const configSchema = z
     inventoryIntervalMinutes: int(0, 100_000).default(24 * 60),
     /** LocURIs read on check-in for the inventory (comma-separated in MDM_INVENTORY_NODES); unset = built-in set (DevDetail, DeviceStatus). */
     inventoryNodes: list(z.string().regex(/^\.\//, 'a LocURI starting with ./')).optional(),
-    /** Finished OMA-DM sessions (and their sent-command rows) are deleted this many days after they ended. */
+    /** Finished OMA-DM sessions are deleted this many days after they ended (commands keep their outcomes). */
     sessionRetentionDays: int(1, 36_500).default(30),
     /** Folder of policy YAML files. */
     policyDir: z.string().min(1).default('policies'),

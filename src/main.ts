@@ -2,7 +2,7 @@
 // this file with configuration from MDM_* variables (and MDM_CONFIG); `mdm serve` calls
 // `startMdmServer` with its flags.
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCatalog } from './catalog/catalog.js';
 import { type Config, ConfigError, loadConfig, publicHost } from './config.js';
@@ -15,7 +15,7 @@ import { type EnrollmentCa, loadOrCreateCa } from './pki/ca.js';
 import { loadOrCreateTls, type TlsMaterial } from './pki/tls.js';
 import { createPolicyRuntime } from './policy/runtime.js';
 import type { Storage } from './storage/index.js';
-import { openSqliteStorage } from './storage/sqlite/index.js';
+import { describeDatabase, openStorage } from './storage/open.js';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -34,18 +34,15 @@ export interface MdmServer {
   readonly ca: EnrollmentCa;
   readonly tls: TlsMaterial | undefined;
   readonly storage: Storage;
+  /** Resolves when the database is reachable and the start-up work (policy folder) is done. */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
-}
-
-/** The SQLite file inside the data folder. */
-export function databaseFile(config: Config): string {
-  return join(config.dataDir, 'mdm.sqlite');
 }
 
 export async function startMdmServer(initial: Config, options: StartOptions = {}): Promise<MdmServer> {
   const logger = options.logger ?? createLogger(initial.logLevel);
   mkdirSync(initial.dataDir, { recursive: true });
-  const storage = openSqliteStorage({ file: databaseFile(initial) });
+  const storage = openStorage(initial, { role: 'server', logger });
   try {
     const ca = loadOrCreateCa({ certsDir: initial.certsDir, caCert: initial.caCert, caKey: initial.caKey });
     const tls = initial.tls
@@ -57,8 +54,8 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
         })
       : undefined;
     const tokenSecret = loadOrCreateTokenSecret(initial.dataDir, initial.tokenSecret);
-    // Policy delivery and compliance: stores the policy folder, hooks into every OMA-DM session.
-    const policy = await createPolicyRuntime({ config: initial, storage, logger });
+    // Policy delivery and compliance: hooks into every OMA-DM session.
+    const policy = createPolicyRuntime({ config: initial, storage, logger });
     let handler: ReturnType<typeof createApp> | undefined;
     const listener = await listen(
       { host: initial.host, port: initial.port, tls, clientCaPem: [ca.pem] },
@@ -80,16 +77,22 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       dmHooks: policy.dmHooks,
       catalog: defaultCatalog,
     });
-    // Finished OMA-DM sessions are pruned on a timer, off the request path.
+    // Finished OMA-DM sessions are pruned on a timer, off the request path, by one instance at a time.
     const pruning = startSessionPruning({
-      store: storage.dmSessions,
+      storage,
       retentionDays: config.sessionRetentionDays,
       logger,
     });
+    // Start-up work that needs the database waits for it (a database that is down answers 503 meanwhile).
+    const startup = whenDatabaseReady(storage, config, logger, () => policy.loadFolder());
+    await startup.first;
     const listenHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `${listener.protocol}://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${listener.port}`;
     if (options.warn ?? true) printStartup(config, ca, tls, url);
-    logger.info({ url, publicUrl: config.publicUrl, dataDir: config.dataDir }, 'server listening');
+    logger.info(
+      { url, publicUrl: config.publicUrl, dataDir: config.dataDir, database: describeDatabase(config) },
+      'server listening',
+    );
     return {
       config,
       url,
@@ -97,16 +100,65 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       ca,
       tls,
       storage,
+      ready: startup.done,
       async close() {
+        startup.stop();
         pruning.stop();
         await listener.close();
-        storage.close();
+        await storage.close();
       },
     };
   } catch (err) {
-    storage.close();
+    await storage.close();
     throw err;
   }
+}
+
+/**
+ * Runs `task` once the database is reachable and migrated, retrying with backoff (1 s doubling to
+ * 30 s) and one log line per failed attempt; a server on a database that is down keeps serving 503s.
+ */
+function whenDatabaseReady(
+  storage: Storage,
+  config: Config,
+  logger: Logger,
+  task: () => Promise<void>,
+): { first: Promise<void>; done: Promise<void>; stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let firstAttempt!: () => void;
+  const first = new Promise<void>((resolve) => {
+    firstAttempt = resolve;
+  });
+  const done = (async () => {
+    for (let delay = 1000; !stopped; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        if (await storage.ready()) {
+          await task().finally(firstAttempt);
+          return;
+        }
+        logger.error({ database: describeDatabase(config), retryMs: delay }, 'database not ready; retrying');
+      } catch (err) {
+        logger.error(
+          { database: describeDatabase(config), err: (err as Error).message, retryMs: delay },
+          'database unavailable; retrying',
+        );
+      }
+      firstAttempt();
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, delay);
+        timer.unref();
+      });
+    }
+  })();
+  return {
+    first,
+    done,
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 function printStartup(config: Config, ca: EnrollmentCa, tls: TlsMaterial | undefined, url: string): void {

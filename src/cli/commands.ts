@@ -4,7 +4,7 @@ import { STATUS_TEXT } from '../codec/syncml/codes.js';
 import { type ItemCommandRequest, itemCommand } from '../dm/actions.js';
 import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
 import { DM_FORMATS, type DmFormat } from '../shared/dm-command.js';
-import type { CommandNodeRecord, CommandRecord } from '../storage/commands.js';
+import type { CommandNode, CommandRecord } from '../storage/commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
 
 export function statusLabel(code: number | null | undefined): string {
@@ -13,7 +13,7 @@ export function statusLabel(code: number | null | undefined): string {
 }
 
 /** One command as text lines (state, each node's status, returned values). */
-export function describeCommand(c: CommandRecord, nodes: readonly CommandNodeRecord[]): string[] {
+export function describeCommand(c: CommandRecord, nodes: readonly CommandNode[]): string[] {
   const what =
     'items' in c.command
       ? `${c.command.verb} ${c.command.items.map((i) => i.target).join(', ')}`

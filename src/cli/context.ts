@@ -1,11 +1,10 @@
 // Shared plumbing for `mdm` commands: the configuration (global `--config`, MDM_* variables, the
-// command's own flags) and the server's storage, opened on the same SQLite file the server uses.
+// command's own flags) and the server's storage, opened on the same database the server uses.
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.js';
-import { databaseFile } from '../main.js';
 import type { Storage } from '../storage/index.js';
-import { openSqliteStorage } from '../storage/sqlite/index.js';
+import { openStorage } from '../storage/open.js';
 
 /** Error with a message for the user and an exit code; printed without a stack trace. */
 export class CliError extends Error {
@@ -43,11 +42,11 @@ export async function withContext<T>(
   flags: Record<string, unknown> = {},
 ): Promise<T> {
   const config = configFor(command, flags);
-  const storage = openSqliteStorage({ file: databaseFile(config), checkpointIntervalMs: 0 });
+  const storage = openStorage(config, { role: 'cli' });
   try {
     return await fn({ config, storage });
   } finally {
-    storage.close();
+    await storage.close();
   }
 }
 

@@ -12,7 +12,7 @@ async function deviceDetails(storage: Storage, deviceId: string, recent: number)
   const device = await storage.devices.getDevice(deviceId);
   if (!device) throw new CliError(`no device ${deviceId}`);
   const [checkIn, inventory, pending, commands, events] = await Promise.all([
-    storage.inventory.checkIn(deviceId),
+    storage.checkIns.get(deviceId),
     storage.inventory.list(deviceId),
     storage.commands.listForDevice(deviceId, { states: ['pending', 'sent'], limit: 500 }),
     storage.commands.listForDevice(deviceId, {
@@ -47,7 +47,7 @@ export function registerDevices(program: Command): void {
         withContext(command, async ({ storage }) => {
           const rows = [];
           for (const d of await storage.devices.listDevices()) {
-            const checkIn = await storage.inventory.checkIn(d.deviceId);
+            const checkIn = await storage.checkIns.get(d.deviceId);
             const pending = await storage.commands.listForDevice(d.deviceId, {
               states: ['pending', 'sent'],
               limit: 1000,

@@ -1,12 +1,14 @@
 // Extension points of the session engine, for policy delivery and compliance.
 //
-// Hooks run inside one HTTP exchange, after the session machine has matched the device's answers
-// and before anything is written; whatever a hook enqueues through `ctx.enqueue` is committed in
-// the SAME transaction as the outcomes it reacts to, and is sent in the same session (in the reply
-// to this very message when it fits). A hook that throws fails the exchange: nothing is written
-// and the device gets an HTTP 500, so it retries the session later.
+// Hooks run inside one HTTP exchange, in its transaction, after the session machine has matched the
+// device's answers and before anything is written. They read and write through `ctx.tx` only (the
+// exchange's transaction) and return the commands they want queued; those are committed in the
+// SAME transaction as the outcomes they react to and sent in the same session (in the reply to this
+// very message when it fits). A hook that throws fails the exchange: nothing is written and the
+// device gets an HTTP 500, so it retries the session later.
 import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
 import type { ResultItem } from '../storage/commands.js';
+import type { Storage } from '../storage/index.js';
 
 /** What the device answered for one queued command node in this exchange. */
 export interface CommandOutcome {
@@ -40,25 +42,27 @@ export interface FollowUpCommand {
 }
 
 export interface HookContext {
+  /** The exchange's transaction: every read and write of a hook goes through it. */
+  readonly tx: Storage;
   readonly deviceId: string;
   /** Client SessionID. */
   readonly sessionId: string;
-  /** Enqueue for this device, committed with the exchange; returns the new command id. */
-  enqueue(command: FollowUpCommand): string;
+  /** Time of this exchange. */
+  readonly at: Date;
 }
 
 export interface CheckIn {
   readonly deviceId: string;
   readonly sessionId: string;
-  /** 1201 client-initiated or 1200 server-initiated (protocol.md §7.5). */
+  /** 1201 client-initiated or 1200 server-initiated (MS-MDM 2.2.1, OMA-DM 1.2 alert codes). */
   readonly sessionAlert: number;
-  /** LoginStatus alert value: `user`, `others`, `none` (protocol.md §8.2). */
+  /** LoginStatus alert value: `user`, `others`, `none` (MS-MDM 2.2.7.2). */
   readonly loginStatus?: string;
 }
 
 export interface DmHooks {
-  /** Package 1 of a new session arrived (after authentication); enqueue what this session should carry. */
-  onCheckIn?(checkIn: CheckIn, ctx: HookContext): void | Promise<void>;
+  /** Package 1 of a new session arrived (after authentication); returns what this session should carry. */
+  onCheckIn?(checkIn: CheckIn, ctx: HookContext): Promise<readonly FollowUpCommand[]>;
   /** Called once per answered node (Status and/or Results) in this exchange, in message order. */
-  onCommandOutcome?(outcome: CommandOutcome, ctx: HookContext): void | Promise<void>;
+  onCommandOutcome?(outcome: CommandOutcome, ctx: HookContext): Promise<readonly FollowUpCommand[]>;
 }

@@ -1,16 +1,18 @@
-// Retention of finished OMA-DM sessions: closed sessions and their sent-command rows (the
-// (session, MsgID, CmdID) → command map) are deleted `sessionRetentionDays` after they ended, on a
-// timer off the request path. Commands, outcomes, inventory and events are kept; active sessions
-// are kept (a later package 1 supersedes them and re-queues their commands).
+// Retention of finished OMA-DM sessions: closed sessions (their state documents) are deleted
+// `sessionRetentionDays` after they ended, on a timer off the request path, by one server instance
+// at a time (a fleet-wide job lock). Commands with their node records, inventory and events are
+// kept; active sessions are kept (a later package 1 supersedes them and takes back their commands).
 import type { Logger } from '../logger.js';
-import type { DmSessionStore, PrunedSessions } from '../storage/dm-sessions.js';
+import type { PrunedSessions } from '../storage/dm-sessions.js';
+import type { Storage } from '../storage/index.js';
 
 const DAY_MS = 86_400_000;
 /** Sessions deleted per transaction, so a large backlog never holds the write lock for long. */
 const BATCH = 500;
+const JOB = 'session-pruning';
 
 export interface SessionPruningOptions {
-  readonly store: Pick<DmSessionStore, 'pruneFinished'>;
+  readonly storage: Pick<Storage, 'transaction'>;
   readonly retentionDays: number;
   readonly logger: Logger;
   /** Time between runs; default one hour. The first run is one interval after start. */
@@ -19,7 +21,7 @@ export interface SessionPruningOptions {
 }
 
 export interface SessionPruning {
-  /** One full pass (every batch); resolves with the totals. */
+  /** One full pass (every batch); resolves with the totals (0 when another instance runs it). */
   runOnce(): Promise<PrunedSessions>;
   stop(): void;
 }
@@ -31,17 +33,17 @@ export function startSessionPruning(options: SessionPruningOptions): SessionPrun
   async function pass(): Promise<PrunedSessions> {
     const cutoff = new Date(now().getTime() - options.retentionDays * DAY_MS).toISOString();
     let sessions = 0;
-    let sentNodes = 0;
     for (;;) {
-      const batch = await options.store.pruneFinished(cutoff, BATCH);
+      const batch = await options.storage.transaction(async (tx) =>
+        (await tx.tryJobLock(JOB)) ? tx.dmSessions.pruneFinished(cutoff, BATCH) : { sessions: 0 },
+      );
       sessions += batch.sessions;
-      sentNodes += batch.sentNodes;
       if (batch.sessions < BATCH) break;
       // Let waiting requests run between batches.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    if (sessions > 0) options.logger.info({ sessions, sentNodes, cutoff }, 'pruned finished OMA-DM sessions');
-    return { sessions, sentNodes };
+    if (sessions > 0) options.logger.info({ sessions, cutoff }, 'pruned finished OMA-DM sessions');
+    return { sessions };
   }
 
   function runOnce(): Promise<PrunedSessions> {

@@ -1,17 +1,19 @@
-// The I/O around the pure session machine, for one HTTP exchange (design.md, protocol.md §7):
-// parse → per-device lock → load → authenticate → step → hooks → persist in ONE transaction
-// (including the DIGEST nonce rotation and a 1226 unenrollment) → encode.
-// Any server instance can continue a session: its state and the (session, MsgID, CmdID) → command
-// map live in the database.
-import { randomUUID } from 'node:crypto';
+// One HTTP exchange of an OMA-DM session (MS-MDM 2.2; OMA-DM 1.2 SyncML Rep Pro §8), as a flat
+// pipeline around the pure session machine:
+//   parse → per-device lock → [transaction: load (locks the device on PostgreSQL) → authenticate →
+//   plan the queue → step → outcome hooks → writes → commit] → encode.
+// Everything the exchange changes commits in ONE transaction, the hooks' writes included. Any server
+// instance can continue a session: its state and every command's node records live in the database.
 import { encodeSyncMl } from '../codec/syncml/encode.js';
 import { parseSyncMl, SyncMlError } from '../codec/syncml/parse.js';
 import type { SyncMlMessage } from '../codec/syncml/types.js';
 import type { Logger } from '../logger.js';
-import type { EnqueueCommand, QueuedCommand } from '../storage/commands.js';
-import type { ExchangeCommit } from '../storage/dm-sessions.js';
+import type { EnqueueCommand, QueuedCommand, SentRef } from '../storage/commands.js';
+import type { ExchangeSnapshot, ExchangeWrites } from '../storage/dm-sessions.js';
 import type { Storage } from '../storage/index.js';
+import { timeOrderedId } from '../storage/sql/ids.js';
 import { type AuthResult, authenticate, type PresentedIdentity } from './auth.js';
+import { CommandWrites } from './command-writes.js';
 import type { CommandOutcome, DmHooks, FollowUpCommand, HookContext } from './hooks.js';
 import { DEFAULT_INVENTORY_NODES, INVENTORY_PRIORITY, inventoryCommands, inventoryDue } from './inventory.js';
 import { type StepInput, type StepOutput, sessionAlert, step } from './machine.js';
@@ -31,12 +33,7 @@ export interface DmSessionConfig {
 }
 
 export interface DmSessionDeps {
-  readonly storage: {
-    readonly devices: Pick<Storage['devices'], 'getDevice' | 'getDigestCredentials' | 'setNextServerNonce'>;
-    readonly certificates: Pick<Storage['certificates'], 'findBySerial'>;
-    readonly dmSessions: Storage['dmSessions'];
-    readonly unitOfWork: Storage['unitOfWork'];
-  };
+  readonly storage: Pick<Storage, 'transaction'>;
   readonly config: DmSessionConfig;
   readonly logger: Logger;
   /** May an Add answered 418 be retried as Replace on this path? Default: always. */
@@ -54,8 +51,46 @@ export interface DmExchangeResult {
   readonly refused?: string;
 }
 
-/** Serialises exchanges per device inside this process (the DB transaction guards across processes). */
-class DeviceLocks {
+/** What the HTTP request says besides its body and TLS identity. */
+export interface ExchangeRequest {
+  /** The RespURI token from the request URL (`?s=`; session-token.ts `sessionTokenOf`). */
+  readonly sessionToken?: string;
+}
+
+export interface DmSessionService {
+  /** Handle one POST to the management endpoint. Never throws on device input. */
+  exchange(
+    body: Buffer | string,
+    identity: PresentedIdentity,
+    request?: ExchangeRequest,
+  ): Promise<DmExchangeResult>;
+}
+
+/**
+ * A superseded session whose last exchange is this recent may still be talking to the device (two
+ * sessions of one device at once: a retry after a timeout, or two server instances): the commands
+ * it carries stay with it, so no command is handed to two live sessions. Older ones are dead and
+ * their unanswered commands go back to the queue.
+ */
+export const LIVE_SESSION_MS = 60_000;
+
+/** The session row's document: the machine's state and the nodes sent in this session. */
+interface StoredState {
+  readonly machine: SessionState;
+  readonly sent: readonly SentRef[];
+}
+
+function parseStored(text: string): StoredState | undefined {
+  try {
+    const doc = JSON.parse(text) as Partial<StoredState>;
+    return doc.machine && Array.isArray(doc.sent) ? (doc as StoredState) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Serialises exchanges per device inside this process, before a connection is taken. */
+class DeviceQueue {
   private readonly tails = new Map<string, Promise<void>>();
   async run<T>(deviceId: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(deviceId) ?? Promise.resolve();
@@ -75,26 +110,30 @@ class DeviceLocks {
   }
 }
 
-/** What the HTTP request says besides its body and TLS identity. */
-export interface ExchangeRequest {
-  /** The RespURI token from the request URL (`?s=`; session-token.ts `sessionTokenOf`). */
-  readonly sessionToken?: string;
-}
-
-export interface DmSessionService {
-  /** Handle one POST to the management endpoint. Never throws on device input. */
-  exchange(
-    body: Buffer | string,
-    identity: PresentedIdentity,
-    request?: ExchangeRequest,
-  ): Promise<DmExchangeResult>;
+/** One exchange in progress: the message, who sent it, and what was loaded for it. */
+interface Exchange {
+  readonly tx: Storage;
+  readonly msg: SyncMlMessage;
+  readonly deviceId: string;
+  readonly at: Date;
+  readonly atIso: string;
+  readonly snapshot: ExchangeSnapshot;
+  /** The session alert of package 1, when this message opens a session. */
+  readonly opening?: number;
+  /** The stored state of the session this message continues. */
+  readonly stored?: StoredState;
+  /** Row of that session; set only when the message continues it. */
+  readonly rowId?: number;
+  /** The continued session was superseded by a newer one: record answers, send nothing new. */
+  readonly superseded: boolean;
 }
 
 export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
-  const locks = new DeviceLocks();
+  const devices = new DeviceQueue();
   const now = deps.now ?? (() => new Date());
   const log = deps.logger;
-  const options = {
+  const maxAttempts = deps.config.commandMaxAttempts;
+  const machineOptions = {
     defaultMaxMsgSize: deps.config.defaultMaxMsgSize ?? 512_000,
     canReplace: deps.canReplace ?? (() => true),
   };
@@ -114,109 +153,80 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       return { httpStatus: 400, body: '', refused: err.message };
     }
     const deviceId = msg.header.source;
-    // One transaction per exchange: session state, outcomes and every hook write commit together.
-    return locks.run(deviceId, () => deps.storage.unitOfWork(() => handle(msg, deviceId, identity, request)));
+    return devices.run(deviceId, () =>
+      deps.storage.transaction((tx) => handle(tx, msg, deviceId, identity, request)),
+    );
   }
 
   async function handle(
+    tx: Storage,
     msg: SyncMlMessage,
     deviceId: string,
     identity: PresentedIdentity,
     request: ExchangeRequest,
   ): Promise<DmExchangeResult> {
-    const at = now();
-    const atIso = at.toISOString();
-    const snapshot = await deps.storage.dmSessions.loadExchange(deviceId, atIso);
-    const opening = sessionAlert(msg);
-    const active = snapshot.active;
-    const state: SessionState | undefined =
-      opening === undefined && active && active.sessionId === msg.header.sessionId
-        ? (JSON.parse(active.state) as SessionState)
-        : undefined;
-    const auth: AuthResult = await authenticate(
-      deps.storage,
+    const ex = await load(tx, msg, deviceId);
+    const auth = await authenticate(
+      tx,
       msg.header,
       identity,
-      state,
-      opening !== undefined,
+      ex.stored?.machine,
+      ex.opening !== undefined,
       request.sessionToken,
     );
-    if (!auth.ok) {
-      // Nothing is written for a refused or challenged message, except the fresh nonce of a
-      // challenge (protocol.md §7.4: the device signs its retry with it; the old one is spent).
-      const refused = 'reason' in auth ? auth.reason : `DIGEST challenge ${auth.hdrStatus}`;
-      if (auth.hdrStatus === 403)
-        log.warn({ deviceId, sessionId: msg.header.sessionId, refused }, 'OMA-DM message refused');
-      else log.info({ deviceId, status: auth.hdrStatus }, 'OMA-DM DIGEST challenge');
-      if (auth.chal) await deps.storage.devices.setNextServerNonce(deviceId, auth.chal.nextNonce);
-      const out = step({ ...baseInput(msg, deviceId, undefined), auth });
-      return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId, refused };
-    }
+    if (!auth.ok) return refuse(ex, auth);
 
+    const writes = new CommandWrites(ex.atIso, msg.header.sessionId);
+    const plan = planQueue(ex, writes);
     const followUps: (EnqueueCommand & { id: string })[] = [];
-    const ctx: HookContext = {
-      deviceId,
-      sessionId: msg.header.sessionId,
-      enqueue(c: FollowUpCommand) {
-        const id = randomUUID();
-        followUps.push({ ...c, id, deviceId });
-        return id;
-      },
+    const queueFollowUps = (list: readonly FollowUpCommand[]) => {
+      for (const f of list) followUps.push({ ...f, id: timeOrderedId(), deviceId });
     };
-    let pending: QueuedCommand[] = [...snapshot.pending];
-    if (opening !== undefined && active) {
-      // The previous session is superseded: its unanswered commands are re-queued by the commit and
-      // are sent again now, within commandMaxAttempts (protocol.md §7.7 "re-queue it").
-      const answered = new Set(
-        snapshot.sent
-          .filter((r) => r.path === '' && r.status !== undefined && r.status !== 213)
-          .map((r) => r.commandId),
-      );
-      const retry = snapshot.inFlight.filter(
-        (q) => !answered.has(q.id) && q.attempts < deps.config.commandMaxAttempts,
-      );
-      pending = [...retry, ...pending];
-    }
+    const ctx: HookContext = { tx, deviceId, sessionId: msg.header.sessionId, at: ex.at };
     let inventoryQueued = false;
-    if (opening !== undefined) {
-      const hasInventory = pending.some((q) => q.origin === 'inventory');
-      if (!hasInventory && inventoryDue(snapshot.lastInventoryAt, at, deps.config.inventoryIntervalMinutes)) {
-        for (const command of inventoryCommands(inventoryNodes))
-          ctx.enqueue({ command, origin: 'inventory', priority: INVENTORY_PRIORITY });
+    if (ex.opening !== undefined) {
+      if (
+        !plan.pending.some((q) => q.origin === 'inventory') &&
+        inventoryDue(ex.snapshot.lastInventoryAt, ex.at, deps.config.inventoryIntervalMinutes)
+      ) {
+        queueFollowUps(
+          inventoryCommands(inventoryNodes).map((command) => ({
+            command,
+            origin: 'inventory' as const,
+            priority: INVENTORY_PRIORITY,
+          })),
+        );
         inventoryQueued = true;
       }
-      await deps.hooks?.onCheckIn?.(
-        { deviceId, sessionId: msg.header.sessionId, sessionAlert: opening, ...loginOf(msg) },
-        ctx,
-      );
+      const checkIn = {
+        deviceId,
+        sessionId: msg.header.sessionId,
+        sessionAlert: ex.opening,
+        ...loginOf(msg),
+      };
+      queueFollowUps((await deps.hooks?.onCheckIn?.(checkIn, ctx)) ?? []);
     }
-    const asQueued = (list: typeof followUps): QueuedCommand[] =>
-      list.map((f) => ({
-        id: f.id,
-        command: f.command,
-        origin: f.origin,
-        ...(f.tag !== undefined && { tag: f.tag }),
-        attempts: 0,
-        priority: f.priority ?? 0,
-      }));
-    // Stable: by priority, then queue order (Array.prototype.sort is stable).
-    const byPriority = (extra: typeof followUps): QueuedCommand[] =>
-      [...pending, ...asQueued(extra)].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0));
 
-    const input: Omit<StepInput, 'pending'> = {
-      ...baseInput(msg, deviceId, state),
+    const input: StepInput = {
+      state: ex.stored?.machine,
+      message: msg,
+      deviceId,
       auth,
-      sent: snapshot.sent,
-      inFlight: snapshot.inFlight,
+      sent: ex.stored?.sent ?? [],
+      inFlight: plan.carried,
+      pending: [],
+      options: machineOptions,
       // DIGEST sessions: a fresh RespURI token in every reply; certificate sessions are checked per message.
       ...(auth.method === 'digest' && { respUri: issueSessionToken(deps.config.managementUrl) }),
     };
-    let out = step({ ...input, pending: byPriority(followUps) });
+    const stepWith = () =>
+      step({ ...input, pending: ex.superseded ? [] : byPriority([...plan.pending, ...asQueued(followUps)]) });
+    let out = stepWith();
     const before = followUps.length;
     for (const e of out.effects) {
       if (e.kind === 'enqueue') {
         followUps.push({
-          id: randomUUID(),
+          id: timeOrderedId(),
           deviceId,
           command: e.command,
           origin: e.origin,
@@ -225,54 +235,201 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
         });
       }
     }
-    await runOutcomeHooks(out.effects, deviceId, ctx, [
-      ...snapshot.inFlight,
-      ...pending,
-      ...asQueued(followUps),
-    ]);
-    if (followUps.length > before) {
-      pending = byPriority(followUps);
-      out = step({ ...input, pending });
-    }
+    const known = [...plan.carried, ...plan.pending, ...asQueued(followUps)];
+    queueFollowUps(await outcomeHooks(out.effects, deviceId, ctx, known));
+    // Follow-ups of this exchange's answers go out in this very reply when they fit.
+    if (followUps.length > before && !ex.superseded) out = stepWith();
     logEffects(out.effects, deviceId);
-    const nextNonce = auth.chal?.nextNonce;
-    if (out.state) {
-      await deps.storage.dmSessions.commitExchange({
-        ...toCommit(
-          out,
-          deviceId,
-          atIso,
-          active?.rowId,
-          state,
-          opening !== undefined,
-          followUps,
-          inventoryQueued,
-        ),
-        ...(nextNonce !== undefined && { nextServerNonce: nextNonce }),
-        ...(auth.spentNonce !== undefined && { spentServerNonce: auth.spentNonce }),
-      });
-    } else if (nextNonce !== undefined) {
+
+    if (!out.state) {
       // A verified Cred on a message the machine refused (unknown session, old MsgID): the nonce it
-      // used is spent all the same, since a Cred does not cover the body (protocol.md §7.4).
-      await deps.storage.devices.setNextServerNonce(deviceId, nextNonce);
+      // used is spent all the same, since a Cred does not cover the body (MS-MDM 2.2.4).
+      if (auth.chal) await tx.devices.setNextServerNonce(deviceId, auth.chal.nextNonce);
+      return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId };
     }
+    for (const f of followUps) writes.know(asQueued([f])[0]!);
+    await tx.dmSessions.commitExchange(
+      exchangeWrites(ex, out, writes, plan, followUps, auth, inventoryQueued),
+    );
     if (out.effects.some((e) => e.kind === 'unenroll'))
       log.info({ deviceId }, 'device unenrolled itself (generic alert 1226)');
     return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId };
   }
 
-  function baseInput(msg: SyncMlMessage, deviceId: string, state: SessionState | undefined) {
-    return { state, message: msg, deviceId, sent: [], inFlight: [], pending: [], options };
+  /** Load: the device's sessions and queue, and which session this message belongs to. */
+  async function load(tx: Storage, msg: SyncMlMessage, deviceId: string): Promise<Exchange> {
+    const at = now();
+    const snapshot = await tx.dmSessions.loadExchange(deviceId, msg.header.sessionId);
+    const opening = sessionAlert(msg);
+    const base = { tx, msg, deviceId, at, atIso: at.toISOString(), snapshot, superseded: false };
+    const row = snapshot.session;
+    if (opening !== undefined || !row) return { ...base, ...(opening !== undefined && { opening }) };
+    const stored = parseStored(row.state);
+    if (stored?.machine.status !== 'active') return base;
+    if (row.status === 'active') return { ...base, stored, rowId: row.rowId };
+    // A late message of a session a newer package 1 superseded while it was still live.
+    const live = at.getTime() - Date.parse(row.updatedAt) < LIVE_SESSION_MS;
+    return live ? { ...base, stored, rowId: row.rowId, superseded: true } : base;
   }
 
-  async function runOutcomeHooks(
+  /** Refused or challenged: nothing is written but the fresh nonce of a challenge (MS-MDM 2.2.4). */
+  async function refuse(ex: Exchange, auth: Exclude<AuthResult, { ok: true }>): Promise<DmExchangeResult> {
+    const { deviceId, msg } = ex;
+    const refused = 'reason' in auth ? auth.reason : `DIGEST challenge ${auth.hdrStatus}`;
+    if (auth.hdrStatus === 403)
+      log.warn({ deviceId, sessionId: msg.header.sessionId, refused }, 'OMA-DM message refused');
+    else log.info({ deviceId, status: auth.hdrStatus }, 'OMA-DM DIGEST challenge');
+    if (auth.chal) await ex.tx.devices.setNextServerNonce(deviceId, auth.chal.nextNonce);
+    const out = step({
+      state: undefined,
+      message: msg,
+      deviceId,
+      auth,
+      sent: [],
+      inFlight: [],
+      pending: [],
+      options: machineOptions,
+    });
+    return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId, refused };
+  }
+
+  interface QueuePlan {
+    /** In-flight commands this session may answer or continue. */
+    readonly carried: QueuedCommand[];
+    /** What the machine may send, in order (re-sends of dead sessions' commands first). */
+    readonly pending: QueuedCommand[];
+    /** Sessions a package 1 supersedes. */
+    readonly closeSessions: { rowId: number; reason: string }[];
+  }
+
+  /**
+   * Plan the queue (MS-MDM 2.2.1): expire pending commands past their time; on package 1 close the
+   * device's other sessions and take back the commands of dead ones (re-sent now, within
+   * `commandMaxAttempts`); commands of a superseded session that is still live stay with it.
+   */
+  function planQueue(ex: Exchange, writes: CommandWrites): QueuePlan {
+    const { snapshot, atIso } = ex;
+    const pending: QueuedCommand[] = [];
+    for (const q of snapshot.pending) {
+      writes.know(q);
+      if (q.expiresAt !== undefined && q.expiresAt <= atIso) writes.expire(q.id);
+      else pending.push(q);
+    }
+    const carried: QueuedCommand[] = [];
+    const retry: QueuedCommand[] = [];
+    const closeSessions =
+      ex.opening === undefined ? [] : snapshot.active.map((s) => ({ rowId: s.rowId, reason: 'superseded' }));
+    for (const c of snapshot.inFlight) {
+      const here = ex.rowId !== undefined && c.carrier?.rowId === ex.rowId;
+      writes.know(c, c.nodes, here);
+      if (here) {
+        carried.push(c);
+        continue;
+      }
+      if (ex.opening === undefined) continue;
+      const live =
+        c.carrier !== undefined && ex.at.getTime() - Date.parse(c.carrier.updatedAt) < LIVE_SESSION_MS;
+      if (live) continue;
+      if (writes.unanswered(c.id, maxAttempts) === 'pending') retry.push(c);
+    }
+    return { carried, pending: [...retry, ...pending], closeSessions };
+  }
+
+  /** The rows this exchange writes. */
+  function exchangeWrites(
+    ex: Exchange,
+    out: StepOutput,
+    writes: CommandWrites,
+    plan: QueuePlan,
+    followUps: readonly (EnqueueCommand & { id: string })[],
+    auth: Extract<AuthResult, { ok: true }>,
+    inventoryQueued: boolean,
+  ): ExchangeWrites {
+    const state = out.state!;
+    const sent = [...(ex.stored?.sent ?? [])];
+    const inventory: ExchangeWrites['inventory'][number][] = [];
+    const events: ExchangeWrites['events'][number][] = [];
+    let endReason: string | undefined;
+    for (const e of out.effects) {
+      switch (e.kind) {
+        case 'sent':
+          sent.push(e.ref);
+          writes.sent(e.ref);
+          break;
+        case 'status': {
+          const i = sent.findIndex((r) => r.msgId === e.ref.msgId && r.cmdId === e.ref.cmdId);
+          if (i >= 0) sent[i] = { ...sent[i]!, status: e.code };
+          writes.status(e.ref, e.code, e.originalError);
+          break;
+        }
+        case 'results':
+          writes.results(e.ref, e.items);
+          inventory.push(...e.items);
+          break;
+        case 'devinfo':
+          inventory.push(...e.items);
+          break;
+        case 'event': {
+          const { kind: _k, ...event } = e;
+          events.push(event);
+          break;
+        }
+        case 'rejected':
+          writes.fail(e.commandId, e.reason);
+          break;
+        case 'session-ended':
+          endReason = e.reason;
+          break;
+      }
+    }
+    const unenroll = out.effects.some((e) => e.kind === 'unenroll');
+    if (state.status === 'closed' && !unenroll) {
+      // The session is over: what it carried without an answer goes back to the queue (or fails).
+      for (const id of new Set(sent.map((r) => r.commandId))) writes.unanswered(id, maxAttempts);
+    }
+    const opening = ex.opening !== undefined;
+    return {
+      deviceId: ex.deviceId,
+      at: ex.atIso,
+      session: {
+        ...(!opening && ex.rowId !== undefined && { rowId: ex.rowId }),
+        sessionId: state.sessionId,
+        state: JSON.stringify({ machine: state, sent } satisfies StoredState),
+        // A superseded session stays closed: its answers are recorded, it is not revived.
+        ...(ex.superseded
+          ? { status: 'closed' as const, endReason: 'superseded' }
+          : { status: state.status, ...(endReason !== undefined && { endReason }) }),
+      },
+      closeSessions: plan.closeSessions,
+      enqueue: followUps,
+      commands: writes.all(),
+      inventory,
+      events,
+      unenroll,
+      ...(opening && {
+        checkIn: {
+          ...(state.loginStatus !== undefined && { loginStatus: state.loginStatus }),
+          inventoryQueued,
+        },
+      }),
+      ...(auth.chal && {
+        nonce: {
+          next: auth.chal.nextNonce,
+          ...(auth.spentNonce !== undefined && { spent: auth.spentNonce }),
+        },
+      }),
+    };
+  }
+
+  /** The outcome hook, once per answered node, in message order; returns their follow-ups. */
+  async function outcomeHooks(
     effects: readonly Effect[],
     deviceId: string,
     ctx: HookContext,
     known: readonly QueuedCommand[],
-  ): Promise<void> {
+  ): Promise<FollowUpCommand[]> {
     const hook = deps.hooks?.onCommandOutcome;
-    if (!hook) return;
+    if (!hook) return [];
     const byId = new Map(known.map((q) => [q.id, q]));
     const outcomes = new Map<string, CommandOutcome>();
     for (const e of effects) {
@@ -295,80 +452,44 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
         results: e.kind === 'results' ? [...(prev?.results ?? []), ...e.items] : (prev?.results ?? []),
       });
     }
-    // 213 acknowledges one chunk of a large object, not the command (protocol.md §7.9).
-    for (const o of outcomes.values()) if (o.statusCode !== 213) await hook(o, ctx);
+    const followUps: FollowUpCommand[] = [];
+    // 213 acknowledges one chunk of a large object, not the command (OMA-DM 1.2 Rep Pro §7.2.6).
+    for (const o of outcomes.values()) if (o.statusCode !== 213) followUps.push(...(await hook(o, ctx)));
+    return followUps;
   }
 
   function logEffects(effects: readonly Effect[], deviceId: string): void {
+    // One line per kind and message, however many answers a message carries.
+    const unmatched = effects.filter((e) => e.kind === 'unmatched');
+    if (unmatched.length > 0) {
+      const first = unmatched
+        .slice(0, 5)
+        .map((e) => (e.kind === 'unmatched' ? `${e.what} ${e.msgRef}/${e.cmdRef}` : ''));
+      log.warn({ deviceId, count: unmatched.length, first }, 'OMA-DM answers match no sent command');
+    }
     for (const e of effects) {
       if (e.kind === 'protocol-error') log.warn({ deviceId, reason: e.reason }, 'OMA-DM protocol error');
-      else if (e.kind === 'unmatched') log.warn({ deviceId, ...e }, 'OMA-DM answer matches no sent command');
       else if (e.kind === 'rejected') log.warn({ deviceId, ...e }, 'command cannot be sent');
     }
   }
 
-  function toCommit(
-    out: StepOutput,
-    deviceId: string,
-    at: string,
-    activeRowId: number | undefined,
-    prior: SessionState | undefined,
-    opening: boolean,
-    followUps: readonly (EnqueueCommand & { id: string })[],
-    inventoryQueued: boolean,
-  ): ExchangeCommit {
-    const state = out.state!;
-    const effects = out.effects;
-    const ended = effects.find((e) => e.kind === 'session-ended');
-    const loginStatus = state.loginStatus;
-    const statuses: ExchangeCommit['statuses'][number][] = [];
-    const results: ExchangeCommit['results'][number][] = [];
-    const inventory: ExchangeCommit['inventory'][number][] = [];
-    const events: ExchangeCommit['events'][number][] = [];
-    const rejected: ExchangeCommit['rejected'][number][] = [];
-    const sent: ExchangeCommit['sent'][number][] = [];
-    for (const e of effects) {
-      if (e.kind === 'sent') sent.push(e.ref);
-      else if (e.kind === 'status')
-        statuses.push({
-          ref: e.ref,
-          code: e.code,
-          ...(e.originalError !== undefined && { originalError: e.originalError }),
-        });
-      else if (e.kind === 'results') {
-        results.push({ ref: e.ref, items: e.items });
-        inventory.push(...e.items);
-      } else if (e.kind === 'devinfo') inventory.push(...e.items);
-      else if (e.kind === 'event') {
-        const { kind: _k, ...event } = e;
-        events.push(event);
-      } else if (e.kind === 'rejected') rejected.push({ commandId: e.commandId, reason: e.reason });
-    }
-    return {
-      deviceId,
-      sessionId: state.sessionId,
-      at,
-      // A new session gets a new row; a continued one updates its row.
-      ...(!opening && prior && activeRowId !== undefined && { sessionRowId: activeRowId }),
-      closeOthers: opening,
-      state: JSON.stringify(state),
-      status: state.status,
-      ...(ended?.kind === 'session-ended' && { endReason: ended.reason }),
-      maxAttempts: deps.config.commandMaxAttempts,
-      enqueue: followUps,
-      sent,
-      statuses,
-      results,
-      inventory,
-      events,
-      rejected,
-      unenrolled: effects.some((e) => e.kind === 'unenroll'),
-      ...(opening && { checkIn: { ...(loginStatus !== undefined && { loginStatus }), inventoryQueued } }),
-    };
-  }
-
   return { exchange };
 }
+
+const asQueued = (list: readonly (EnqueueCommand & { id: string })[]): QueuedCommand[] =>
+  list.map((f) => ({
+    id: f.id,
+    command: f.command,
+    origin: f.origin,
+    ...(f.tag !== undefined && { tag: f.tag }),
+    attempts: 0,
+    priority: f.priority ?? 0,
+    ...(f.expiresAt !== undefined && { expiresAt: f.expiresAt }),
+  }));
+
+/** Stable: by priority, then queue order (Array.prototype.sort is stable). */
+const byPriority = (list: QueuedCommand[]): QueuedCommand[] =>
+  list.sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0));
 
 function loginOf(msg: SyncMlMessage): { loginStatus?: string } {
   for (const c of msg.commands) {

@@ -35,14 +35,14 @@ export async function checkPassword(
   throttle?: LoginThrottle,
   now: Date = new Date(),
 ): Promise<string | undefined> {
-  if (throttle?.isLocked(upn, now)) return undefined;
+  if (await throttle?.isLocked(upn, now)) return undefined;
   const user = upn ? await users.getUser(upn) : undefined;
   const ok = await verifyPassword(password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
   if (ok && user) {
-    throttle?.recordSuccess(upn);
+    await throttle?.recordSuccess(upn);
     return user.upn;
   }
-  throttle?.recordFailure(upn, now);
+  await throttle?.recordFailure(upn, now);
   return undefined;
 }
 

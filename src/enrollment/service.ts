@@ -74,7 +74,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
   };
 
   // One throttle for both password paths (UsernameToken and the sign-in page).
-  const throttle = createLoginThrottle();
+  const throttle = createLoginThrottle(storage.loginThrottle);
   const auth = (security: SecurityToken) =>
     authenticate(security, {
       users: storage.users,

@@ -26,7 +26,6 @@ export interface ComplianceNotice {
 export type WebhookSender = (url: string, notice: ComplianceNotice) => Promise<void>;
 
 export interface ComplianceServiceOptions {
-  readonly stores: DeliveryStores;
   readonly logger: Logger;
   readonly now?: () => Date;
   /** How often the facts are read again from each device. Default 1 h. */
@@ -61,9 +60,11 @@ export function remediationPolicies(set: ActiveSet, record: DeviceComplianceReco
     .flatMap((r) => r.actions.flatMap((a) => ('remediate' in a ? [a.remediate] : [])));
 }
 
+/** Every method works on the `stores` it is given (an exchange's transaction, or the storage). */
 export interface ComplianceService {
   /** Queue fact Gets when they are due. */
   requestFacts(
+    stores: DeliveryStores,
     set: ActiveSet,
     deviceId: string,
     queue: CommandQueuePort,
@@ -73,9 +74,13 @@ export interface ComplianceService {
    * Store a fact Get's outcome: `changed` when the value differs from the last one recorded,
    * `same`, or `none` when the outcome is not a fact (or only the Status before its Results).
    */
-  recordFact(outcome: CommandOutcome): Promise<'changed' | 'same' | 'none' | 'pending'>;
+  recordFact(
+    stores: DeliveryStores,
+    outcome: CommandOutcome,
+  ): Promise<'changed' | 'same' | 'none' | 'pending'>;
   /** Evaluate and store the device's compliance; runs due actions. */
   evaluate(
+    stores: DeliveryStores,
     set: ActiveSet,
     deviceId: string,
     queue: CommandQueuePort,
@@ -84,12 +89,13 @@ export interface ComplianceService {
 }
 
 export function createComplianceService(options: ComplianceServiceOptions): ComplianceService {
-  const { stores, logger } = options;
+  const { logger } = options;
   const now = options.now ?? (() => new Date());
   const refreshMs = options.factRefreshMs ?? 3_600_000;
   const sendWebhook = options.sendWebhook ?? postWebhook;
 
   async function requestFacts(
+    stores: DeliveryStores,
     set: ActiveSet,
     deviceId: string,
     queue: CommandQueuePort,
@@ -120,7 +126,10 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
     return paths.length;
   }
 
-  async function recordFact(outcome: CommandOutcome): Promise<'changed' | 'same' | 'none' | 'pending'> {
+  async function recordFact(
+    stores: DeliveryStores,
+    outcome: CommandOutcome,
+  ): Promise<'changed' | 'same' | 'none' | 'pending'> {
     const path = factPathOf(outcome);
     if (!path) return 'none';
     const code = outcome.code ?? 0;
@@ -135,6 +144,7 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
   }
 
   async function evaluate(
+    stores: DeliveryStores,
     set: ActiveSet,
     deviceId: string,
     queue: CommandQueuePort,

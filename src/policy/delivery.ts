@@ -5,6 +5,7 @@
 // through `onCommandOutcome` and moves the setting on (applied → verified, drifted, failed …).
 import type { Logger } from '../logger.js';
 import type { CommandOrigin, DmCommand, DmContainerVerb, DmItemVerb } from '../shared/dm-command.js';
+import { type CheckInStore, userLoggedOn } from '../storage/checkins.js';
 import type { CommandQueue } from '../storage/commands.js';
 import type { ComplianceStore } from '../storage/compliance.js';
 import type { DeviceSettingStore } from '../storage/device-settings.js';
@@ -58,12 +59,14 @@ export interface CommandOutcome {
   readonly data?: string;
 }
 
+/** What delivery reads and writes: the exchange's transaction, or the storage outside one. */
 export interface DeliveryStores {
   readonly policies: PolicyStore;
   readonly deviceSettings: DeviceSettingStore;
   readonly compliance: ComplianceStore;
   readonly devices: Pick<DeviceStore, 'getDevice' | 'listDevices'>;
   readonly inventory: Pick<InventoryStore, 'list'>;
+  readonly checkIns: Pick<CheckInStore, 'get'>;
   /** The session engine's queue: commands it gave up on (never acknowledged, expired). */
   readonly commands?: Pick<CommandQueue, 'listForDevice'>;
 }
@@ -86,7 +89,6 @@ export async function reportedValues(stores: DeliveryStores, deviceId: string): 
 }
 
 export interface DeliveryOptions {
-  readonly stores: DeliveryStores;
   readonly logger: Logger;
   /**
    * The session engine itself re-sends an Add answered 418 as Replace (protocol.md §10.4); then
@@ -119,15 +121,19 @@ export function parseSettingTag(
   return m ? { kind: m[1] as CommandKind, path: m[2]! } : undefined;
 }
 
-/** The device as targeting sees it: enrollment record, reported inventory facts, last check-in. */
+/**
+ * The device as targeting sees it: enrollment record, reported inventory facts, and the LoginStatus
+ * of the current session (`loginStatus`, at check-in) or else of its last one.
+ */
 export async function deviceProfile(
   stores: DeliveryStores,
   deviceId: string,
+  loginStatus?: string,
 ): Promise<DeviceProfile | undefined> {
   const device = await stores.devices.getDevice(deviceId);
   if (!device) return undefined;
   const facts = await reportedValues(stores, deviceId);
-  const checkin = await stores.compliance.getCheckin(deviceId);
+  const checkin = loginStatus !== undefined ? { loginStatus } : await stores.checkIns.get(deviceId);
   const opt = <K extends string>(k: K, v: string | null | undefined) => (v ? { [k]: v } : {});
   return {
     id: deviceId,
@@ -135,34 +141,36 @@ export async function deviceProfile(
     ...opt('edition', facts.get(FACT_PATHS.osEdition) ?? device.osEdition),
     ...opt('osVersion', facts.get(FACT_PATHS.osVersion) ?? device.osVersion),
     ...opt('model', facts.get(FACT_PATHS.model) ?? device.deviceType),
-    userLoggedOn: checkin?.userLoggedOn ?? false,
+    userLoggedOn: userLoggedOn(checkin),
   };
 }
 
+/** Every method works on the `stores` it is given (an exchange's transaction, or the storage). */
 export interface DeliveryService {
   /** Reload the policy set when `mdm policy apply` stored a new revision (cheap when unchanged). */
-  activeSet(): Promise<ActiveSet>;
+  activeSet(stores: Pick<DeliveryStores, 'policies'>): Promise<ActiveSet>;
   /** Bring one device's settings in line with the policy set; queues what must be sent. */
   reconcileDevice(
+    stores: DeliveryStores,
     deviceId: string,
     queue: CommandQueuePort,
     extraPolicies?: readonly string[],
     profile?: DeviceProfile,
   ): Promise<number>;
   /** Record one command outcome and queue the follow-up (verify Get, Replace after 418, re-apply). */
-  onCommandOutcome(outcome: CommandOutcome, queue: CommandQueuePort): Promise<void>;
+  onCommandOutcome(stores: DeliveryStores, outcome: CommandOutcome, queue: CommandQueuePort): Promise<void>;
   /** Mark settings whose command is out (`sent`), fail those the engine abandoned unacknowledged. */
-  syncWithQueue(deviceId: string, queue: CommandQueuePort): Promise<void>;
+  syncWithQueue(stores: DeliveryStores, deviceId: string, queue: CommandQueuePort): Promise<void>;
 }
 
 export function createDeliveryService(options: DeliveryOptions): DeliveryService {
-  const { stores, logger } = options;
+  const { logger } = options;
   const engineRetries418 = options.engineRetries418 ?? true;
   const now = options.now ?? (() => new Date());
   const priority = options.priority ?? POLICY_PRIORITY;
   let cached: ActiveSet | undefined;
 
-  async function activeSet(): Promise<ActiveSet> {
+  async function activeSet(stores: Pick<DeliveryStores, 'policies'>): Promise<ActiveSet> {
     const revision = await stores.policies.currentRevision();
     if (!cached || cached.revision !== revision) cached = await readActiveSet(stores.policies);
     return cached;
@@ -204,12 +212,13 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
   }
 
   async function reconcileDevice(
+    stores: DeliveryStores,
     deviceId: string,
     queue: CommandQueuePort,
     extraPolicies: readonly string[] = [],
     known?: DeviceProfile,
   ): Promise<number> {
-    const set = await activeSet();
+    const set = await activeSet(stores);
     const existing = new Map(
       (await stores.deviceSettings.listDeviceSettings(deviceId)).map((r) => [r.path, r as SettingRecord]),
     );
@@ -274,14 +283,18 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
     return commands.length;
   }
 
-  async function onCommandOutcome(outcome: CommandOutcome, queue: CommandQueuePort): Promise<void> {
+  async function onCommandOutcome(
+    stores: DeliveryStores,
+    outcome: CommandOutcome,
+    queue: CommandQueuePort,
+  ): Promise<void> {
     const ref = parseSettingTag(outcome.tag, outcome.target);
     if (!ref || outcome.verb === 'Atomic' || outcome.verb === 'Sequence') return;
     const record = (await stores.deviceSettings.getDeviceSetting(outcome.deviceId, ref.path)) as
       | SettingRecord
       | undefined;
     if (!record) return;
-    const set = await activeSet();
+    const set = await activeSet(stores);
     const event: SettingEvent = {
       type: 'outcome',
       kind: ref.kind,
@@ -315,7 +328,11 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
    * `commandMaxAttempts` sessions, or expired unsent) never produce an outcome, so their settings
    * are failed here instead of waiting forever.
    */
-  async function syncWithQueue(deviceId: string, queue: CommandQueuePort): Promise<void> {
+  async function syncWithQueue(
+    stores: DeliveryStores,
+    deviceId: string,
+    queue: CommandQueuePort,
+  ): Promise<void> {
     if (!stores.commands) return;
     const list = await stores.commands.listForDevice(deviceId, {
       states: ['sent', 'failed', 'expired'],
@@ -339,10 +356,14 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
         }
         if (record.updatedAt > (c.completedAt ?? c.createdAt)) continue;
         const verb = 'items' in c.command ? c.command.verb : 'Add';
-        await onCommandOutcome({ deviceId, origin: 'policy', tag: c.tag, verb, target, code: null }, queue);
+        await onCommandOutcome(
+          stores,
+          { deviceId, origin: 'policy', tag: c.tag, verb, target, code: null },
+          queue,
+        );
       }
     }
-    await resendOrphans(deviceId, queue);
+    await resendOrphans(stores, deviceId, queue);
   }
 
   /**
@@ -350,7 +371,11 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
    * that could answer for it (the command expired or was cancelled): queue that command again
    * (the state machine's `resend`).
    */
-  async function resendOrphans(deviceId: string, queue: CommandQueuePort): Promise<void> {
+  async function resendOrphans(
+    stores: DeliveryStores,
+    deviceId: string,
+    queue: CommandQueuePort,
+  ): Promise<void> {
     if (!stores.commands) return;
     const records = (await stores.deviceSettings.listDeviceSettings(deviceId)) as SettingRecord[];
     const inFlight = records.filter((r) => r.state in IN_FLIGHT_COMMAND);
@@ -365,7 +390,7 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
         if (ref) outstanding.add(`${ref.kind}:${ref.path}`);
       }
     }
-    const set = await activeSet();
+    const set = await activeSet(stores);
     const orphans: { path: string; queued: QueuedCommand }[] = [];
     const changed: SettingRecord[] = [];
     for (const record of inFlight) {

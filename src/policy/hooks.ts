@@ -1,15 +1,14 @@
 // What the session engine calls (wired in the composition root, src/main.ts): at every check-in
 // and for every Status/Results of a queued command (`DmHooks` in src/dm/hooks.ts, matched
-// structurally so policy code never imports the session engine). Whatever the hooks queue is
-// committed with the exchange and sent in the same session.
+// structurally so policy code never imports the session engine). The hooks return what they want
+// queued; the engine commits it with the exchange and sends it in the same session.
 //
-// Transaction boundary: the session engine runs each exchange in one storage unit of work
-// (`Storage.unitOfWork`), so the hooks' own records (setting states, compliance facts and records,
-// check-in and outcome counters) commit in the same SQLite transaction as the session state and
-// the commands they queue, or are rolled back with them when the exchange fails. Webhook
-// notifications are sent without waiting and are not undone. As a safety net (a command that
-// expired or was cancelled), a setting left `pending`/`sent`/`applied`/`removing` with no command
-// that could answer for it has its command queued again at the next check-in (`resendOrphans`).
+// Transaction boundary: every read and write goes through `ctx.tx`, the exchange's transaction, so
+// the hooks' own records (setting states, compliance facts and records, outcome counters) commit
+// together with the session state and the commands they queue, or are rolled back with them. Webhook
+// notifications are sent without waiting and are not undone. As a safety net (a command that expired
+// or was cancelled), a setting left `pending`/`sent`/`applied`/`removing` with no command that could
+// answer for it has its command queued again at the next check-in (`resendOrphans`).
 import type { Logger } from '../logger.js';
 import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
 import type { CommandQueue } from '../storage/commands.js';
@@ -47,28 +46,30 @@ export interface EngineOutcome {
   readonly results: readonly { readonly data?: string }[];
 }
 
-/** The session engine's hook context: enqueue within the exchange's transaction. */
+/** The session engine's hook context: the exchange's transaction. */
 export interface EngineContext {
-  enqueue(command: {
-    command: DmCommand;
-    origin: CommandOrigin;
-    tag?: string;
-    priority?: number;
-    expiresAt?: string;
-  }): string;
+  readonly tx: DeliveryStores;
+}
+
+/** A command to queue for the device (the engine's FollowUpCommand). */
+export interface FollowUp {
+  readonly command: DmCommand;
+  readonly origin: CommandOrigin;
+  readonly tag?: string;
+  readonly priority?: number;
+  readonly expiresAt?: string;
 }
 
 export interface PolicyHooks {
-  onCheckIn(checkIn: CheckInInfo, ctx: EngineContext): Promise<void>;
-  onCommandOutcome(outcome: EngineOutcome, ctx: EngineContext): Promise<void>;
+  onCheckIn(checkIn: CheckInInfo, ctx: EngineContext): Promise<FollowUp[]>;
+  onCommandOutcome(outcome: EngineOutcome, ctx: EngineContext): Promise<FollowUp[]>;
   /** Evaluate and reconcile every enrolled device, queueing through `queue` (after `mdm policy apply`, on start). */
-  reconcileAll(queue: CommandQueuePort): Promise<number>;
+  reconcileAll(stores: DeliveryStores, queue: CommandQueuePort): Promise<number>;
   readonly delivery: DeliveryService;
   readonly compliance: ComplianceService;
 }
 
 export interface PolicyHooksOptions {
-  readonly stores: DeliveryStores;
   readonly logger: Logger;
   readonly now?: () => Date;
   readonly factRefreshMs?: number;
@@ -78,11 +79,11 @@ export interface PolicyHooksOptions {
 const outcomeClass = (code: number | null) =>
   code === null ? 'none' : code < 300 ? '2xx' : code < 500 ? '4xx' : '5xx';
 
-/** Queue port over the session engine's in-exchange context. */
-export function contextQueue(ctx: EngineContext): CommandQueuePort {
+/** Queue port that collects what is queued, for the session engine to commit. */
+export function collectingQueue(into: FollowUp[]): CommandQueuePort {
   return {
     async enqueue(_deviceId, command, options) {
-      ctx.enqueue({ command, ...options });
+      into.push({ command, ...options });
     },
   };
 }
@@ -112,53 +113,55 @@ export function toOutcome(o: EngineOutcome): CommandOutcome {
 }
 
 export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
-  const { stores } = options;
-  const now = options.now ?? (() => new Date());
   const delivery = createDeliveryService(options);
   const compliance = createComplianceService(options);
 
-  async function refresh(deviceId: string, queue: CommandQueuePort, profile?: DeviceProfile) {
-    const set = await delivery.activeSet();
+  async function refresh(
+    stores: DeliveryStores,
+    deviceId: string,
+    queue: CommandQueuePort,
+    profile?: DeviceProfile,
+  ) {
+    const set = await delivery.activeSet(stores);
     const known = profile ?? (await deviceProfile(stores, deviceId));
-    const record = await compliance.evaluate(set, deviceId, queue, known);
-    await delivery.reconcileDevice(deviceId, queue, remediationPolicies(set, record), known);
+    const record = await compliance.evaluate(stores, set, deviceId, queue, known);
+    await delivery.reconcileDevice(stores, deviceId, queue, remediationPolicies(set, record), known);
   }
 
   return {
     delivery,
     compliance,
-    async onCheckIn(checkIn, ctx) {
-      const queue = contextQueue(ctx);
-      await stores.compliance.recordCheckin(
-        checkIn.deviceId,
-        now().toISOString(),
-        checkIn.loginStatus === 'user',
-      );
-      await delivery.syncWithQueue(checkIn.deviceId, queue);
-      const profile = await deviceProfile(stores, checkIn.deviceId);
-      await compliance.requestFacts(await delivery.activeSet(), checkIn.deviceId, queue, profile);
-      await refresh(checkIn.deviceId, queue, profile);
+    async onCheckIn(checkIn, { tx }) {
+      const followUps: FollowUp[] = [];
+      const queue = collectingQueue(followUps);
+      await delivery.syncWithQueue(tx, checkIn.deviceId, queue);
+      const profile = await deviceProfile(tx, checkIn.deviceId, checkIn.loginStatus ?? 'none');
+      await compliance.requestFacts(tx, await delivery.activeSet(tx), checkIn.deviceId, queue, profile);
+      await refresh(tx, checkIn.deviceId, queue, profile);
+      return followUps;
     },
-    async onCommandOutcome(engineOutcome, ctx) {
+    async onCommandOutcome(engineOutcome, { tx }) {
+      const followUps: FollowUp[] = [];
       const outcome = toOutcome(engineOutcome);
-      const queue = contextQueue(ctx);
+      const queue = collectingQueue(followUps);
       if (engineOutcome.statusCode !== undefined && outcome.origin !== 'inventory') {
-        await stores.compliance.countOutcome(outcome.origin, outcome.verb, outcomeClass(outcome.code));
+        await tx.compliance.countOutcome(outcome.origin, outcome.verb, outcomeClass(outcome.code));
       }
-      const fact = await compliance.recordFact(outcome);
+      const fact = await compliance.recordFact(tx, outcome);
       if (fact !== 'none') {
         // Re-evaluate (and re-target: remediation, OS version groups) only when a fact changed.
-        if (fact === 'changed') await refresh(outcome.deviceId, queue);
-        return;
+        if (fact === 'changed') await refresh(tx, outcome.deviceId, queue);
+        return followUps;
       }
-      if (outcome.origin !== 'policy') return;
-      await delivery.onCommandOutcome(outcome, queue);
-      const set = await delivery.activeSet();
-      if (set.compliance.length > 0) await compliance.evaluate(set, outcome.deviceId, queue);
+      if (outcome.origin !== 'policy') return followUps;
+      await delivery.onCommandOutcome(tx, outcome, queue);
+      const set = await delivery.activeSet(tx);
+      if (set.compliance.length > 0) await compliance.evaluate(tx, set, outcome.deviceId, queue);
+      return followUps;
     },
-    async reconcileAll(queue) {
+    async reconcileAll(stores, queue) {
       const devices = await stores.devices.listDevices({ status: 'enrolled' });
-      for (const device of devices) await refresh(device.deviceId, queue);
+      for (const device of devices) await refresh(stores, device.deviceId, queue);
       return devices.length;
     },
   };

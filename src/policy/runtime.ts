@@ -1,6 +1,6 @@
-// Policy delivery and compliance as the server runs them: the policy folder is loaded (and stored
-// when valid and changed) at start, and the session engine gets the hooks that deliver, verify and
-// evaluate at every check-in. Built by the composition root (src/main.ts).
+// Policy delivery and compliance as the server runs them: the session engine gets the hooks that
+// deliver, verify and evaluate at every check-in, and the policy folder is stored (when valid and
+// changed) once the database is reachable. Built by the composition root (src/main.ts).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defaultCatalog } from '../catalog/catalog.js';
@@ -15,27 +15,33 @@ export interface PolicyRuntime {
   /** Pass to the session engine (`AppDeps.dmHooks`). */
   readonly dmHooks: Pick<PolicyHooks, 'onCheckIn' | 'onCommandOutcome'>;
   readonly hooks: PolicyHooks;
+  /** Stores the policy folder when it is valid and changed (server start). */
+  loadFolder(): Promise<void>;
 }
 
-export async function createPolicyRuntime(options: {
+export function createPolicyRuntime(options: {
   config: Pick<Config, 'policyDir' | 'complianceRefreshMinutes'>;
-  storage: Storage;
+  storage: Pick<Storage, 'policies'>;
   logger: Logger;
   catalog?: CatalogLookup;
   now?: () => Date;
-}): Promise<PolicyRuntime> {
+}): PolicyRuntime {
   const { storage, logger } = options;
   const dir = resolve(options.config.policyDir);
-  if (existsSync(dir)) {
-    await loadPolicyFolderOnStart(storage.policies, dir, options.catalog ?? defaultCatalog(), logger);
-  } else {
-    logger.info({ policyDir: dir }, 'no policy folder; delivering the stored policies');
-  }
   const hooks = createPolicyHooks({
-    stores: storage,
     logger,
     factRefreshMs: options.config.complianceRefreshMinutes * 60_000,
     ...(options.now ? { now: options.now } : {}),
   });
-  return { hooks, dmHooks: { onCheckIn: hooks.onCheckIn, onCommandOutcome: hooks.onCommandOutcome } };
+  return {
+    hooks,
+    dmHooks: { onCheckIn: hooks.onCheckIn, onCommandOutcome: hooks.onCommandOutcome },
+    async loadFolder() {
+      if (!existsSync(dir)) {
+        logger.info({ policyDir: dir }, 'no policy folder; delivering the stored policies');
+        return;
+      }
+      await loadPolicyFolderOnStart(storage.policies, dir, options.catalog ?? defaultCatalog(), logger);
+    },
+  };
 }

@@ -1,5 +1,6 @@
 // Compliance and delivery reports, read from the database only (the same data the admin API,
 // `mdm report compliance` and the CSV export show).
+import type { CheckInStore } from '../storage/checkins.js';
 import type { ComplianceState, ComplianceStore, DeviceComplianceRecord } from '../storage/compliance.js';
 import {
   type DeviceSettingRecord,
@@ -16,10 +17,8 @@ export interface ReportStores {
     DeviceSettingStore,
     'querySettings' | 'listDeviceSettings' | 'countSettingsByState'
   >;
-  readonly compliance: Pick<
-    ComplianceStore,
-    'listCompliance' | 'getCompliance' | 'getCheckin' | 'listCheckins' | 'listOutcomeCounts'
-  >;
+  readonly compliance: Pick<ComplianceStore, 'listCompliance' | 'getCompliance' | 'listOutcomeCounts'>;
+  readonly checkIns: Pick<CheckInStore, 'get' | 'list'>;
   readonly policies: Pick<PolicyStore, 'currentPolicySet' | 'policyVersions'>;
 }
 
@@ -101,11 +100,11 @@ export async function complianceReport(stores: ReportStores): Promise<DeviceComp
   const [devices, compliance, checkins, settings] = await Promise.all([
     stores.devices.listDevices(),
     stores.compliance.listCompliance(),
-    stores.compliance.listCheckins(),
+    stores.checkIns.list(),
     stores.deviceSettings.querySettings(),
   ]);
   const byDevice = new Map(compliance.map((c) => [c.deviceId, c]));
-  const lastSeen = new Map(checkins.map((c) => [c.deviceId, c.lastAt]));
+  const lastSeen = new Map(checkins.map((c) => [c.deviceId, c.lastCheckInAt]));
   const counts = new Map<string, Record<SettingState, number>>();
   for (const s of settings) {
     const c = counts.get(s.deviceId) ?? zeroCounts();
@@ -133,11 +132,11 @@ export async function deviceComplianceReport(
   if (!device) return undefined;
   const [c, checkin, settings] = await Promise.all([
     stores.compliance.getCompliance(deviceId),
-    stores.compliance.getCheckin(deviceId),
+    stores.checkIns.get(deviceId),
     stores.deviceSettings.listDeviceSettings(deviceId),
   ]);
   return {
-    ...deviceReport(device, c, checkin?.lastAt ?? null, countByState(settings)),
+    ...deviceReport(device, c, checkin?.lastCheckInAt ?? null, countByState(settings)),
     settingDetails: settings.map(toSettingRow),
   };
 }

@@ -35,7 +35,7 @@ export function createMetricsRegistry(stores: ReportStores): Registry {
     help: 'OMA-DM sessions started by devices',
     registers: [registry],
     async collect() {
-      const total = (await stores.compliance.listCheckins()).reduce((n, c) => n + c.count, 0);
+      const total = (await stores.checkIns.list()).reduce((n, c) => n + c.sessions, 0);
       this.reset();
       this.inc(total);
     },

@@ -26,7 +26,7 @@ export interface EnqueueCommand {
   readonly actor?: string;
   /** Id of the command this one retries (e.g. an Add answered 418, re-sent as Replace). */
   readonly retryOf?: string;
-  /** Pre-assigned id (the session engine assigns ids before its transaction); default a new UUID. */
+  /** Pre-assigned id (the session engine assigns ids before its transaction); default a new time-ordered id. */
   readonly id?: string;
 }
 
@@ -40,9 +40,11 @@ export interface QueuedCommand {
   readonly attempts: number;
   /** Higher is sent first. */
   readonly priority?: number;
+  /** ISO-8601 UTC; not sent after this time. */
+  readonly expiresAt?: string;
 }
 
-export interface CommandRecord extends QueuedCommand {
+export interface CommandRecord extends Omit<QueuedCommand, 'expiresAt'> {
   readonly deviceId: string;
   readonly priority: number;
   readonly state: CommandState;
@@ -80,7 +82,7 @@ export interface SentRef {
 }
 
 /** The delivery record of one node: where it was sent and what the device answered. */
-export interface CommandNodeRecord extends SentRef {
+export interface CommandNode extends SentRef {
   /** The client's SessionID of the session it was sent in. */
   readonly sessionId: string;
   readonly originalError: string | null;
@@ -102,7 +104,7 @@ export interface CommandQueue {
   /** The device's commands, newest first. */
   listForDevice(deviceId: string, options?: ListCommandsOptions): Promise<CommandRecord[]>;
   /** Every node of a command as sent, with status codes and results, in send order. */
-  listNodes(commandId: string): Promise<CommandNodeRecord[]>;
+  listNodes(commandId: string): Promise<CommandNode[]>;
   /** Cancels the device's pending commands; returns how many. */
   cancelPending(deviceId: string): Promise<number>;
 }

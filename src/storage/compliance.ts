@@ -1,5 +1,5 @@
 // What devices report for compliance (DeviceStatus, BitLocker and DevDetail node values), the
-// evaluated compliance per device, check-ins and command-outcome counters (for /metrics).
+// evaluated compliance per device and command-outcome counters (for /metrics).
 
 export const COMPLIANCE_STATES = ['compliant', 'noncompliant', 'in_grace', 'unknown'] as const;
 export type ComplianceState = (typeof COMPLIANCE_STATES)[number];
@@ -26,14 +26,6 @@ export interface DeviceComplianceRecord {
   readonly factsRequestedAt: string | null;
 }
 
-export interface CheckinRecord {
-  readonly deviceId: string;
-  readonly count: number;
-  readonly lastAt: string;
-  /** LoginStatus of the last session was `user`. */
-  readonly userLoggedOn: boolean;
-}
-
 /** 2xx, 4xx, 5xx or `none` (never acknowledged). */
 export type OutcomeClass = '2xx' | '4xx' | '5xx' | 'none';
 
@@ -43,9 +35,6 @@ export interface ComplianceStore {
   saveCompliance(record: DeviceComplianceRecord): Promise<void>;
   getCompliance(deviceId: string): Promise<DeviceComplianceRecord | undefined>;
   listCompliance(): Promise<DeviceComplianceRecord[]>;
-  recordCheckin(deviceId: string, at: string, userLoggedOn: boolean): Promise<void>;
-  getCheckin(deviceId: string): Promise<CheckinRecord | undefined>;
-  listCheckins(): Promise<CheckinRecord[]>;
   countOutcome(origin: string, verb: string, outcome: OutcomeClass): Promise<void>;
   listOutcomeCounts(): Promise<{ origin: string; verb: string; class: OutcomeClass; count: number }[]>;
 }

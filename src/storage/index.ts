@@ -1,9 +1,14 @@
-// Storage capability interfaces. Every interface is async so another backend (PostgreSQL) can
-// implement it without touching callers; the SQLite backend lives in `sqlite/`. Each domain keeps
-// its interface in its own module; `Storage` is the aggregate the services are built from.
-
+// Storage capability interfaces. Every interface is async; the stores are written once in shared
+// SQL (`sql/`) and run on SQLite (`sqlite/`, the zero-config default) or PostgreSQL (`postgres/`,
+// several server instances on one database). `Storage` is the aggregate the services are built from.
+//
+// Transactions are explicit: `storage.transaction(async (tx) => …)` hands the work a `Storage` whose
+// every call runs inside that one transaction, on its connection; it commits when the work resolves
+// and rolls back when it throws. Work inside a transaction does no network I/O and never calls the
+// outer `storage` (that call would wait for the transaction it is part of).
 import type { AuditLog } from './audit.js';
 import type { CertificateStore } from './certificates.js';
+import type { CheckInStore } from './checkins.js';
 import type { CommandQueue } from './commands.js';
 import type { ComplianceStore } from './compliance.js';
 import type { DeviceSettingStore } from './device-settings.js';
@@ -12,27 +17,43 @@ import type { DmSessionStore } from './dm-sessions.js';
 import type { DeviceEventStore } from './events.js';
 import type { InventoryStore } from './inventory.js';
 import type { PolicyStore } from './policies.js';
+import type { LoginThrottleStore } from './throttle.js';
 import type { TokenStore } from './tokens.js';
 import type { UserStore } from './users.js';
 
-export interface Storage {
+export type StorageBackend = 'sqlite' | 'postgres';
+
+export interface Stores {
   readonly users: UserStore;
   readonly devices: DeviceStore;
   readonly certificates: CertificateStore;
   readonly policies: PolicyStore;
   readonly deviceSettings: DeviceSettingStore;
   readonly compliance: ComplianceStore;
+  readonly checkIns: CheckInStore;
   readonly tokens: TokenStore;
   readonly commands: CommandQueue;
   readonly dmSessions: DmSessionStore;
   readonly inventory: InventoryStore;
   readonly events: DeviceEventStore;
   readonly audit: AuditLog;
+  readonly loginThrottle: LoginThrottleStore;
+}
+
+export interface Storage extends Stores {
+  readonly backend: StorageBackend;
   /**
-   * Runs `work` as one atomic unit: every storage write made inside it (through any store) commits
-   * together, or none does if it throws. Storage calls from outside the unit wait until it ends.
-   * Used for one OMA-DM exchange (session state, command outcomes and the hooks' writes).
+   * Runs `work` in one transaction. Inside a transaction this opens a nested one (a savepoint):
+   * its writes are undone alone when it throws.
    */
-  unitOfWork<T>(work: () => Promise<T>): Promise<T>;
-  close(): void;
+  transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction: takes the fleet-wide lock `name` until the transaction ends, or returns
+   * false at once when another server instance holds it (background jobs run once across all
+   * instances). SQLite serves one server process, so there it is always true.
+   */
+  tryJobLock(name: string): Promise<boolean>;
+  /** Is the database reachable, with every migration applied? (`/readyz`) */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
 }

@@ -10,17 +10,8 @@ export interface InventoryEntry {
   readonly reportedAt: string;
 }
 
-/** Check-in bookkeeping of a device. */
-export interface DeviceCheckIn {
-  readonly lastCheckInAt: string | null;
-  readonly lastInventoryAt: string | null;
-  readonly loginStatus: string | null;
-  readonly sessions: number;
-}
-
 export interface InventoryStore {
   /** The device's inventory, sorted by LocURI. */
   list(deviceId: string): Promise<InventoryEntry[]>;
   get(deviceId: string, locUri: string): Promise<InventoryEntry | undefined>;
-  checkIn(deviceId: string): Promise<DeviceCheckIn | undefined>;
 }

@@ -13,8 +13,8 @@ import { parseBenchOptions } from '../../bench/options.js';
 import { BENCH_POLICY_COMMANDS, type PreloadResult, preloadDatabase } from '../../bench/preload.js';
 import { buildReport, writeResults } from '../../bench/report.js';
 import { percentile, summarize } from '../../bench/stats.js';
-import { databaseFile } from '../../src/main.js';
 import { parseServerMessage } from '../../src/simulator/wire.js';
+import { sqliteFile } from '../../src/storage/open.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const CERT_HEADER = 'X-SSL-Client-Cert';
@@ -54,7 +54,7 @@ describe('bench building blocks (proxy mode)', () => {
     server = await benchServer({ tls: false });
     await server.addUser(USER.upn, USER.password);
     pre = await preloadDatabase({
-      file: databaseFile(server.config),
+      file: sqliteFile(server.config),
       certsDir: server.certsDir,
       devices: 30,
       pool: 6,
@@ -238,7 +238,7 @@ describe('bench building blocks (TLS mode)', () => {
   beforeAll(async () => {
     server = await benchServer();
     pre = await preloadDatabase({
-      file: databaseFile(server.config),
+      file: sqliteFile(server.config),
       certsDir: server.certsDir,
       devices: 6,
       pool: 2,

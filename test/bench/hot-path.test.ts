@@ -10,65 +10,56 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchDevice } from '../../bench/checkin.js';
 import { type CheckinJob, runCheckins } from '../../bench/load.js';
 import { type PreloadResult, preloadDatabase } from '../../bench/preload.js';
-import { databaseFile } from '../../src/main.js';
 import { signCertificate } from '../../src/pki/sign.js';
-import type { ExchangeCommit } from '../../src/storage/dm-sessions.js';
+import type { ExchangeWrites } from '../../src/storage/dm-sessions.js';
+import { sqliteFile } from '../../src/storage/open.js';
 import { openSqlite } from '../../src/storage/sqlite/database.js';
-import { createSqliteDmSessionStore } from '../../src/storage/sqlite/dm-sessions.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { enrollment } from '../dm/support.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const CERT_HEADER = 'X-SSL-Client-Cert';
 
-function commit(deviceId: string, sessionId: string, extra: Partial<ExchangeCommit> = {}): ExchangeCommit {
+function commit(deviceId: string, sessionId: string): ExchangeWrites {
   return {
     deviceId,
-    sessionId,
     at: new Date().toISOString(),
-    closeOthers: true,
-    state: '{}',
-    status: 'active',
-    maxAttempts: 3,
+    session: { sessionId, state: '{}', status: 'active' },
+    closeSessions: [],
     enqueue: [],
-    sent: [],
-    statuses: [],
-    results: [],
+    commands: [],
     inventory: [],
     events: [],
-    rejected: [],
-    unenrolled: false,
-    ...extra,
+    unenroll: false,
   };
 }
 
 describe('exchange commits', () => {
   it('commits concurrent exchanges independently: one failing leaves the others stored', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-commit-'));
-    const handle = openSqlite({ file: join(dir, 'db.sqlite'), checkpointIntervalMs: 0 });
+    const storage = openSqliteStorage({ file: join(dir, 'db.sqlite'), checkpointIntervalMs: 0 });
     try {
       const at = new Date().toISOString();
-      for (const id of ['DEV-A', 'DEV-B']) {
-        handle.db
-          .prepare('INSERT INTO devices (device_id, created_at, updated_at) VALUES (?, ?, ?)')
-          .run(id, at, at);
-      }
-      const store = createSqliteDmSessionStore(handle.db);
-      const results = await Promise.allSettled([
-        store.commitExchange(commit('DEV-A', '1')),
-        // A device that does not exist violates the foreign key: this exchange must fail alone.
-        store.commitExchange(commit('NO-SUCH-DEVICE', '1')),
-        store.commitExchange(commit('DEV-B', '7')),
-      ]);
+      await storage.transaction(async (tx) => {
+        for (const id of ['DEV-A', 'DEV-B']) {
+          await tx.devices.recordEnrollment({ ...enrollment(id, `S-${id}`), enrolledAt: at });
+        }
+      });
+      // Exchanges arriving together share one COMMIT, each in its own savepoint.
+      const results = await Promise.allSettled(
+        [commit('DEV-A', '1'), commit('NO-SUCH-DEVICE', '1'), commit('DEV-B', '7')].map((w) =>
+          storage.transaction((tx) => tx.dmSessions.commitExchange(w)),
+        ),
+      );
+      // A device that does not exist violates the foreign key: this exchange fails alone.
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      const rows = handle.db
-        .prepare('SELECT device_id, session_id FROM dm_sessions ORDER BY device_id')
-        .all();
-      expect(rows).toEqual([
-        { device_id: 'DEV-A', session_id: '1' },
-        { device_id: 'DEV-B', session_id: '7' },
+      expect((await storage.dmSessions.loadExchange('DEV-A', '1')).session?.sessionId).toBe('1');
+      expect((await storage.dmSessions.loadExchange('DEV-B', '7')).active.map((s) => s.sessionId)).toEqual([
+        '7',
       ]);
-      expect((await store.loadExchange('DEV-B', at)).active?.sessionId).toBe('7');
+      expect((await storage.dmSessions.loadExchange('NO-SUCH-DEVICE', '1')).session).toBeUndefined();
     } finally {
-      handle.close();
+      await storage.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -86,7 +77,7 @@ describe('forwarded client certificates', () => {
       trustedProxies: ['127.0.0.1'],
     });
     pre = await preloadDatabase({
-      file: databaseFile(server.config),
+      file: sqliteFile(server.config),
       certsDir: server.certsDir,
       devices: 4,
       pool: 4,
@@ -155,13 +146,13 @@ describe('forwarded client certificates', () => {
 
   it('checks the validity period of a recorded certificate on every message', async () => {
     const device = pre.pool[3]!;
-    const handle = openSqlite({ file: databaseFile(server.config), checkpointIntervalMs: 0 });
+    const handle = openSqlite({ file: sqliteFile(server.config), checkpointIntervalMs: 0 });
     try {
-      handle.db
+      handle.writer
         .prepare('UPDATE certificates SET not_after = ? WHERE device_id = ?')
         .run(new Date(Date.now() - 60_000).toISOString(), device.deviceId);
     } finally {
-      handle.db.close();
+      handle.close();
     }
     const result = await runCheckins(job([device]));
     expect(result.sessions).toBe(0);

@@ -28,7 +28,7 @@ beforeAll(async () => {
   writeFileSync(configFile, `dataDir: ${join(root, 'data')}\ncertsDir: ${join(root, 'certs')}\n`);
   const storage = openSqliteStorage({ file: dbFile(), checkpointIntervalMs: 0 });
   await storage.devices.recordEnrollment(enrollment('DEV1', 'AA01'));
-  storage.close();
+  await storage.close();
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -72,7 +72,7 @@ describe('mdm commands add', () => {
         details: { commandId: id },
       });
     } finally {
-      storage.close();
+      await storage.close();
     }
     const show = await mdm('commands', 'show', id);
     expect(show.out).toContain('Replace ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera');
@@ -104,7 +104,7 @@ describe('mdm commands add', () => {
         }),
       ).rejects.toThrow('Get is not allowed inside Atomic');
     } finally {
-      storage.close();
+      await storage.close();
     }
   });
 
@@ -143,7 +143,7 @@ describe('mdm devices actions', () => {
         },
       });
     } finally {
-      storage.close();
+      await storage.close();
     }
     const list = await mdm('devices', 'list', '--json');
     expect(JSON.parse(list.out)).toEqual([
@@ -177,7 +177,7 @@ describe('mdm audit list', () => {
         items: [{ target: './Device/Vendor/MSFT/Reboot/RebootNow', format: 'null', data: '' }],
       });
     } finally {
-      storage.close();
+      await storage.close();
     }
     const json = await mdm('audit', 'list', '--json');
     expect(json.code).toBe(0);

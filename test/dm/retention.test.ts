@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startSessionPruning } from '../../src/dm/retention.js';
 import { silentLogger } from '../../src/logger.js';
+import type { Storage } from '../../src/storage/index.js';
 import { clientMessage, package1, status } from './helpers.js';
 import { certOf, encodeClient, type Harness, harness } from './support.js';
 
@@ -10,13 +11,13 @@ const cert = certOf(MARCOS, 'AA01');
 const DAY = 86_400_000;
 
 let h: Harness;
-afterEach(() => {
-  h?.close();
+afterEach(async () => {
+  await h?.close();
   vi.useRealTimers();
 });
 
 describe('finished-session retention', () => {
-  it('deletes sessions finished more than sessionRetentionDays ago with their sent nodes, keeps the rest', async () => {
+  it('deletes sessions finished more than sessionRetentionDays ago, keeps the rest and every command record', async () => {
     let clock = new Date('2026-03-01T00:00:00.000Z');
     h = await harness({ now: () => clock });
     const p1 = (sessionId: string) => encodeClient(clientMessage(MARCOS, sessionId, 1, package1(MARCOS)));
@@ -42,41 +43,53 @@ describe('finished-session retention', () => {
     await h.service.exchange(p1('3'), cert);
 
     const pruning = startSessionPruning({
-      store: h.storage.dmSessions,
+      storage: h.storage,
       retentionDays: 30,
       logger: silentLogger(),
       now: () => new Date(Date.parse('2026-04-05T00:00:00.000Z')),
     });
     try {
-      expect(await pruning.runOnce()).toEqual({ sessions: 1, sentNodes: 1 });
-      expect(await pruning.runOnce()).toEqual({ sessions: 0, sentNodes: 0 });
+      expect(await pruning.runOnce()).toEqual({ sessions: 1 });
+      expect(await pruning.runOnce()).toEqual({ sessions: 0 });
     } finally {
       pruning.stop();
     }
-    expect(await h.storage.commands.listNodes(old)).toEqual([]);
+    // The session is gone; the command keeps its outcome and node records.
+    expect((await h.storage.dmSessions.loadExchange(MARCOS, '1')).session).toBeUndefined();
     expect(await h.storage.commands.get(old)).toMatchObject({ state: 'done', statusCode: 200 });
+    expect(await h.storage.commands.listNodes(old)).toHaveLength(1);
+    expect((await h.storage.dmSessions.loadExchange(MARCOS, '2')).session?.status).toBe('closed');
     expect(await h.storage.commands.listNodes(recent)).toHaveLength(1);
     expect(await h.storage.commands.listNodes(open)).toHaveLength(1);
-    expect((await h.storage.dmSessions.loadExchange(MARCOS, clock.toISOString())).active?.sessionId).toBe(
+    expect((await h.storage.dmSessions.loadExchange(MARCOS, '3')).active.map((s) => s.sessionId)).toEqual([
       '3',
-    );
+    ]);
   });
 
   it('runs on its timer, every batch until the backlog is gone, and stops', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const cutoffs: string[] = [];
     let backlog = 1200;
-    const store = {
-      async pruneFinished(endedBefore: string, limit: number) {
-        cutoffs.push(endedBefore);
-        const n = Math.min(backlog, limit);
-        backlog -= n;
-        return { sessions: n, sentNodes: 2 * n };
+    const tx = {
+      async tryJobLock() {
+        return true;
+      },
+      dmSessions: {
+        async pruneFinished(endedBefore: string, limit: number) {
+          cutoffs.push(endedBefore);
+          const n = Math.min(backlog, limit);
+          backlog -= n;
+          return { sessions: n };
+        },
       },
     };
+    const storage = { transaction: <T>(work: (t: typeof tx) => Promise<T>) => work(tx) } as unknown as Pick<
+      Storage,
+      'transaction'
+    >;
     const now = new Date('2026-04-05T00:00:00.000Z');
     const pruning = startSessionPruning({
-      store,
+      storage,
       retentionDays: 7,
       logger: silentLogger(),
       intervalMs: 60_000,

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { computeMd5Digest, parseSyncMl } from '../../src/codec/syncml/index.js';
 import type { SyncMlCommand } from '../../src/codec/syncml/types.js';
 import type { CommandOutcome } from '../../src/dm/hooks.js';
+import { LIVE_SESSION_MS } from '../../src/dm/session.js';
 import { sessionTokenOf } from '../../src/dm/session-token.js';
 import { clientMessage, package1, SERVER_URL, status } from './helpers.js';
 import { certOf, DIGEST, encodeClient, type Harness, harness } from './support.js';
@@ -16,7 +17,9 @@ const fleetCert = certOf(FLEET, 'BB02');
 const none = { kind: 'none' } as const;
 
 let h: Harness;
-afterEach(() => h?.close());
+afterEach(async () => {
+  await h?.close();
+});
 
 const read = (p: string) => readFileSync(p);
 const replyOf = (body: string) => parseSyncMl(body);
@@ -61,7 +64,7 @@ describe('replay: marcosd4h session (package 1, two Replace, 202 answers)', () =
       expect(nodes).toEqual([expect.objectContaining({ sessionId: '1', msgId: 1, status: 202 })]);
     }
     expect((await h.storage.inventory.get(MARCOS, './DevInfo/Mod'))?.value).toBe('VMware7,1');
-    expect((await h.storage.inventory.checkIn(MARCOS))?.loginStatus).toBe('user');
+    expect((await h.storage.checkIns.get(MARCOS))?.loginStatus).toBe('user');
   });
 });
 
@@ -145,7 +148,7 @@ describe('authentication', () => {
     const unknown = await h.service.exchange(p1('UNKNOWN-DEVICE'), none);
     expect(codes(replyOf(unknown.body).commands)).toEqual(['SyncHdr:0:403']);
     expect(await sessionRows()).toBe(0);
-    expect(await h.storage.inventory.checkIn(MARCOS)).toBeUndefined();
+    expect(await h.storage.checkIns.get(MARCOS)).toBeUndefined();
   });
 
   it('DIGEST: 407 → Cred from the nonce → 212 with the next nonce; a replayed Cred gets 401', async () => {
@@ -243,8 +246,7 @@ describe('authentication', () => {
           final,
         ),
       );
-    const sessionState = async () =>
-      (await h.storage.dmSessions.loadExchange(MARCOS, new Date().toISOString())).active;
+    const sessionState = async () => (await h.storage.dmSessions.loadExchange(MARCOS, '7')).active;
     const before = await sessionState();
     const nonceBefore = (await h.storage.devices.getDigestCredentials(MARCOS))!.appSrv.nonce;
     // DeviceID + SessionID alone: challenged (407), nothing written but the challenge's fresh nonce.
@@ -276,7 +278,7 @@ describe('authentication', () => {
     expect(codes(reused.commands)).toEqual(['SyncHdr:0:401']);
     const closing = replyOf((await h.service.exchange(final, none, { sessionToken: nextToken })).body);
     expect(codes(closing.commands)).toEqual(['SyncHdr:0:200']);
-    expect(await sessionState()).toBeUndefined();
+    expect(await sessionState()).toEqual([]);
   });
 
   it('a certificate session has no RespURI: the certificate is checked on every message', async () => {
@@ -293,8 +295,9 @@ describe('authentication', () => {
     let fail = true;
     h = await harness({
       hooks: {
-        onCheckIn() {
+        async onCheckIn() {
           if (fail) throw new Error('policy store unavailable');
+          return [];
         },
       },
     });
@@ -336,7 +339,7 @@ describe('protocol errors', () => {
       marcosCert,
     );
     expect(codes(replyOf(r.body).commands)).toEqual(['SyncHdr:0:404', 'Alert:2']);
-    expect(await h.storage.inventory.checkIn(MARCOS)).toBeUndefined();
+    expect(await h.storage.checkIns.get(MARCOS)).toBeUndefined();
   });
 
   it('answers duplicate CmdIDs with 400 on the SyncHdr', async () => {
@@ -374,7 +377,8 @@ describe('protocol errors', () => {
 
 describe('queue semantics', () => {
   it('re-sends unanswered commands next session and fails them after commandMaxAttempts', async () => {
-    h = await harness();
+    let clock = new Date('2026-03-01T10:00:00Z');
+    h = await harness({ now: () => clock });
     const id = await h.enqueue(MARCOS, {
       verb: 'Exec',
       items: [{ target: './Vendor/MSFT/Reboot/RebootNow' }],
@@ -385,6 +389,8 @@ describe('queue semantics', () => {
         marcosCert,
       );
       expect(codes(replyOf(r.body).commands)).toContain('Exec:5');
+      // The device never answers; its next check-in comes after the session is long dead.
+      clock = new Date(clock.getTime() + LIVE_SESSION_MS + 1000);
     }
     // Session 3 starts: session 2 is superseded with no Status → attempts exhausted (2).
     const r3 = await h.service.exchange(
@@ -394,6 +400,45 @@ describe('queue semantics', () => {
     expect(codes(replyOf(r3.body).commands)).not.toContain('Exec:5');
     expect(await h.storage.commands.get(id)).toMatchObject({ state: 'failed', attempts: 2 });
     expect((await h.storage.commands.get(id))?.failureReason).toContain('no status');
+  });
+
+  it('hands a command to one live session only; the superseded session still records its answers', async () => {
+    let clock = new Date('2026-03-01T10:00:00Z');
+    h = await harness({ now: () => clock });
+    const id = await h.enqueue(MARCOS, {
+      verb: 'Exec',
+      items: [{ target: './Vendor/MSFT/Reboot/RebootNow' }],
+    });
+    const r1 = await h.service.exchange(
+      encodeClient(clientMessage(MARCOS, '1', 1, package1(MARCOS))),
+      marcosCert,
+    );
+    expect(codes(replyOf(r1.body).commands)).toContain('Exec:5');
+    // A second session of the same device starts while session 1 is still live (a retry, another
+    // instance): it does not get the reboot again.
+    clock = new Date(clock.getTime() + 1000);
+    const r2 = await h.service.exchange(
+      encodeClient(clientMessage(MARCOS, '2', 1, package1(MARCOS))),
+      marcosCert,
+    );
+    expect(codes(replyOf(r2.body).commands)).not.toContain('Exec:5');
+    // Session 1's late answer is recorded against the command it really carried.
+    clock = new Date(clock.getTime() + 1000);
+    const late = await h.service.exchange(
+      encodeClient(
+        clientMessage(MARCOS, '1', 2, [status(1, 1, 0, 'SyncHdr', 200), status(2, 1, 5, 'Exec', 200)]),
+      ),
+      marcosCert,
+    );
+    expect(codes(replyOf(late.body).commands)).toEqual(['SyncHdr:0:200']);
+    expect(await h.storage.commands.get(id)).toMatchObject({ state: 'done', statusCode: 200, attempts: 1 });
+    expect((await h.storage.commands.listNodes(id)).map((n) => [n.sessionId, n.status])).toEqual([
+      ['1', 200],
+    ]);
+    // Session 1 stays closed (superseded); it is not revived by its late message.
+    const snap = await h.storage.dmSessions.loadExchange(MARCOS, '1');
+    expect(snap.session?.status).toBe('closed');
+    expect(snap.active).toEqual([]);
   });
 
   it('queues the inventory refresh on check-in at most once per interval and stores the values', async () => {
@@ -446,15 +491,18 @@ describe('queue semantics', () => {
     const outcomes: CommandOutcome[] = [];
     h = await harness({
       hooks: {
-        onCommandOutcome(o, ctx) {
+        async onCommandOutcome(o) {
           outcomes.push(o);
           if (o.tag === 'setting-1' && o.statusCode === 200) {
-            ctx.enqueue({
-              command: { verb: 'Get', items: [{ target: o.targets[0]! }] },
-              origin: 'policy',
-              tag: 'verify-1',
-            });
+            return [
+              {
+                command: { verb: 'Get', items: [{ target: o.targets[0]! }] },
+                origin: 'policy',
+                tag: 'verify-1',
+              },
+            ];
           }
+          return [];
         },
       },
     });
@@ -512,21 +560,24 @@ describe('queue semantics', () => {
     let fail = false;
     h = await harness({
       hooks: {
-        onCheckIn(checkIn, ctx) {
+        async onCheckIn(checkIn) {
           expect(checkIn).toEqual({
             deviceId: MARCOS,
             sessionId: '1',
             sessionAlert: 1201,
             loginStatus: 'user',
           });
-          ctx.enqueue({
-            command: { verb: 'Get', items: [{ target: './Vendor/MSFT/Policy/Result/Camera/AllowCamera' }] },
-            origin: 'policy',
-            tag: 'p',
-          });
+          return [
+            {
+              command: { verb: 'Get', items: [{ target: './Vendor/MSFT/Policy/Result/Camera/AllowCamera' }] },
+              origin: 'policy',
+              tag: 'p',
+            },
+          ];
         },
-        onCommandOutcome() {
+        async onCommandOutcome() {
           if (fail) throw new Error('policy store unavailable');
+          return [];
         },
       },
     });
@@ -552,14 +603,15 @@ describe('queue semantics', () => {
     let fail = false;
     h = await harness({
       hooks: {
-        async onCommandOutcome(outcome) {
+        async onCommandOutcome(outcome, { tx }) {
           // A hook that records something, then fails: its write must not survive the exchange.
-          await h.storage.audit.record({
+          await tx.audit.record({
             actor: 'policy',
             action: 'outcome',
             details: { status: outcome.statusCode },
           });
           if (fail) throw new Error('policy engine failed after writing');
+          return [];
         },
       },
     });

@@ -54,7 +54,7 @@ export interface Harness {
     command: DmCommand,
     extra?: { origin?: CommandOrigin; tag?: string },
   ): Promise<string>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export async function harness(

@@ -273,7 +273,7 @@ describe('a device with its TLS client certificate', () => {
     expect(bare.reply!.commands).toEqual([
       expect.objectContaining({ cmd: 'SyncHdr', data: '407', chal: expect.anything() }),
     ]);
-    expect(await server.storage.inventory.checkIn(other.deviceId)).toBeUndefined();
+    expect(await server.storage.checkIns.get(other.deviceId)).toBeUndefined();
     const malformed = await post(device, '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr>');
     expect(malformed.status).toBe(400);
   });
@@ -363,7 +363,7 @@ describe('a device behind a TLS-terminating proxy (trustedProxyCertHeader)', () 
         });
       const accepted = parseSyncMl((await send(device.managementUrl)).body);
       expect(accepted.commands[0]).toMatchObject({ cmd: 'SyncHdr', data: '200' });
-      expect((await proxied.storage.inventory.checkIn(device.deviceId))?.sessions).toBe(1);
+      expect((await proxied.storage.checkIns.get(device.deviceId))?.sessions).toBe(1);
       // The main server has no header configured: the header is ignored and DIGEST is asked for.
       const local = await enroll();
       const ignored = await request(`${local.managementUrl}?mode=Maintenance&Platform=WoA`, {

@@ -34,7 +34,7 @@ describe('mdm users', () => {
       expect(user?.passwordHash).toMatch(/^scrypt\$/);
       expect(await verifyPassword('pw-1', user!.passwordHash)).toBe(true);
     } finally {
-      storage.close();
+      await storage.close();
     }
     const dup = await mdm('users', 'add', 'DEMO@contoso.com', '--password', 'x');
     expect(dup.code).toBe(1);
@@ -60,7 +60,7 @@ describe('mdm users', () => {
       ]);
       expect(JSON.stringify(entries)).not.toContain('hunter2-secret');
     } finally {
-      storage.close();
+      await storage.close();
     }
   });
 

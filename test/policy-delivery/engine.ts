@@ -58,27 +58,30 @@ function base(deviceId: string, q: Queued, verb: string, targets: string[]): Eng
   return { deviceId, origin: q.origin, ...(q.tag ? { tag: q.tag } : {}), verb, targets, results: [] };
 }
 
-/** One OMA-DM session: check-in, then exchanges until nothing is queued (like §7.8). */
-export async function session(hooks: PolicyHooks, device: FakeDevice, maxExchanges = 10): Promise<Queued[]> {
+/** One OMA-DM session: check-in, then exchanges until nothing is queued (like MS-MDM 2.2.1). */
+export async function session(
+  hooks: PolicyHooks,
+  device: FakeDevice,
+  stores: EngineContext['tx'],
+  maxExchanges = 10,
+): Promise<Queued[]> {
   let queue: Queued[] = [];
   const all: Queued[] = [];
-  const ctx: EngineContext = {
-    enqueue(c) {
-      queue.push(c);
-      all.push(c);
-      return String(all.length);
-    },
+  const ctx: EngineContext = { tx: stores };
+  const enqueue = (list: readonly Queued[]) => {
+    queue.push(...list);
+    all.push(...list);
   };
-  await hooks.onCheckIn({ deviceId: device.deviceId, loginStatus: device.loginStatus }, ctx);
+  enqueue(await hooks.onCheckIn({ deviceId: device.deviceId, loginStatus: device.loginStatus }, ctx));
   for (let i = 0; i < maxExchanges && queue.length > 0; i++) {
     const sending = queue;
     queue = [];
     for (const q of sending) {
       for (const o of device.answer(q)) {
-        await hooks.onCommandOutcome(o, ctx);
-        // The engine itself re-sends an Add answered 418 as Replace, keeping the tag (§10.4).
+        enqueue(await hooks.onCommandOutcome(o, ctx));
+        // The engine itself re-sends an Add answered 418 as Replace, keeping the tag.
         if (o.statusCode === 418 && o.verb === 'Add' && 'items' in q.command) {
-          ctx.enqueue({ ...q, command: { verb: 'Replace', items: q.command.items } });
+          enqueue([{ ...q, command: { verb: 'Replace', items: q.command.items } }]);
         }
       }
     }

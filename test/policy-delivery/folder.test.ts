@@ -30,8 +30,8 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'mdm-folder-'));
   storage = openSqliteStorage({ file: ':memory:' });
 });
-afterEach(() => {
-  storage.close();
+afterEach(async () => {
+  await storage.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

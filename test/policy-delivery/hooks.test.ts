@@ -9,11 +9,11 @@ import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { createLogger } from '../../src/logger.js';
 import { applyPolicyFolder } from '../../src/policy/apply-folder.js';
 import type { ComplianceNotice } from '../../src/policy/compliance-service.js';
-import { createPolicyHooks, type EngineContext, type PolicyHooks } from '../../src/policy/hooks.js';
+import { createPolicyHooks, type PolicyHooks } from '../../src/policy/hooks.js';
 import type { CommandRecord } from '../../src/storage/commands.js';
 import type { Storage } from '../../src/storage/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
-import { enrollInStorage, FakeDevice, session } from './engine.js';
+import { enrollInStorage, FakeDevice, type Queued, session } from './engine.js';
 
 const FIREWALL = './Vendor/MSFT/DeviceStatus/Firewall/Status';
 const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
@@ -37,7 +37,6 @@ function hooks(extra: Partial<Parameters<typeof createPolicyHooks>[0]> = {}): Po
     },
   });
   return createPolicyHooks({
-    stores: storage,
     logger: createLogger('info', sink),
     now: () => new Date(clock),
     sendWebhook: async (url, notice) => {
@@ -68,8 +67,8 @@ beforeEach(() => {
   logLines = [];
   webhooks = [];
 });
-afterEach(() => {
-  storage.close();
+afterEach(async () => {
+  await storage.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -97,7 +96,7 @@ describe('compliance through the session hooks', () => {
     device.tree.set(FIREWALL, '1');
     const h = hooks();
 
-    await session(h, device);
+    await session(h, device, storage);
     const first = await storage.compliance.getCompliance('D1');
     expect(first).toMatchObject({
       state: 'in_grace',
@@ -108,7 +107,7 @@ describe('compliance through the session hooks', () => {
     expect(device.received).toEqual([`Get ${FIREWALL}`]);
 
     clock = T0 + 2 * HOUR;
-    await session(h, device);
+    await session(h, device, storage);
     expect(await storage.compliance.getCompliance('D1')).toMatchObject({
       state: 'noncompliant',
       actionsDone: ['firewall'],
@@ -129,13 +128,13 @@ describe('compliance through the session hooks', () => {
 
     clock = T0 + 3 * HOUR + 1;
     device.received.length = 0;
-    await session(h, device);
+    await session(h, device, storage);
     expect(webhooks).toHaveLength(1); // actions run once per failing run
     expect(device.received).not.toContain(`Exec ${LOCK}`);
 
     device.tree.set(FIREWALL, '0');
     clock = T0 + 5 * HOUR;
-    await session(h, device);
+    await session(h, device, storage);
     expect(await storage.compliance.getCompliance('D1')).toMatchObject({
       state: 'compliant',
       actionsDone: [],
@@ -149,7 +148,7 @@ describe('compliance through the session hooks', () => {
     await apply(files);
     await enrollInStorage(storage, 'D2');
     const device = new FakeDevice('D2'); // no firewall node: the Get answers 404
-    await session(hooks(), device);
+    await session(hooks(), device, storage);
     expect(await storage.compliance.getCompliance('D2')).toMatchObject({
       state: 'unknown',
       reasons: ['firewall: firewall status not reported'],
@@ -166,7 +165,7 @@ describe('delivery through the session hooks', () => {
     });
     await enrollInStorage(storage, 'A1');
     const device = new FakeDevice('A1');
-    const queued = await session(hooks(), device);
+    const queued = await session(hooks(), device, storage);
     expect(queued[0]?.command.verb).toBe('Atomic');
     expect(queued[0]?.tag).toBe('setting-atomic:locked');
     expect(await setting('A1', CAMERA)).toMatchObject({ state: 'verified' });
@@ -182,7 +181,7 @@ describe('delivery through the session hooks', () => {
     await enrollInStorage(storage, 'A2');
     const device = new FakeDevice('A2');
     device.tree.set(CAMERA, '1');
-    await session(hooks(), device);
+    await session(hooks(), device, storage);
     expect(device.received.filter((r) => r.endsWith(CAMERA))).toEqual([`Add ${CAMERA}`, `Replace ${CAMERA}`]);
     expect(await setting('A2', CAMERA)).toMatchObject({ state: 'verified', reportedValue: '0' });
     expect(await setting('A2', CORTANA)).toMatchObject({ state: 'verified' });
@@ -196,7 +195,7 @@ describe('delivery through the session hooks', () => {
     await enrollInStorage(storage, 'R1');
     const device = new FakeDevice('R1');
     device.tree.set(CAMERA, '1'); // another MDM value is already there
-    await session(hooks(), device);
+    await session(hooks(), device, storage);
     expect(device.received.filter((r) => r.endsWith(CAMERA))).toEqual([`Add ${CAMERA}`, `Replace ${CAMERA}`]);
     expect(await setting('R1', CAMERA)).toMatchObject({ state: 'verified', added: true, reportedValue: '0' });
   });
@@ -209,12 +208,12 @@ describe('delivery through the session hooks', () => {
     await enrollInStorage(storage, 'C1');
     const device = new FakeDevice('C1');
     const h = hooks();
-    await session(h, device);
+    await session(h, device, storage);
     device.received.length = 0;
-    await session(h, device);
+    await session(h, device, storage);
     expect(device.received).toEqual([]); // verified, not due for re-verification (default 24 h)
     await apply({ 'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 1\n' });
-    await session(h, device);
+    await session(h, device, storage);
     expect(device.received).toEqual([
       `Replace ${CAMERA}`,
       `Get ./Device/Vendor/MSFT/Policy/Result/Camera/AllowCamera`,
@@ -236,7 +235,7 @@ describe('delivery through the session hooks', () => {
     const sends = async (minutes: number) => {
       clock += minutes * 60_000;
       device.received.length = 0;
-      await session(h, device);
+      await session(h, device, storage);
       return device.received.filter((r) => r === `Add ${CAMERA}`).length;
     };
     expect(await sends(0)).toBe(1);
@@ -275,7 +274,7 @@ describe('delivery through the session hooks', () => {
     const refuse = device.answer.bind(device);
     device.answer = (q) => refuse(q).map((o) => (o.targets[0] === CAMERA ? { ...o, statusCode: 405 } : o));
     const h = hooks();
-    await session(h, device);
+    await session(h, device, storage);
     expect(await setting('F2', CAMERA)).toMatchObject({
       state: 'failed',
       statusCode: 405,
@@ -283,7 +282,7 @@ describe('delivery through the session hooks', () => {
     });
     clock += 7 * 24 * HOUR;
     device.received.length = 0;
-    await session(h, device);
+    await session(h, device, storage);
     expect(device.received.filter((r) => r.endsWith(CAMERA))).toEqual([]);
   });
 
@@ -294,32 +293,27 @@ describe('delivery through the session hooks', () => {
     });
     await enrollInStorage(storage, 'L1');
     const h = hooks(); // with the real stored command queue
-    const lost = { enqueue: () => 'lost' }; // an exchange whose commit failed: nothing it queued exists
-    const kept: Parameters<EngineContext['enqueue']>[0][] = [];
-    const stored = {
-      enqueue(c: Parameters<EngineContext['enqueue']>[0]) {
-        kept.push(c);
-        return String(kept.length);
-      },
-    };
+    // An exchange whose queued commands were lost (they expired or were cancelled unsent).
+    const ctx = { tx: storage };
+    const kept: Queued[] = [];
     const commit = async () => {
       for (const c of kept.splice(0)) await storage.commands.enqueue({ deviceId: 'L1', ...c });
     };
     const policyCommands = () =>
       kept.filter((c) => c.origin === 'policy').map((c) => `${c.command.verb} ${c.tag}`);
 
-    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, lost);
+    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, ctx);
     expect(await setting('L1', CAMERA)).toMatchObject({ state: 'pending' });
     clock += HOUR;
-    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, stored);
+    kept.push(...(await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, ctx)));
     expect(policyCommands()).toEqual([`Add setting:apply:${CAMERA}`]);
     await commit();
     // The Add is queued now: a further check-in sends nothing twice.
     clock += HOUR;
-    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, stored);
+    kept.push(...(await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, ctx)));
     expect(policyCommands()).toEqual([]);
 
-    // The device accepts it, but the exchange carrying that Status is lost with its verify Get.
+    // The device accepts it, but the verify Get queued with that Status is lost.
     const [add] = await storage.commands.listForDevice('L1', { states: ['pending'] });
     const outcome = {
       deviceId: 'L1',
@@ -328,10 +322,10 @@ describe('delivery through the session hooks', () => {
       verb: 'Add',
       targets: [CAMERA],
     };
-    await h.onCommandOutcome({ ...outcome, statusCode: 200, results: [] }, lost);
+    await h.onCommandOutcome({ ...outcome, statusCode: 200, results: [] }, ctx);
     expect(await setting('L1', CAMERA)).toMatchObject({ state: 'applied' });
     clock += HOUR;
-    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, stored);
+    kept.push(...(await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, ctx)));
     expect(policyCommands()).toEqual([`Get setting:verify:${CAMERA}`]);
   });
 
@@ -342,10 +336,11 @@ describe('delivery through the session hooks', () => {
     });
     await enrollInStorage(storage, 'X1');
     const abandoned: CommandRecord[] = [];
-    const h = hooks({ stores: { ...storage, commands: { listForDevice: async () => abandoned } } });
+    const h = hooks();
+    const ctx = { tx: { ...storage, commands: { listForDevice: async () => abandoned } } };
     const silent = new FakeDevice('X1');
     // First check-in queues the Add; the device never answers it.
-    await h.onCheckIn({ deviceId: 'X1', loginStatus: 'user' }, { enqueue: () => 'id' });
+    await h.onCheckIn({ deviceId: 'X1', loginStatus: 'user' }, ctx);
     expect(await setting('X1', CAMERA)).toMatchObject({ state: 'pending' });
     const command: CommandRecord = {
       id: 'c1',
@@ -368,13 +363,13 @@ describe('delivery through the session hooks', () => {
     // The engine sent it in a session that broke off: the setting is `sent`.
     clock += HOUR;
     abandoned.push({ ...command, state: 'sent' });
-    await h.onCheckIn({ deviceId: 'X1', loginStatus: 'user' }, { enqueue: () => 'id' });
+    await h.onCheckIn({ deviceId: 'X1', loginStatus: 'user' }, ctx);
     expect(await setting('X1', CAMERA)).toMatchObject({ state: 'sent', sentAt: new Date(T0).toISOString() });
     // It gave up after commandMaxAttempts sessions.
     clock += HOUR;
     abandoned[0] = { ...command, completedAt: new Date(clock).toISOString() };
     clock += 1;
-    await h.onCheckIn({ deviceId: silent.deviceId, loginStatus: 'user' }, { enqueue: () => 'id' });
+    await h.onCheckIn({ deviceId: silent.deviceId, loginStatus: 'user' }, ctx);
     expect(await setting('X1', CAMERA)).toMatchObject({
       state: 'failed',
       statusCode: null,

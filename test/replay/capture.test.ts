@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { replayInProcess } from '../../src/cli/replay.js';
 import { readFixture, writeManifest } from '../../src/replay/fixture.js';
@@ -42,6 +42,14 @@ describe('server-side session capture', () => {
     expect((await device.checkIn()).ok).toBe(true);
     expect((await device.checkIn()).ok).toBe(true);
     device.close();
+    // The recorder writes when the server finishes each response, which may be just after the
+    // device has read it.
+    await vi.waitFor(() => {
+      const run = readdirSync(captureDir).find((f) => f.includes('-syncml-'));
+      expect(run && readFixture(join(captureDir, run)).exchanges.at(-1)?.request.body).toContain(
+        '<SessionID>2</SessionID>',
+      );
+    });
 
     const folders = readdirSync(captureDir).sort();
     const enrollment = folders.filter((f) => f.includes('-enrollment-'));

@@ -22,7 +22,9 @@ beforeEach(async () => {
   app = express().use(adminRoutes({ storage, logger: silentLogger() } as unknown as AppDeps));
   ({ token, id: tokenId } = await createApiToken(storage.tokens, 'test'));
 });
-afterEach(() => storage.close());
+afterEach(async () => {
+  await storage.close();
+});
 
 describe('admin API', () => {
   it('stores only the token hash', async () => {

@@ -65,10 +65,23 @@ beforeEach(async () => {
     evaluatedAt: AT,
     factsRequestedAt: AT,
   });
-  await storage.compliance.recordCheckin('DEV1', AT, true);
+  await storage.dmSessions.commitExchange({
+    deviceId: 'DEV1',
+    at: AT,
+    session: { sessionId: '1', state: '{}', status: 'closed' },
+    closeSessions: [],
+    enqueue: [],
+    commands: [],
+    inventory: [],
+    events: [],
+    unenroll: false,
+    checkIn: { loginStatus: 'user', inventoryQueued: false },
+  });
   await storage.compliance.countOutcome('policy', 'Add', '5xx');
 });
-afterEach(() => storage.close());
+afterEach(async () => {
+  await storage.close();
+});
 
 describe('compliance report', () => {
   it('summarises every device, unknown when never evaluated', async () => {

@@ -32,6 +32,8 @@ export interface TestServer {
   readonly config: Config;
   readonly dataDir: string;
   readonly certsDir: string;
+  /** A config file's text for `mdm --config` against this server's data and database (plus `extra` lines). */
+  configYaml(extra?: string): string;
   /** Adds an enrollment user through the same code path as `mdm users add`. */
   addUser(upn: string, password: string): Promise<void>;
   /** Stops the server and deletes the temporary folders. */
@@ -51,7 +53,14 @@ export async function startTestServer(
   const certsDir = join(root, 'certs');
   const config = loadConfig({
     env: {},
-    flags: { dataDir, certsDir, host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides },
+    flags: {
+      dataDir,
+      certsDir,
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 'silent',
+      ...overrides,
+    },
   });
   const server = await startMdmServer(config, {
     logger: options.logger ?? silentLogger(),
@@ -66,6 +75,7 @@ export async function startTestServer(
     config: server.config,
     dataDir,
     certsDir,
+    configYaml: (extra = '') => `dataDir: ${dataDir}\ncertsDir: ${certsDir}\n${extra}`,
     addUser: (upn, password) => addUser(server.storage.users, upn, password),
     async close() {
       await server.close();

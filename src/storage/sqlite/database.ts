@@ -1,6 +1,8 @@
-// SQLite connection for the server: WAL journal, NORMAL sync (safe against process crashes in WAL),
-// numbered migrations tracked in `PRAGMA user_version`, and WAL checkpoints run in a worker thread
-// instead of inside request handling (automatic checkpoints stall the event loop for 20–26 ms).
+// SQLite connections for one process: a writer (WAL journal, NORMAL sync: safe against process
+// crashes in WAL) and, for a database file, a reader that sees only committed data, so reads never
+// wait behind an open transaction. Numbered migrations are tracked in `PRAGMA user_version`; WAL
+// checkpoints run in a worker thread instead of inside request handling (automatic checkpoints
+// stall the event loop for 20–26 ms).
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -15,32 +17,48 @@ export interface OpenOptions {
   file: string;
   /** Interval of the background WAL checkpoint (in a worker thread); 0 disables it. Default 1 s. */
   checkpointIntervalMs?: number;
+  /**
+   * How long a write waits for another process's write lock (the CLI beside a running server)
+   * before it fails with "database is locked". Default 5 s.
+   */
+  busyTimeoutMs?: number;
 }
 
 export interface SqliteHandle {
-  readonly db: SqliteDb;
+  readonly writer: SqliteDb;
+  /** Same connection as `writer` for ':memory:'. */
+  readonly reader: SqliteDb;
   close(): void;
 }
 
 export function openSqlite(options: OpenOptions): SqliteHandle {
-  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const db = new Database(options.file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('wal_autocheckpoint = 0');
-  migrate(db);
+  const memory = options.file === ':memory:';
+  if (!memory) mkdirSync(dirname(options.file), { recursive: true });
+  const busy = options.busyTimeoutMs ?? 5000;
+  const writer = new Database(options.file);
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('synchronous = NORMAL');
+  writer.pragma('foreign_keys = ON');
+  writer.pragma(`busy_timeout = ${busy}`);
+  writer.pragma('wal_autocheckpoint = 0');
+  migrate(writer);
+  let reader = writer;
+  if (!memory) {
+    reader = new Database(options.file);
+    reader.pragma(`busy_timeout = ${busy}`);
+    reader.pragma('query_only = ON');
+  }
   const interval = options.checkpointIntervalMs ?? 1000;
-  const checkpointer =
-    interval > 0 && options.file !== ':memory:' ? startCheckpointer(options.file, interval) : undefined;
+  const checkpointer = interval > 0 && !memory ? startCheckpointer(options.file, interval) : undefined;
   return {
-    db,
+    writer,
+    reader,
     close() {
       checkpointer?.stop();
-      if (db.open) {
-        if (options.file !== ':memory:') db.pragma('wal_checkpoint(TRUNCATE)');
-        db.close();
+      if (reader !== writer && reader.open) reader.close();
+      if (writer.open) {
+        if (!memory) writer.pragma('wal_checkpoint(TRUNCATE)');
+        writer.close();
       }
     },
   };
@@ -70,14 +88,27 @@ function startCheckpointer(file: string, interval: number): { stop(): void } {
   return { stop: () => worker.postMessage('stop') };
 }
 
+/** The schema version this build writes. */
+export const SQLITE_SCHEMA_VERSION = migrations.at(-1)!.version;
+
 /** Apply every migration newer than the database's user_version, each in its own transaction. */
 export function migrate(db: SqliteDb): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SQLITE_SCHEMA_VERSION) {
+    throw new Error(
+      `database schema version ${current} is newer than this server (${SQLITE_SCHEMA_VERSION}); upgrade the server`,
+    );
+  }
   for (const m of migrations) {
     if (m.version <= current) continue;
-    db.transaction(() => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
-    })();
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
   }
 }

@@ -1,36 +1,157 @@
-// The SQLite implementation of `Storage`.
+// The SQLite backend of `Storage`: the zero-config default, one server process per database file.
+// Reads outside a transaction run on the reader connection (committed data only, never waiting).
+// Every write — a transaction, or a store write made outside one — goes through one queue onto the
+// writer connection (`BEGIN IMMEDIATE` … `COMMIT`). Transactions that arrive in the same event-loop
+// turn share one COMMIT (group commit), each in its own savepoint: one that throws rolls back
+// alone, and none resolves before the COMMIT that makes it durable.
 import type { Storage } from '../index.js';
-import { createSqliteAuditLog } from './audit.js';
-import { createSqliteCertificateStore } from './certificates.js';
-import { createSqliteCommandQueue } from './commands.js';
-import { createSqliteComplianceStore } from './compliance.js';
-import { type OpenOptions, openSqlite } from './database.js';
-import { createSqliteDeviceSettingStore } from './device-settings.js';
-import { createSqliteDeviceStore } from './devices.js';
-import { createSqliteDmSessionStore } from './dm-sessions.js';
-import { createSqliteDeviceEventStore, createSqliteInventoryStore } from './inventory.js';
-import { createSqlitePolicyStore } from './policies.js';
-import { createSqliteTokenStore } from './tokens.js';
-import { createUnitOfWorkGate } from './unit-of-work.js';
-import { createSqliteUserStore } from './users.js';
+import { type SqlClient, type SqlExecutor, transactionExecutor } from '../sql/client.js';
+import { sqlStores } from '../sql/stores.js';
+import { SqliteClient } from './client.js';
+import { type OpenOptions, openSqlite, SQLITE_SCHEMA_VERSION, type SqliteDb } from './database.js';
+
+export type { OpenOptions } from './database.js';
+
+interface Job {
+  readonly work: (db: SqlClient) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Transactions committed together at most. */
+const MAX_BATCH = 64;
+
+/** The single writer: a FIFO of transactions, drained in batches that share a COMMIT. */
+class WriteQueue {
+  private readonly queue: Job[] = [];
+  private scheduled = false;
+  private running = false;
+  private savepoints = 0;
+
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly client: SqliteClient,
+  ) {}
+
+  run<T>(work: (db: SqlClient) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** A savepoint inside the open transaction (nested `transaction`). */
+  async nested<T>(work: () => Promise<T>): Promise<T> {
+    const name = `nested_${++this.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await work();
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      throw err;
+    }
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    // After the rest of this event-loop turn: exchanges parsed in the same turn join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.running = true;
+      this.drain(this.queue.splice(0, MAX_BATCH)).finally(() => {
+        this.running = false;
+        this.schedule();
+      });
+    });
+  }
+
+  private async drain(jobs: Job[]): Promise<void> {
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      for (const job of jobs) job.reject(err);
+      return;
+    }
+    const alone = jobs.length === 1;
+    for (const job of jobs) {
+      // The engine may roll the whole transaction back (disk full, I/O error): stop there.
+      if (!this.db.inTransaction) break;
+      if (!alone) this.db.exec('SAVEPOINT job');
+      try {
+        const value = await job.work(this.client);
+        if (!alone) this.db.exec('RELEASE job');
+        results.push({ ok: true, value });
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec(alone ? 'ROLLBACK' : 'ROLLBACK TO job; RELEASE job');
+        results.push({ ok: false, value: err });
+      }
+    }
+    if (this.db.inTransaction) {
+      try {
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        for (const job of jobs) job.reject(err);
+        return;
+      }
+    } else if (!(alone && !results[0]!.ok)) {
+      // Rolled back by the engine, not by us: no job's writes hold.
+      const lost = new Error('the database rolled the transaction back');
+      for (const job of jobs) job.reject(lost);
+      return;
+    }
+    jobs.forEach((job, i) => {
+      const r = results[i]!;
+      if (r.ok) job.resolve(r.value);
+      else job.reject(r.value);
+    });
+  }
+}
 
 export function openSqliteStorage(options: OpenOptions): Storage {
   const handle = openSqlite(options);
-  const gate = createUnitOfWorkGate(handle.db);
-  return {
-    users: gate.guard(createSqliteUserStore(handle.db)),
-    devices: gate.guard(createSqliteDeviceStore(handle.db)),
-    certificates: gate.guard(createSqliteCertificateStore(handle.db)),
-    policies: gate.guard(createSqlitePolicyStore(handle.db)),
-    deviceSettings: gate.guard(createSqliteDeviceSettingStore(handle.db)),
-    compliance: gate.guard(createSqliteComplianceStore(handle.db)),
-    tokens: gate.guard(createSqliteTokenStore(handle.db)),
-    commands: gate.guard(createSqliteCommandQueue(handle.db)),
-    dmSessions: gate.guard(createSqliteDmSessionStore(handle.db)),
-    inventory: gate.guard(createSqliteInventoryStore(handle.db)),
-    events: gate.guard(createSqliteDeviceEventStore(handle.db)),
-    audit: gate.guard(createSqliteAuditLog(handle.db)),
-    unitOfWork: (work) => gate.unitOfWork(work),
-    close: () => handle.close(),
+  const writerClient = new SqliteClient(handle.writer);
+  const readerClient = handle.reader === handle.writer ? writerClient : new SqliteClient(handle.reader);
+  const queue = new WriteQueue(handle.writer, writerClient);
+  let closed = false;
+
+  const autocommit: SqlExecutor = {
+    read: (work) => work(readerClient),
+    write: (work) => queue.run(work),
   };
+
+  function transactionStorage(client: SqlClient): Storage {
+    const tx: Storage = {
+      ...sqlStores(transactionExecutor(client)),
+      backend: 'sqlite',
+      transaction: (work) => queue.nested(() => work(tx)),
+      tryJobLock: async () => true,
+      ready: () => storage.ready(),
+      close: () => Promise.reject(new Error('close the storage, not a transaction')),
+    };
+    return tx;
+  }
+
+  const storage: Storage = {
+    ...sqlStores(autocommit),
+    backend: 'sqlite',
+    transaction: (work) => queue.run((client) => work(transactionStorage(client))),
+    tryJobLock: async () => true,
+    async ready() {
+      if (closed || !handle.writer.open) return false;
+      return handle.reader.pragma('user_version', { simple: true }) === SQLITE_SCHEMA_VERSION;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Let queued transactions finish before the connections go.
+      await queue.run(async () => undefined).catch(() => undefined);
+      handle.close();
+    },
+  };
+  return storage;
 }

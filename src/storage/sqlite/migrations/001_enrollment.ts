@@ -1,5 +1,5 @@
 // Users, devices, enrollments and device certificates (MS-MDE2 enrollment, protocol.md §4.3).
-import type { Migration } from './migration.js';
+import type { Migration } from '../../sql/migration.js';
 
 export const migration001: Migration = {
   version: 1,

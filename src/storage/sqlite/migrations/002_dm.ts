@@ -1,6 +1,6 @@
 // OMA-DM management: command queue, sessions and the (session, MsgID, CmdID) → command map,
 // inventory, device events, check-ins and the admin audit log (protocol.md §7.7–7.8, §8, §10).
-import type { Migration } from './migration.js';
+import type { Migration } from '../../sql/migration.js';
 
 export const migration002: Migration = {
   version: 2,

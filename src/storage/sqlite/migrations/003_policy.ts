@@ -1,7 +1,7 @@
 // Policy delivery and compliance: stored policy versions, the folder's assignment/compliance
 // configuration, per device × setting delivery state, reported compliance facts, compliance
 // results, admin API tokens, check-in and command-outcome counters for /metrics.
-import type { Migration } from './migration.js';
+import type { Migration } from '../../sql/migration.js';
 
 export const migration003: Migration = {
   version: 3,

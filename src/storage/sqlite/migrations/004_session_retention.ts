@@ -1,4 +1,4 @@
-import type { Migration } from './migration.js';
+import type { Migration } from '../../sql/migration.js';
 
 /** Index for the retention pass that deletes closed OMA-DM sessions by end time. */
 export const migration004: Migration = {

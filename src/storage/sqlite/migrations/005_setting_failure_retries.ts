@@ -1,4 +1,4 @@
-import type { Migration } from './migration.js';
+import type { Migration } from '../../sql/migration.js';
 
 /** Re-applies of a setting that failed with a transient (5xx) device status, bounded per desired value. */
 export const migration005: Migration = {

@@ -1,11 +1,13 @@
 // Numbered schema migrations, applied in order by `migrate()`. Never edit a released migration;
 // add a new one. Each module exports `{ version, name, sql }`.
+
+import type { Migration } from '../../sql/migration.js';
 import { migration001 } from './001_enrollment.js';
 import { migration002 } from './002_dm.js';
 import { migration003 } from './003_policy.js';
 import { migration004 } from './004_session_retention.js';
 import { migration005 } from './005_setting_failure_retries.js';
-import type { Migration } from './migration.js';
+import { migration006 } from './006_explicit_transactions.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -13,4 +15,5 @@ export const migrations: readonly Migration[] = [
   migration003,
   migration004,
   migration005,
+  migration006,
 ];

@@ -1,3 +1,4 @@
+/** One numbered schema migration of a backend (`sqlite/migrations/`, `postgres/migrations/`). */
 export interface Migration {
   readonly version: number;
   readonly name: string;

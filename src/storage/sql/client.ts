@@ -1,0 +1,40 @@
+// How the shared SQL stores reach a database. Every store is written once, in the SQL that SQLite
+// (3.45+) and PostgreSQL (15+) both accept, with `?` placeholders; the PostgreSQL client numbers them.
+// A store method says whether it only reads or also writes: outside a transaction a backend may run
+// reads on another connection than writes (SQLite: a WAL reader beside the one writer; PostgreSQL:
+// any pooled connection), and each write call is its own transaction. Inside `Storage.transaction`
+// both run on the transaction's connection.
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+export type SqlValue = string | number | bigint | Buffer | null;
+
+/** One connection (or pool) that runs statements. */
+export interface SqlClient {
+  readonly dialect: SqlDialect;
+  all<R>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
+  get<R>(sql: string, params?: readonly SqlValue[]): Promise<R | undefined>;
+  /** Runs a statement that returns no rows; resolves with the number of rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+/** Where a store method's statements run. */
+export interface SqlExecutor {
+  /** Statements that only read (a consistent snapshot is not promised across several reads). */
+  read<T>(work: (db: SqlClient) => Promise<T>): Promise<T>;
+  /** Statements that write: atomic together (one transaction, or part of the caller's). */
+  write<T>(work: (db: SqlClient) => Promise<T>): Promise<T>;
+}
+
+/** The executor of an open transaction: everything runs on its connection, inside it. */
+export function transactionExecutor(db: SqlClient): SqlExecutor {
+  return { read: (work) => work(db), write: (work) => work(db) };
+}
+
+/** `?, ?, ?` for an IN list or a VALUES row of `n` values. */
+export function placeholders(n: number): string {
+  return n <= 0 ? '' : '?'.concat(', ?'.repeat(n - 1));
+}
+
+/** SQLite and PostgreSQL store booleans here as INTEGER 0/1. */
+export const bit = (b: boolean): number => (b ? 1 : 0);

@@ -1,0 +1,229 @@
+// Devices, enrollments and their DIGEST credentials (tables: devices, enrollments, certificates;
+// MS-MDE2 3.1.4 enrollment facts, MS-MDM 2.2.4 DIGEST credentials of the provisioning document).
+import type {
+  Device,
+  DeviceStore,
+  DigestCredentials,
+  EnrollmentAuthPolicy,
+  EnrollmentType,
+  NewEnrollment,
+} from '../devices.js';
+import type { SqlClient, SqlExecutor } from './client.js';
+
+interface DeviceRow {
+  device_id: string;
+  hw_dev_id: string | null;
+  name: string | null;
+  os_edition: string | null;
+  os_version: string | null;
+  device_type: string | null;
+  locale: string | null;
+  macs: string;
+  enrollment_id: string;
+  enrollment_type: string;
+  auth_policy: string;
+  user_upn: string;
+  provider_id: string;
+  status: string;
+  enrolled_at: string;
+  ended_at: string | null;
+}
+
+interface DigestRow {
+  appsrv_name: string;
+  appsrv_secret: string;
+  appsrv_nonce: string;
+  client_secret: string;
+  client_nonce: string;
+}
+
+// The device joined with its newest enrollment (the live one when there is one).
+const DEVICE_SELECT = `
+  SELECT d.device_id, d.hw_dev_id, d.name, d.os_edition, d.os_version, d.device_type, d.locale, d.macs,
+         e.enrollment_id, e.enrollment_type, e.auth_policy, e.user_upn, e.provider_id, e.status,
+         e.enrolled_at, e.ended_at
+    FROM devices d
+    JOIN enrollments e ON e.enrollment_id = (
+      SELECT x.enrollment_id FROM enrollments x WHERE x.device_id = d.device_id
+       ORDER BY CASE WHEN x.status = 'active' THEN 0 ELSE 1 END, x.enrolled_at DESC, x.enrollment_id DESC
+       LIMIT 1)`;
+
+function toDevice(row: DeviceRow): Device {
+  return {
+    deviceId: row.device_id,
+    hwDevId: row.hw_dev_id,
+    name: row.name,
+    osEdition: row.os_edition,
+    osVersion: row.os_version,
+    deviceType: row.device_type,
+    locale: row.locale,
+    macs: JSON.parse(row.macs) as string[],
+    status: row.status === 'active' ? 'enrolled' : 'unenrolled',
+    enrollmentId: row.enrollment_id,
+    enrollmentType: row.enrollment_type as EnrollmentType,
+    authPolicy: row.auth_policy as EnrollmentAuthPolicy,
+    userUpn: row.user_upn,
+    providerId: row.provider_id,
+    enrolledAt: row.enrolled_at,
+    unenrolledAt: row.ended_at,
+  };
+}
+
+/** Ends an enrollment and revokes its certificates. */
+async function endEnrollment(c: SqlClient, enrollmentId: string, reason: string, at: string): Promise<void> {
+  await c.run(
+    "UPDATE enrollments SET status = 'ended', end_reason = ?, ended_at = ? WHERE enrollment_id = ?",
+    [reason, at, enrollmentId],
+  );
+  await c.run("UPDATE certificates SET status = 'revoked' WHERE enrollment_id = ? AND status <> 'revoked'", [
+    enrollmentId,
+  ]);
+}
+
+/** Ends the device's live enrollment with its certificates; false when it has none. */
+export async function unenrollDevice(c: SqlClient, deviceId: string, at: string): Promise<boolean> {
+  const live = await c.get<{ enrollment_id: string }>(
+    "SELECT enrollment_id FROM enrollments WHERE device_id = ? AND status = 'active'",
+    [deviceId],
+  );
+  if (!live) return false;
+  await endEnrollment(c, live.enrollment_id, 'unenrolled', at);
+  return true;
+}
+
+/** Stores the DIGEST nonce of a Chal; with `expected`, only while the stored nonce is still that one. */
+export async function setServerNonce(
+  c: SqlClient,
+  deviceId: string,
+  nonce: string,
+  expected?: string,
+): Promise<boolean> {
+  const sql =
+    expected === undefined
+      ? "UPDATE enrollments SET appsrv_nonce = ? WHERE device_id = ? AND status = 'active'"
+      : "UPDATE enrollments SET appsrv_nonce = ? WHERE device_id = ? AND status = 'active' AND appsrv_nonce = ?";
+  const params = expected === undefined ? [nonce, deviceId] : [nonce, deviceId, expected];
+  return (await c.run(sql, params)) > 0;
+}
+
+export function sqlDeviceStore(db: SqlExecutor): DeviceStore {
+  return {
+    recordEnrollment: (e: NewEnrollment) =>
+      db.write(async (c) => {
+        const replaced: string[] = [];
+        // Two indexed lookups: an OR across the two tables scanned every live enrollment.
+        const live = await c.all<{ enrollment_id: string; device_id: string }>(
+          `SELECT enrollment_id, device_id FROM enrollments WHERE status = 'active' AND device_id = ?
+           UNION
+           SELECT e.enrollment_id, e.device_id FROM devices d JOIN enrollments e ON e.device_id = d.device_id
+            WHERE d.hw_dev_id = ? AND e.status = 'active'`,
+          [e.deviceId, e.hwDevId],
+        );
+        for (const l of live) {
+          await endEnrollment(c, l.enrollment_id, 'replaced', e.enrolledAt);
+          replaced.push(l.device_id);
+          if (l.device_id !== e.deviceId) {
+            // A device replaced by a new DeviceID (same HWDevID) never checks in again under its old
+            // one: its queued work is cancelled and its open OMA-DM sessions are closed.
+            await c.run(
+              "UPDATE dm_commands SET state = 'cancelled', completed_at = ? WHERE device_id = ? AND state IN ('pending', 'sent')",
+              [e.enrolledAt, l.device_id],
+            );
+            await c.run(
+              `UPDATE dm_sessions SET status = 'closed', end_reason = 'replaced', ended_at = ?, updated_at = ?
+                WHERE device_id = ? AND status = 'active'`,
+              [e.enrolledAt, e.enrolledAt, l.device_id],
+            );
+          }
+        }
+        await c.run(
+          `INSERT INTO devices (device_id, hw_dev_id, name, os_edition, os_version, device_type, locale, macs,
+                                created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (device_id) DO UPDATE SET
+             hw_dev_id = excluded.hw_dev_id, name = excluded.name, os_edition = excluded.os_edition,
+             os_version = excluded.os_version, device_type = excluded.device_type, locale = excluded.locale,
+             macs = excluded.macs, updated_at = excluded.updated_at`,
+          [
+            e.deviceId,
+            e.hwDevId,
+            e.name,
+            e.osEdition,
+            e.osVersion,
+            e.deviceType,
+            e.locale,
+            JSON.stringify(e.macs),
+            e.enrolledAt,
+            e.enrolledAt,
+          ],
+        );
+        await c.run(
+          `INSERT INTO enrollments (enrollment_id, device_id, user_upn, enrollment_type, auth_policy, provider_id,
+                                    status, enrolled_at, appsrv_name, appsrv_secret, appsrv_nonce,
+                                    client_secret, client_nonce)
+           VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
+          [
+            e.enrollmentId,
+            e.deviceId,
+            e.userUpn,
+            e.enrollmentType,
+            e.authPolicy,
+            e.providerId,
+            e.enrolledAt,
+            e.digest.appSrv.name,
+            e.digest.appSrv.secret,
+            e.digest.appSrv.nonce,
+            e.digest.client.secret,
+            e.digest.client.nonce,
+          ],
+        );
+        const cert = e.certificate;
+        await c.run(
+          `INSERT INTO certificates (serial, thumbprint, device_id, enrollment_id, status, not_before, not_after,
+                                     issued_at, der)
+           VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)`,
+          [
+            cert.serial,
+            cert.thumbprint,
+            e.deviceId,
+            e.enrollmentId,
+            cert.notBefore,
+            cert.notAfter,
+            e.enrolledAt,
+            cert.der,
+          ],
+        );
+        return { replacedDeviceIds: [...new Set(replaced)] };
+      }),
+    getDevice: (deviceId) =>
+      db.read(async (c) => {
+        const row = await c.get<DeviceRow>(`${DEVICE_SELECT} WHERE d.device_id = ?`, [deviceId]);
+        return row && toDevice(row);
+      }),
+    listDevices: (options = {}) =>
+      db.read(async (c) => {
+        const rows = await c.all<DeviceRow>(`${DEVICE_SELECT} ORDER BY d.device_id`);
+        const devices = rows.map(toDevice);
+        return options.status ? devices.filter((d) => d.status === options.status) : devices;
+      }),
+    markUnenrolled: (deviceId, at = new Date().toISOString()) =>
+      db.write((c) => unenrollDevice(c, deviceId, at)),
+    getDigestCredentials: (deviceId) =>
+      db.read(async (c): Promise<DigestCredentials | undefined> => {
+        const row = await c.get<DigestRow>(
+          `SELECT appsrv_name, appsrv_secret, appsrv_nonce, client_secret, client_nonce FROM enrollments
+            WHERE device_id = ? AND status = 'active'`,
+          [deviceId],
+        );
+        if (!row) return undefined;
+        return {
+          appSrv: { name: row.appsrv_name, secret: row.appsrv_secret, nonce: row.appsrv_nonce },
+          client: { secret: row.client_secret, nonce: row.client_nonce },
+        };
+      }),
+    setNextServerNonce: (deviceId, nonce) =>
+      db.write(async (c) => {
+        await setServerNonce(c, deviceId, nonce);
+      }),
+  };
+}

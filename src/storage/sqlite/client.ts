@@ -1,0 +1,36 @@
+// `SqlClient` over one better-sqlite3 connection. Statements run synchronously under the async
+// signature; each distinct SQL text is prepared once per connection.
+import type Database from 'better-sqlite3';
+import type { SqlClient, SqlValue } from '../sql/client.js';
+
+/** Distinct statements kept prepared per connection (dynamic IN lists add shapes). */
+const MAX_PREPARED = 1000;
+
+export class SqliteClient implements SqlClient {
+  readonly dialect = 'sqlite' as const;
+  private readonly prepared = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  private statement(sql: string): Database.Statement {
+    let stmt = this.prepared.get(sql);
+    if (!stmt) {
+      if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
+      stmt = this.db.prepare(sql);
+      this.prepared.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  async all<R>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
+    return this.statement(sql).all(...params) as R[];
+  }
+
+  async get<R>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
+    return this.statement(sql).get(...params) as R | undefined;
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.statement(sql).run(...params).changes;
+  }
+}
