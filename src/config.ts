@@ -31,6 +31,13 @@ export const configSchema = z
   .object({
     /** Folder for the SQLite database and other server state. */
     dataDir: z.string().min(1).default('data'),
+    /**
+     * Database: unset or a file path = SQLite (default `<dataDir>/mdm.sqlite`); `postgres://…` or
+     * `postgresql://…` = PostgreSQL (several server instances may share it).
+     */
+    databaseUrl: z.string().min(1).optional(),
+    /** PostgreSQL connections per server process. */
+    databasePoolSize: int(1, 1000).default(10),
     /** Folder for generated development certificates. */
     certsDir: z.string().min(1).default('certs'),
     /** Address the listener binds to. */

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logger.js';
 import { VirtualDevice } from '../../src/simulator/device.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import type { DeviceSettingRecord } from '../../src/storage/device-settings.js';
+import { describeBackends } from '../support/backends.js';
 import { request } from '../support/enroll-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -100,262 +101,268 @@ const COMPLIANCE = `rules:
       firewall: true
 `;
 
-let server: TestServer;
-/** What the server logged at warn level and above. */
-const warnings: string[] = [];
-let root: string;
-let policyDir: string;
-let configFile: string;
-const devices: Record<keyof typeof profiles, VirtualDevice> = {} as never;
+describeBackends('policy delivery', (backend) => {
+  let server: TestServer;
+  /** What the server logged at warn level and above. */
+  const warnings: string[] = [];
+  let root: string;
+  let policyDir: string;
+  let configFile: string;
+  const devices: Record<keyof typeof profiles, VirtualDevice> = {} as never;
 
-async function mdm(...args: string[]): Promise<{ stdout: string; exitCode: number }> {
-  const out: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  const before = process.exitCode;
-  process.exitCode = 0;
-  try {
-    await buildProgram().parseAsync(['node', 'mdm', '--config', configFile, ...args]);
-    return { stdout: out.join(''), exitCode: Number(process.exitCode ?? 0) };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-    process.exitCode = before;
+  async function mdm(...args: string[]): Promise<{ stdout: string; exitCode: number }> {
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const writeErr = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    const before = process.exitCode;
+    process.exitCode = 0;
+    try {
+      await buildProgram().parseAsync(['node', 'mdm', '--config', configFile, ...args]);
+      return { stdout: out.join(''), exitCode: Number(process.exitCode ?? 0) };
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = writeErr;
+      process.exitCode = before;
+    }
   }
-}
 
-async function settings(name: keyof typeof profiles): Promise<Record<string, DeviceSettingRecord>> {
-  const list = await server.storage.deviceSettings.listDeviceSettings(profiles[name].deviceId);
-  return Object.fromEntries(list.map((r) => [r.path, r]));
-}
+  async function settings(name: keyof typeof profiles): Promise<Record<string, DeviceSettingRecord>> {
+    const list = await server.storage.deviceSettings.listDeviceSettings(profiles[name].deviceId);
+    return Object.fromEntries(list.map((r) => [r.path, r]));
+  }
 
-async function checkIn(name: keyof typeof profiles) {
-  const report = await devices[name].checkIn();
-  expect(report.ok).toBe(true);
-}
+  async function checkIn(name: keyof typeof profiles) {
+    const report = await devices[name].checkIn();
+    expect(report.ok).toBe(true);
+  }
 
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mdm-policy-e2e-'));
-  policyDir = join(root, 'policies');
-  mkdirSync(policyDir, { recursive: true });
-  for (const [file, text] of Object.entries(POLICIES)) writeFileSync(join(policyDir, file), text);
-  writeFileSync(join(policyDir, 'assignments.yaml'), assignments('all'));
-  writeFileSync(join(policyDir, 'compliance.yaml'), COMPLIANCE);
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      warnings.push(String(chunk));
-      done();
-    },
-  });
-  server = await startTestServer({ policyDir }, { logger: createLogger('warn', sink) });
-  configFile = join(server.dataDir, '..', 'mdm.yaml');
-  writeFileSync(
-    configFile,
-    `dataDir: ${server.dataDir}\ncertsDir: ${server.certsDir}\npolicyDir: ${policyDir}\n`,
-  );
-  await server.addUser(USER, PASSWORD);
-  const catalog = defaultCatalog();
-  for (const [name, profile] of Object.entries(profiles)) {
-    const device = new VirtualDevice({
-      profile,
-      catalog,
-      tls: { ca: server.tlsCertPem },
-      faults: {
-        ...(name === 'failing' ? { failPaths: [CORTANA] } : {}),
-        ...(name === 'drifting' ? { drift: [{ path: CAMERA, value: '1' }] } : {}),
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'mdm-policy-e2e-'));
+    policyDir = join(root, 'policies');
+    mkdirSync(policyDir, { recursive: true });
+    for (const [file, text] of Object.entries(POLICIES)) writeFileSync(join(policyDir, file), text);
+    writeFileSync(join(policyDir, 'assignments.yaml'), assignments('all'));
+    writeFileSync(join(policyDir, 'compliance.yaml'), COMPLIANCE);
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        warnings.push(String(chunk));
+        done();
       },
     });
-    await device.enroll(server.url, USER, PASSWORD);
-    devices[name as keyof typeof profiles] = device;
-  }
-});
-afterAll(async () => {
-  for (const d of Object.values(devices)) d.close();
-  await server?.close();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
-
-describe('policy delivery end to end', () => {
-  it('stores the policy folder at server start', async () => {
-    const set = await server.storage.policies.currentPolicySet();
-    expect(set.policies.map((p) => p.name).sort()).toEqual([
-      'camera-off',
-      'camera-on',
-      'cortana-off',
-      'enterprise-auth',
-      'password-on',
-      'user-tailored',
-    ]);
-  });
-
-  it('applies and verifies settings by reading them back in the same session', async () => {
-    await checkIn('ok');
-    const s = await settings('ok');
-    expect(s[CAMERA]).toMatchObject({
-      state: 'verified',
-      policy: 'camera-off',
-      deliveredValue: '0',
-      reportedValue: '0',
-    });
-    expect(s[USER_TAILORED]).toMatchObject({ state: 'verified', reportedValue: '1' });
-    expect(s[ENTERPRISE_AUTH]?.state).toBe('verified');
-    expect(devices.ok.tree.get(CAMERA)?.value).toBe('0');
-  });
-
-  it('records a setting the device rejects with 500 as failed with its status, after a bounded retry', async () => {
-    // failureRetryDelay 0s: the one retry allowed is due at once and goes out in the same session.
-    await checkIn('failing');
-    const s = await settings('failing');
-    expect(s[CORTANA]).toMatchObject({ state: 'failed', statusCode: 500, failRetries: 1, nextCheckAt: null });
-    expect(s[CORTANA]?.reason).toBe('apply failed: command failed on the device (gave up after 1 retry)');
-    expect(s[CAMERA]?.state).toBe('verified');
-    await checkIn('failing'); // final: not sent again
-    expect((await settings('failing'))[CORTANA]?.updatedAt).toBe(s[CORTANA]?.updatedAt);
-  });
-
-  it('reports conflicts without delivering them, and not-applicable settings', async () => {
-    await checkIn('conflicted');
-    await checkIn('old');
-    const conflicted = await settings('conflicted');
-    expect(conflicted[CAMERA]).toMatchObject({ state: 'conflict' });
-    expect(conflicted[CAMERA]?.reason).toBe('conflict: camera-off sets "0", camera-on sets "1"');
-    expect(devices.conflicted.tree.get(CAMERA)).toBeUndefined();
-    const old = await settings('old');
-    expect(old[ENTERPRISE_AUTH]).toMatchObject({ state: 'not_applicable' });
-    expect(old[ENTERPRISE_AUTH]?.reason).toMatch(/requires OS build 10\.0\.22621/);
-    expect(old[USER_TAILORED]).toMatchObject({
-      state: 'not_applicable',
-      reason: 'user-scoped setting and no user is logged on',
-    });
-    expect(old[CAMERA]?.state).toBe('verified');
-  });
-
-  it('detects drift, re-applies once, then reports the setting drifted', async () => {
-    await checkIn('drifting');
-    expect((await settings('drifting'))[CAMERA]?.state).toBe('verified');
-    await checkIn('drifting'); // the device changed the camera to 1 before this session
-    const healed = (await settings('drifting'))[CAMERA]!;
-    expect(healed).toMatchObject({ state: 'verified', driftRetries: 1, reportedValue: '0' });
-    await checkIn('drifting');
-    const drifted = (await settings('drifting'))[CAMERA]!;
-    expect(drifted).toMatchObject({ state: 'drifted', reportedValue: '1' });
-    expect(drifted.reason).toMatch(/drift persists after 1 re-applies: device reports "1", expected "0"/);
-  });
-
-  it('evaluates compliance with grace periods and remediates', async () => {
-    const c = async (name: keyof typeof profiles) =>
-      server.storage.compliance.getCompliance(profiles[name].deviceId);
-    expect(await c('ok')).toMatchObject({ state: 'compliant', reasons: [] });
-    expect(await c('conflicted')).toMatchObject({
-      state: 'in_grace',
-      reasons: ['firewall-grace: firewall disabled'],
-    });
-    expect((await c('conflicted'))?.graceEndsAt).not.toBeNull();
-    expect(await c('drifting')).toMatchObject({ state: 'noncompliant', actionsDone: ['firewall-on'] });
-    // The remediation policy reached the noncompliant device only.
-    expect((await settings('drifting'))[PASSWORD_POLICY]).toMatchObject({
-      state: 'verified',
-      policy: 'password-on',
-    });
-    expect((await settings('ok'))[PASSWORD_POLICY]).toBeUndefined();
-  });
-
-  it('removes an unassigned setting with Delete after mdm policy apply', async () => {
-    writeFileSync(join(policyDir, 'assignments.yaml'), assignments('camera-devices'));
-    const dry = await mdm('policy', 'apply', '--dry-run');
-    expect(dry.stdout).toContain(`  - ${CAMERA} (was 0, camera-off)`);
-    expect(dry.stdout).toContain('dry run: nothing stored');
-    const applied = await mdm('policy', 'apply');
-    expect(applied.exitCode).toBe(0);
-    expect(applied.stdout).toMatch(/stored revision 2/);
-    await checkIn('failing');
-    expect((await settings('failing'))[CAMERA]).toMatchObject({ state: 'removed', desiredValue: null });
-    expect(devices.failing.tree.get(CAMERA)).toBeUndefined();
-    await checkIn('ok');
-    expect((await settings('ok'))[CAMERA]?.state).toBe('verified'); // still targeted through its group
-  });
-
-  it('refuses an invalid folder and stores nothing', async () => {
-    writeFileSync(
-      join(policyDir, 'broken.yaml'),
-      'name: broken\nsettings:\n  - path: Camera/AllowCamera\n    value: 7\n',
-    );
-    const result = await mdm('policy', 'apply');
-    expect(result.exitCode).toBe(1);
-    expect((await server.storage.policies.currentPolicySet()).revision).toBe(2);
-    rmSync(join(policyDir, 'broken.yaml'));
-  });
-
-  it('reports every state in the CLI, CSV, the admin API and /metrics', async () => {
-    const table = (await mdm('report', 'compliance')).stdout;
-    expect(table).toMatch(new RegExp(`${profiles.drifting.deviceId}\\s+\\S+\\s+noncompliant`));
-    const json = JSON.parse((await mdm('report', 'compliance', '--format', 'json')).stdout) as {
-      devices: { deviceId: string; state: string; reasons: string[] }[];
-    };
-    expect(json.devices.find((d) => d.deviceId === profiles.ok.deviceId)?.state).toBe('compliant');
-    expect(json.devices.find((d) => d.deviceId === profiles.conflicted.deviceId)).toMatchObject({
-      state: 'in_grace',
-      reasons: ['firewall-grace: firewall disabled'],
-    });
-    const csv = (await mdm('report', 'compliance', '--format', 'csv')).stdout;
-    const rows = csv.trim().split('\r\n');
-    expect(rows[0]).toMatch(/^device_id,user,enrolled,compliance_state,/);
-    expect(
-      rows.some(
-        (r) => r.startsWith(profiles.failing.deviceId) && r.includes(`cortana-off,${CORTANA},failed`),
-      ),
-    ).toBe(true);
-    expect(rows.some((r) => r.includes(`${CAMERA},removed`))).toBe(true);
-    expect(rows.some((r) => r.includes(`${CAMERA},conflict`))).toBe(true);
-    expect(rows.some((r) => r.includes(`${ENTERPRISE_AUTH},not_applicable`))).toBe(true);
-    expect(rows.some((r) => r.includes(`${CAMERA},drifted`))).toBe(true);
-
-    const token = (await mdm('tokens', 'create', '--name', 'auditor')).stdout.trim();
-    const tls = { ca: server.tlsCertPem };
-    const get = (path: string, auth?: string) =>
-      request(`${server.url}${path}`, {
-        method: 'GET',
-        headers: auth ? { Authorization: auth } : {},
-        ...tls,
+    server = await startTestServer({ policyDir }, { backend, logger: createLogger('warn', sink) });
+    configFile = join(server.dataDir, '..', 'mdm.yaml');
+    writeFileSync(configFile, server.configYaml(`policyDir: ${policyDir}\n`));
+    await server.addUser(USER, PASSWORD);
+    const catalog = defaultCatalog();
+    for (const [name, profile] of Object.entries(profiles)) {
+      const device = new VirtualDevice({
+        profile,
+        catalog,
+        tls: { ca: server.tlsCertPem },
+        faults: {
+          ...(name === 'failing' ? { failPaths: [CORTANA] } : {}),
+          ...(name === 'drifting' ? { drift: [{ path: CAMERA, value: '1' }] } : {}),
+        },
       });
-    const denied = await get('/api/v1/compliance');
-    expect(denied.status).toBe(401);
-    expect(denied.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect((await get('/api/v1/compliance', 'Bearer mdm_wrong')).status).toBe(401);
-    const all = await get('/api/v1/compliance', `Bearer ${token}`);
-    expect(all.status).toBe(200);
-    const states = Object.fromEntries(
-      (JSON.parse(all.body) as { devices: { deviceId: string; state: string }[] }).devices.map((d) => [
-        d.deviceId,
-        d.state,
-      ]),
-    );
-    expect(states[profiles.conflicted.deviceId]).toBe('in_grace');
-    expect(states[profiles.drifting.deviceId]).toBe('noncompliant');
-    const one = await get(`/api/v1/devices/${profiles.failing.deviceId}/compliance`, `Bearer ${token}`);
-    expect(JSON.parse(one.body).settingDetails).toContainEqual(
-      expect.objectContaining({ path: CORTANA, state: 'failed', statusCode: 500 }),
-    );
-    const missing = await get('/api/v1/devices/NOPE/compliance', `Bearer ${token}`);
-    expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.body)).toMatchObject({ status: 404, title: 'Not Found' });
-    const status = JSON.parse((await get('/api/v1/policies/camera-off/status', `Bearer ${token}`)).body);
-    expect(status).toMatchObject({ name: 'camera-off', active: true, version: 1 });
-    expect(status.settings).toMatchObject({ verified: 2, removed: 1, drifted: 1, failed: 0 });
-    const csvApi = await get('/api/v1/compliance?format=csv', `Bearer ${token}`);
-    expect(csvApi.headers['content-type']).toMatch(/^text\/csv/);
-
-    const metrics = await get('/metrics');
-    expect(metrics.body).toMatch(/mdm_devices\{compliance_state="noncompliant"\} 1/);
-    expect(metrics.body).toMatch(/mdm_policy_settings\{state="failed"\} 1/);
-    expect(metrics.body).toMatch(/mdm_command_outcomes_total\{origin="policy",verb="Get",class="2xx"\} \d+/);
-    expect(metrics.body).toMatch(/mdm_checkins_total \d+/);
+      await device.enroll(server.url, USER, PASSWORD);
+      devices[name as keyof typeof profiles] = device;
+    }
+  });
+  afterAll(async () => {
+    for (const d of Object.values(devices)) d.close();
+    await server?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  it('never had to queue a lost policy command again (every exchange committed)', () => {
-    expect(warnings.some((w) => w.includes('device is noncompliant'))).toBe(true); // the log is captured
-    expect(warnings.filter((w) => w.includes('policy commands lost'))).toEqual([]);
+  describe('policy delivery end to end', () => {
+    it('stores the policy folder at server start', async () => {
+      const set = await server.storage.policies.currentPolicySet();
+      expect(set.policies.map((p) => p.name).sort()).toEqual([
+        'camera-off',
+        'camera-on',
+        'cortana-off',
+        'enterprise-auth',
+        'password-on',
+        'user-tailored',
+      ]);
+    });
+
+    it('applies and verifies settings by reading them back in the same session', async () => {
+      await checkIn('ok');
+      const s = await settings('ok');
+      expect(s[CAMERA]).toMatchObject({
+        state: 'verified',
+        policy: 'camera-off',
+        deliveredValue: '0',
+        reportedValue: '0',
+      });
+      expect(s[USER_TAILORED]).toMatchObject({ state: 'verified', reportedValue: '1' });
+      expect(s[ENTERPRISE_AUTH]?.state).toBe('verified');
+      expect(devices.ok.tree.get(CAMERA)?.value).toBe('0');
+    });
+
+    it('records a setting the device rejects with 500 as failed with its status, after a bounded retry', async () => {
+      // failureRetryDelay 0s: the one retry allowed is due at once and goes out in the same session.
+      await checkIn('failing');
+      const s = await settings('failing');
+      expect(s[CORTANA]).toMatchObject({
+        state: 'failed',
+        statusCode: 500,
+        failRetries: 1,
+        nextCheckAt: null,
+      });
+      expect(s[CORTANA]?.reason).toBe('apply failed: command failed on the device (gave up after 1 retry)');
+      expect(s[CAMERA]?.state).toBe('verified');
+      await checkIn('failing'); // final: not sent again
+      expect((await settings('failing'))[CORTANA]?.updatedAt).toBe(s[CORTANA]?.updatedAt);
+    });
+
+    it('reports conflicts without delivering them, and not-applicable settings', async () => {
+      await checkIn('conflicted');
+      await checkIn('old');
+      const conflicted = await settings('conflicted');
+      expect(conflicted[CAMERA]).toMatchObject({ state: 'conflict' });
+      expect(conflicted[CAMERA]?.reason).toBe('conflict: camera-off sets "0", camera-on sets "1"');
+      expect(devices.conflicted.tree.get(CAMERA)).toBeUndefined();
+      const old = await settings('old');
+      expect(old[ENTERPRISE_AUTH]).toMatchObject({ state: 'not_applicable' });
+      expect(old[ENTERPRISE_AUTH]?.reason).toMatch(/requires OS build 10\.0\.22621/);
+      expect(old[USER_TAILORED]).toMatchObject({
+        state: 'not_applicable',
+        reason: 'user-scoped setting and no user is logged on',
+      });
+      expect(old[CAMERA]?.state).toBe('verified');
+    });
+
+    it('detects drift, re-applies once, then reports the setting drifted', async () => {
+      await checkIn('drifting');
+      expect((await settings('drifting'))[CAMERA]?.state).toBe('verified');
+      await checkIn('drifting'); // the device changed the camera to 1 before this session
+      const healed = (await settings('drifting'))[CAMERA]!;
+      expect(healed).toMatchObject({ state: 'verified', driftRetries: 1, reportedValue: '0' });
+      await checkIn('drifting');
+      const drifted = (await settings('drifting'))[CAMERA]!;
+      expect(drifted).toMatchObject({ state: 'drifted', reportedValue: '1' });
+      expect(drifted.reason).toMatch(/drift persists after 1 re-applies: device reports "1", expected "0"/);
+    });
+
+    it('evaluates compliance with grace periods and remediates', async () => {
+      const c = async (name: keyof typeof profiles) =>
+        server.storage.compliance.getCompliance(profiles[name].deviceId);
+      expect(await c('ok')).toMatchObject({ state: 'compliant', reasons: [] });
+      expect(await c('conflicted')).toMatchObject({
+        state: 'in_grace',
+        reasons: ['firewall-grace: firewall disabled'],
+      });
+      expect((await c('conflicted'))?.graceEndsAt).not.toBeNull();
+      expect(await c('drifting')).toMatchObject({ state: 'noncompliant', actionsDone: ['firewall-on'] });
+      // The remediation policy reached the noncompliant device only.
+      expect((await settings('drifting'))[PASSWORD_POLICY]).toMatchObject({
+        state: 'verified',
+        policy: 'password-on',
+      });
+      expect((await settings('ok'))[PASSWORD_POLICY]).toBeUndefined();
+    });
+
+    it('removes an unassigned setting with Delete after mdm policy apply', async () => {
+      writeFileSync(join(policyDir, 'assignments.yaml'), assignments('camera-devices'));
+      const dry = await mdm('policy', 'apply', '--dry-run');
+      expect(dry.stdout).toContain(`  - ${CAMERA} (was 0, camera-off)`);
+      expect(dry.stdout).toContain('dry run: nothing stored');
+      const applied = await mdm('policy', 'apply');
+      expect(applied.exitCode).toBe(0);
+      expect(applied.stdout).toMatch(/stored revision 2/);
+      await checkIn('failing');
+      expect((await settings('failing'))[CAMERA]).toMatchObject({ state: 'removed', desiredValue: null });
+      expect(devices.failing.tree.get(CAMERA)).toBeUndefined();
+      await checkIn('ok');
+      expect((await settings('ok'))[CAMERA]?.state).toBe('verified'); // still targeted through its group
+    });
+
+    it('refuses an invalid folder and stores nothing', async () => {
+      writeFileSync(
+        join(policyDir, 'broken.yaml'),
+        'name: broken\nsettings:\n  - path: Camera/AllowCamera\n    value: 7\n',
+      );
+      const result = await mdm('policy', 'apply');
+      expect(result.exitCode).toBe(1);
+      expect((await server.storage.policies.currentPolicySet()).revision).toBe(2);
+      rmSync(join(policyDir, 'broken.yaml'));
+    });
+
+    it('reports every state in the CLI, CSV, the admin API and /metrics', async () => {
+      const table = (await mdm('report', 'compliance')).stdout;
+      expect(table).toMatch(new RegExp(`${profiles.drifting.deviceId}\\s+\\S+\\s+noncompliant`));
+      const json = JSON.parse((await mdm('report', 'compliance', '--format', 'json')).stdout) as {
+        devices: { deviceId: string; state: string; reasons: string[] }[];
+      };
+      expect(json.devices.find((d) => d.deviceId === profiles.ok.deviceId)?.state).toBe('compliant');
+      expect(json.devices.find((d) => d.deviceId === profiles.conflicted.deviceId)).toMatchObject({
+        state: 'in_grace',
+        reasons: ['firewall-grace: firewall disabled'],
+      });
+      const csv = (await mdm('report', 'compliance', '--format', 'csv')).stdout;
+      const rows = csv.trim().split('\r\n');
+      expect(rows[0]).toMatch(/^device_id,user,enrolled,compliance_state,/);
+      expect(
+        rows.some(
+          (r) => r.startsWith(profiles.failing.deviceId) && r.includes(`cortana-off,${CORTANA},failed`),
+        ),
+      ).toBe(true);
+      expect(rows.some((r) => r.includes(`${CAMERA},removed`))).toBe(true);
+      expect(rows.some((r) => r.includes(`${CAMERA},conflict`))).toBe(true);
+      expect(rows.some((r) => r.includes(`${ENTERPRISE_AUTH},not_applicable`))).toBe(true);
+      expect(rows.some((r) => r.includes(`${CAMERA},drifted`))).toBe(true);
+
+      const token = (await mdm('tokens', 'create', '--name', 'auditor')).stdout.trim();
+      const tls = { ca: server.tlsCertPem };
+      const get = (path: string, auth?: string) =>
+        request(`${server.url}${path}`, {
+          method: 'GET',
+          headers: auth ? { Authorization: auth } : {},
+          ...tls,
+        });
+      const denied = await get('/api/v1/compliance');
+      expect(denied.status).toBe(401);
+      expect(denied.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect((await get('/api/v1/compliance', 'Bearer mdm_wrong')).status).toBe(401);
+      const all = await get('/api/v1/compliance', `Bearer ${token}`);
+      expect(all.status).toBe(200);
+      const states = Object.fromEntries(
+        (JSON.parse(all.body) as { devices: { deviceId: string; state: string }[] }).devices.map((d) => [
+          d.deviceId,
+          d.state,
+        ]),
+      );
+      expect(states[profiles.conflicted.deviceId]).toBe('in_grace');
+      expect(states[profiles.drifting.deviceId]).toBe('noncompliant');
+      const one = await get(`/api/v1/devices/${profiles.failing.deviceId}/compliance`, `Bearer ${token}`);
+      expect(JSON.parse(one.body).settingDetails).toContainEqual(
+        expect.objectContaining({ path: CORTANA, state: 'failed', statusCode: 500 }),
+      );
+      const missing = await get('/api/v1/devices/NOPE/compliance', `Bearer ${token}`);
+      expect(missing.status).toBe(404);
+      expect(JSON.parse(missing.body)).toMatchObject({ status: 404, title: 'Not Found' });
+      const status = JSON.parse((await get('/api/v1/policies/camera-off/status', `Bearer ${token}`)).body);
+      expect(status).toMatchObject({ name: 'camera-off', active: true, version: 1 });
+      expect(status.settings).toMatchObject({ verified: 2, removed: 1, drifted: 1, failed: 0 });
+      const csvApi = await get('/api/v1/compliance?format=csv', `Bearer ${token}`);
+      expect(csvApi.headers['content-type']).toMatch(/^text\/csv/);
+
+      const metrics = await get('/metrics');
+      expect(metrics.body).toMatch(/mdm_devices\{compliance_state="noncompliant"\} 1/);
+      expect(metrics.body).toMatch(/mdm_policy_settings\{state="failed"\} 1/);
+      expect(metrics.body).toMatch(
+        /mdm_command_outcomes_total\{origin="policy",verb="Get",class="2xx"\} \d+/,
+      );
+      expect(metrics.body).toMatch(/mdm_checkins_total \d+/);
+    });
+
+    it('never had to queue a lost policy command again (every exchange committed)', () => {
+      expect(warnings.some((w) => w.includes('device is noncompliant'))).toBe(true); // the log is captured
+      expect(warnings.filter((w) => w.includes('policy commands lost'))).toEqual([]);
+    });
   });
 });

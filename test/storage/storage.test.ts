@@ -1,15 +1,15 @@
-// The conformance suite on SQLite: a temp file (writer and reader connections) and in memory.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The conformance suite on both backends: SQLite on a temp file (writer and reader connections)
+// and in memory, PostgreSQL on a fresh database of the run's test cluster.
+import { describe } from 'vitest';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { postgresAvailable, testDatabase } from '../support/backends.js';
+import { INSTALL_HINT } from '../support/postgres.js';
 import { describeStorage } from './conformance.js';
 
 describeStorage('SQLite file', {
   async create() {
-    const dir = mkdtempSync(join(tmpdir(), 'mdm-sqlite-'));
-    const storage = openSqliteStorage({ file: join(dir, 'mdm.sqlite') });
-    return { storage, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    const db = await testDatabase('sqlite');
+    return { storage: db.open(), cleanup: async () => db.cleanup() };
   },
 });
 
@@ -19,3 +19,14 @@ describeStorage('SQLite in memory', {
     return { storage: openSqliteStorage({ file: ':memory:' }), cleanup: async () => undefined };
   },
 });
+
+if (postgresAvailable()) {
+  describeStorage('PostgreSQL', {
+    async create() {
+      const db = await testDatabase('postgres');
+      return { storage: db.open(), cleanup: async () => db.cleanup() };
+    },
+  });
+} else {
+  describe.skip(`storage conformance: PostgreSQL (${INSTALL_HINT})`, () => undefined);
+}

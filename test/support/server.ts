@@ -19,6 +19,8 @@ import { type Logger, silentLogger } from '../../src/logger.js';
 import { startMdmServer } from '../../src/main.js';
 import type { EnrollmentCa } from '../../src/pki/ca.js';
 import type { Storage } from '../../src/storage/index.js';
+import type { BackendName } from './backends.js';
+import { postgresTestUrl } from './backends.js';
 
 export interface TestServer {
   /** Base URL, e.g. `https://127.0.0.1:41234` (also the configured publicUrl). */
@@ -32,6 +34,8 @@ export interface TestServer {
   readonly config: Config;
   readonly dataDir: string;
   readonly certsDir: string;
+  /** Which database the server runs on. */
+  readonly backend: BackendName;
   /** A config file's text for `mdm --config` against this server's data and database (plus `extra` lines). */
   configYaml(extra?: string): string;
   /** Adds an enrollment user through the same code path as `mdm users add`. */
@@ -42,15 +46,18 @@ export interface TestServer {
 
 /**
  * `overrides` are config settings (as in a config file), e.g. `{ authPolicies: ['Federated'] }`;
- * `options.logger` replaces the silent logger (to inspect what the server logs).
+ * `options.logger` replaces the silent logger (to inspect what the server logs); `options.backend`
+ * picks the database (default SQLite; `postgres` = a fresh database on the run's test cluster).
  */
 export async function startTestServer(
   overrides: Partial<ConfigInput> = {},
-  options: { readonly logger?: Logger } = {},
+  options: { readonly logger?: Logger; readonly backend?: BackendName } = {},
 ): Promise<TestServer> {
   const root = mkdtempSync(join(tmpdir(), 'mdm-test-'));
   const dataDir = join(root, 'data');
   const certsDir = join(root, 'certs');
+  const backend = options.backend ?? 'sqlite';
+  const databaseUrl = backend === 'postgres' ? await postgresTestUrl() : undefined;
   const config = loadConfig({
     env: {},
     flags: {
@@ -59,6 +66,7 @@ export async function startTestServer(
       host: '127.0.0.1',
       port: 0,
       logLevel: 'silent',
+      ...(databaseUrl && { databaseUrl }),
       ...overrides,
     },
   });
@@ -75,7 +83,9 @@ export async function startTestServer(
     config: server.config,
     dataDir,
     certsDir,
-    configYaml: (extra = '') => `dataDir: ${dataDir}\ncertsDir: ${certsDir}\n${extra}`,
+    backend,
+    configYaml: (extra = '') =>
+      `dataDir: ${dataDir}\ncertsDir: ${certsDir}\n${databaseUrl ? `databaseUrl: ${databaseUrl}\n` : ''}${extra}`,
     addUser: (upn, password) => addUser(server.storage.users, upn, password),
     async close() {
       await server.close();

@@ -1,0 +1,6 @@
+// PostgreSQL schema migrations, applied in order by `migratePostgres` under an advisory lock.
+// Never edit a released migration; add a new one.
+import type { Migration } from '../../sql/migration.js';
+import { migration001 } from './001_schema.js';
+
+export const postgresMigrations: readonly Migration[] = [migration001];
