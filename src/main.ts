@@ -133,6 +133,8 @@ function whenDatabaseReady(
   const done = (async () => {
     for (let delay = 1000; !stopped; delay = Math.min(delay * 2, 30_000)) {
       try {
+        // Reaching the database (and migrating it) says why it failed; ready() then checks the schema.
+        await storage.transaction(async () => undefined);
         if (await storage.ready()) {
           await task().finally(firstAttempt);
           return;

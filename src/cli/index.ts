@@ -6,6 +6,7 @@ import { registerAudit } from './audit.js';
 import { registerCa } from './ca.js';
 import { registerCatalog } from './catalog.js';
 import { registerCommands } from './commands.js';
+import { registerDb } from './db.js';
 import { registerDevices } from './devices.js';
 import { registerPolicy } from './policy.js';
 import { registerPolicyApply } from './policy-apply.js';
@@ -26,6 +27,7 @@ const groups: RegisterCommands[] = [
   registerCommands,
   registerAudit,
   registerCa,
+  registerDb,
   registerCatalog,
   registerPolicy,
   registerPolicyApply,

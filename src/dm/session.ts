@@ -4,12 +4,14 @@
 //   plan the queue → step → outcome hooks → writes → commit] → encode.
 // Everything the exchange changes commits in ONE transaction, the hooks' writes included. Any server
 // instance can continue a session: its state and every command's node records live in the database.
+import { STATUS } from '../codec/syncml/codes.js';
 import { encodeSyncMl } from '../codec/syncml/encode.js';
 import { parseSyncMl, SyncMlError } from '../codec/syncml/parse.js';
 import type { SyncMlMessage } from '../codec/syncml/types.js';
 import type { Logger } from '../logger.js';
 import type { EnqueueCommand, QueuedCommand, SentRef } from '../storage/commands.js';
 import type { ExchangeSnapshot, ExchangeWrites } from '../storage/dm-sessions.js';
+import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
 import { timeOrderedId } from '../storage/sql/ids.js';
 import { type AuthResult, authenticate, type PresentedIdentity } from './auth.js';
@@ -43,8 +45,11 @@ export interface DmSessionDeps {
 }
 
 export interface DmExchangeResult {
-  /** 200 with a SyncML body, or 400 (unreadable SyncML; empty body). */
-  readonly httpStatus: 200 | 400;
+  /**
+   * 200 with a SyncML body; 400 (unreadable SyncML; empty body); 503 while the database is
+   * unavailable (a SyncML body whose SyncHdr status is 503; the device retries later).
+   */
+  readonly httpStatus: 200 | 400 | 503;
   readonly body: string;
   readonly deviceId?: string;
   /** Why the message was refused, when it was (already logged). */
@@ -153,9 +158,15 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       return { httpStatus: 400, body: '', refused: err.message };
     }
     const deviceId = msg.header.source;
-    return devices.run(deviceId, () =>
-      deps.storage.transaction((tx) => handle(tx, msg, deviceId, identity, request)),
-    );
+    try {
+      return await devices.run(deviceId, () =>
+        deps.storage.transaction((tx) => handle(tx, msg, deviceId, identity, request)),
+      );
+    } catch (err) {
+      if (!isStorageUnavailable(err)) throw err;
+      log.warn({ deviceId, err: err.message }, 'OMA-DM message refused: database unavailable');
+      return { httpStatus: 503, body: encodeSyncMl(unavailableReply(msg)), deviceId, refused: err.message };
+    }
   }
 
   async function handle(
@@ -474,6 +485,25 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
   }
 
   return { exchange };
+}
+
+/** SyncHdr status 503 alone: nothing of the message was processed (OMA-DM 1.2 Rep Pro §10.2). */
+function unavailableReply(msg: SyncMlMessage) {
+  const h = msg.header;
+  return {
+    header: { sessionId: h.sessionId, msgId: h.msgId, target: h.source, source: h.target },
+    commands: [
+      {
+        kind: 'Status' as const,
+        cmdId: 1,
+        msgRef: h.msgId,
+        cmdRef: 0,
+        cmd: 'SyncHdr',
+        data: String(STATUS.SERVICE_UNAVAILABLE),
+      },
+    ],
+    final: true,
+  };
 }
 
 const asQueued = (list: readonly (EnqueueCommand & { id: string })[]): QueuedCommand[] =>

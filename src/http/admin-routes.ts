@@ -6,7 +6,9 @@ import { hashToken, verifyApiToken } from '../reporting/api-tokens.js';
 import { complianceReport, deviceComplianceReport, policyStatusReport } from '../reporting/compliance.js';
 import { complianceCsv } from '../reporting/csv.js';
 import { createMetricsRegistry } from '../reporting/metrics.js';
+import { isStorageUnavailable } from '../storage/errors.js';
 import type { AppDeps } from './app.js';
+import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 interface Problem {
   readonly status: number;
@@ -65,7 +67,13 @@ export function adminRoutes(deps: AppDeps): Router {
     try {
       res.type(registry.contentType).send(await registry.metrics());
     } catch (err) {
-      next(err);
+      if (!isStorageUnavailable(err)) return next(err);
+      deps.logger.warn({ err: err.message }, 'metrics: database unavailable');
+      sendProblem(
+        res,
+        { status: 503, title: 'Service Unavailable', detail: 'the database is unavailable' },
+        { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+      );
     }
   });
 
@@ -158,6 +166,21 @@ export function adminRoutes(deps: AppDeps): Router {
     sendProblem(res, { status: 404, title: 'Not Found', detail: 'no such admin API endpoint' });
   });
   api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (isStorageUnavailable(err)) {
+      deps.logger.warn({ err: err.message }, 'admin API: database unavailable');
+      if (!res.headersSent) {
+        sendProblem(
+          res,
+          {
+            status: 503,
+            title: 'Service Unavailable',
+            detail: 'the database is unavailable; try again later',
+          },
+          { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+        );
+      }
+      return;
+    }
     deps.logger.error({ err }, 'admin API error');
     if (!res.headersSent) sendProblem(res, { status: 500, title: 'Internal Server Error' });
   });

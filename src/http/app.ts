@@ -6,11 +6,13 @@ import type { Config } from '../config.js';
 import type { DmHooks } from '../dm/hooks.js';
 import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
+import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware } from './capture.js';
 import { dmRoutes } from './dm-routes.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
+import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 /** What every route module is built from (assembled by `startMdmServer` in src/main.ts). */
 export interface AppDeps {
@@ -55,6 +57,11 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).type('text/plain').send('not found');
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (isStorageUnavailable(err)) {
+      deps.logger.warn({ err: err.message }, 'request refused: database unavailable');
+      if (!res.headersSent) res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).end();
+      return;
+    }
     const status = (err as { status?: number }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       res.status(status).type('text/plain').send('bad request');

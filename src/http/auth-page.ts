@@ -6,6 +6,8 @@ import { escapeXml as escapeHtml } from '../codec/xml.js';
 import type { Config } from '../config.js';
 import type { EnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
+import { isStorageUnavailable } from '../storage/errors.js';
+import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 /** Only Windows app return URIs: never post a token to a web site. */
 const APPRU_RE = /^ms-app:\/\/[^\s"'<>]+$/i;
@@ -71,7 +73,19 @@ export function registerSignInPage(router: Router, service: EnrollmentService, c
       const appru = field(req.body, 'appru');
       if (!APPRU_RE.test(appru)) return badRequest(res);
       const username = field(req.body, 'username');
-      const token = await service.signIn(username, field(req.body, 'password'));
+      let token: string | undefined;
+      try {
+        token = await service.signIn(username, field(req.body, 'password'));
+      } catch (err) {
+        if (!isStorageUnavailable(err)) throw err;
+        res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+        return page(
+          res,
+          503,
+          'Try again later',
+          '<body><p>Sign-in is temporarily unavailable. Try again later.</p></body>',
+        );
+      }
       if (!token) return signInForm(res, appru, username, 'The user name or password is incorrect.');
       page(
         res,

@@ -17,6 +17,7 @@ import { CERTIFICATE_REJECTIONS, verifyDeviceCertificate } from '../pki/verify.j
 import type { AppDeps } from './app.js';
 import { clientCertificateOf, forwardedCertificateDer } from './client-cert.js';
 import { rawBody } from './soap.js';
+import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 export const DM_PATH = '/ManagementServer/MDM.svc';
 
@@ -85,14 +86,15 @@ export function dmRoutes(deps: AppDeps): Router {
     const result = await service.exchange(bytes, await identify(req), {
       ...(sessionToken !== undefined && { sessionToken }),
     });
-    if (result.httpStatus !== 200) {
-      res.status(result.httpStatus).type('text/plain').send('malformed SyncML message');
+    if (result.httpStatus === 400) {
+      res.status(400).type('text/plain').send('malformed SyncML message');
       return;
     }
+    if (result.httpStatus === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     // Gotcha 22: the SyncML content type and an explicit Content-Length.
     const body = Buffer.from(result.body, 'utf8');
     // res.setHeader, not res.set: Express would append a charset to the SyncML media type.
-    res.status(200);
+    res.status(result.httpStatus);
     res.setHeader('Content-Type', SYNCML_CONTENT_TYPE);
     res.setHeader('Content-Length', body.length);
     res.end(body);

@@ -5,6 +5,8 @@ import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import { EnrollmentFault, renderFault } from '../codec/soap/faults.js';
 import type { Logger } from '../logger.js';
+import { isStorageUnavailable } from '../storage/errors.js';
+import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 export const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 
@@ -38,6 +40,14 @@ export function sendFault(
       { traceId, subcode: fault.subcode, errorType: fault.errorType, reason: fault.message },
       'enrollment fault',
     );
+  } else if (isStorageUnavailable(err)) {
+    logger.warn({ traceId, err: err.message }, 'enrollment refused: database unavailable');
+    fault = new EnrollmentFault(
+      'EnrollmentServer',
+      'the enrollment service is temporarily unavailable; try again later',
+    );
+    status = 503;
+    res.set('Retry-After', String(RETRY_AFTER_SECONDS));
   } else {
     logger.error({ traceId, err }, 'enrollment request failed');
     fault = new EnrollmentFault('EnrollmentServer', 'the enrollment server could not process the request');

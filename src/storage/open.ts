@@ -31,8 +31,9 @@ export function describeDatabase(config: DatabaseConfig): string {
 export interface OpenStorageOptions {
   readonly logger?: Logger;
   /**
-   * `server`: background WAL checkpoints (SQLite). `cli`: a command beside a running server waits
-   * up to a minute for the server's write lock instead of failing.
+   * `server`: one server process per SQLite database (a second one is refused), background WAL
+   * checkpoints. `cli`: a command beside a running server waits up to a minute for the server's
+   * write lock instead of failing.
    */
   readonly role: 'server' | 'cli';
 }
@@ -48,6 +49,6 @@ export function openStorage(config: DatabaseConfig, options: OpenStorageOptions)
   }
   return openSqliteStorage({
     file: sqliteFile(config),
-    ...(options.role === 'cli' && { checkpointIntervalMs: 0, busyTimeoutMs: 60_000 }),
+    ...(options.role === 'cli' ? { checkpointIntervalMs: 0, busyTimeoutMs: 60_000 } : { serverLock: true }),
   });
 }

@@ -40,8 +40,10 @@ export interface TestServer {
   configYaml(extra?: string): string;
   /** Adds an enrollment user through the same code path as `mdm users add`. */
   addUser(upn: string, password: string): Promise<void>;
-  /** Stops the server and deletes the temporary folders. */
-  close(): Promise<void>;
+  /** Resolves when the database is reachable and the server's start-up work is done. */
+  readonly ready: Promise<void>;
+  /** Stops the server and deletes the temporary folders (unless `keepFiles`). */
+  close(options?: { keepFiles?: boolean }): Promise<void>;
 }
 
 /**
@@ -51,13 +53,21 @@ export interface TestServer {
  */
 export async function startTestServer(
   overrides: Partial<ConfigInput> = {},
-  options: { readonly logger?: Logger; readonly backend?: BackendName } = {},
+  options: {
+    readonly logger?: Logger;
+    readonly backend?: BackendName;
+    /** Reuse the folders of an earlier server (a restart). */
+    readonly dataDir?: string;
+    readonly certsDir?: string;
+  } = {},
 ): Promise<TestServer> {
   const root = mkdtempSync(join(tmpdir(), 'mdm-test-'));
-  const dataDir = join(root, 'data');
-  const certsDir = join(root, 'certs');
+  const dataDir = options.dataDir ?? join(root, 'data');
+  const certsDir = options.certsDir ?? join(root, 'certs');
   const backend = options.backend ?? 'sqlite';
-  const databaseUrl = backend === 'postgres' ? await postgresTestUrl() : undefined;
+  const databaseUrl =
+    (overrides.databaseUrl as string | undefined) ??
+    (backend === 'postgres' ? await postgresTestUrl() : undefined);
   const config = loadConfig({
     env: {},
     flags: {
@@ -66,8 +76,8 @@ export async function startTestServer(
       host: '127.0.0.1',
       port: 0,
       logLevel: 'silent',
-      ...(databaseUrl && { databaseUrl }),
       ...overrides,
+      ...(databaseUrl && { databaseUrl }),
     },
   });
   const server = await startMdmServer(config, {
@@ -80,16 +90,21 @@ export async function startTestServer(
     ca: server.ca,
     tlsCertPem: server.tls?.cert,
     storage: server.storage,
+    ready: server.ready,
     config: server.config,
     dataDir,
     certsDir,
-    backend,
+    backend: server.storage.backend,
     configYaml: (extra = '') =>
       `dataDir: ${dataDir}\ncertsDir: ${certsDir}\n${databaseUrl ? `databaseUrl: ${databaseUrl}\n` : ''}${extra}`,
     addUser: (upn, password) => addUser(server.storage.users, upn, password),
-    async close() {
+    async close(closing = {}) {
       await server.close();
-      rmSync(root, { recursive: true, force: true });
+      if (!closing.keepFiles) {
+        rmSync(root, { recursive: true, force: true });
+        if (options.dataDir) rmSync(options.dataDir, { recursive: true, force: true });
+        if (options.certsDir) rmSync(options.certsDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { migrations } from './migrations/index.js';
+import { acquireServerLock } from './server-lock.js';
 
 export type SqliteDb = Database.Database;
 
@@ -17,6 +18,8 @@ export interface OpenOptions {
   file: string;
   /** Interval of the background WAL checkpoint (in a worker thread); 0 disables it. Default 1 s. */
   checkpointIntervalMs?: number;
+  /** The server process: refuse to open a database another server process has open. */
+  serverLock?: boolean;
   /**
    * How long a write waits for another process's write lock (the CLI beside a running server)
    * before it fails with "database is locked". Default 5 s.
@@ -34,14 +37,21 @@ export interface SqliteHandle {
 export function openSqlite(options: OpenOptions): SqliteHandle {
   const memory = options.file === ':memory:';
   if (!memory) mkdirSync(dirname(options.file), { recursive: true });
+  const lock = options.serverLock && !memory ? acquireServerLock(options.file) : undefined;
   const busy = options.busyTimeoutMs ?? 5000;
   const writer = new Database(options.file);
-  writer.pragma('journal_mode = WAL');
-  writer.pragma('synchronous = NORMAL');
-  writer.pragma('foreign_keys = ON');
-  writer.pragma(`busy_timeout = ${busy}`);
-  writer.pragma('wal_autocheckpoint = 0');
-  migrate(writer);
+  try {
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('synchronous = NORMAL');
+    writer.pragma('foreign_keys = ON');
+    writer.pragma(`busy_timeout = ${busy}`);
+    writer.pragma('wal_autocheckpoint = 0');
+    migrate(writer);
+  } catch (err) {
+    writer.close();
+    lock?.release();
+    throw err;
+  }
   let reader = writer;
   if (!memory) {
     reader = new Database(options.file);
@@ -60,6 +70,7 @@ export function openSqlite(options: OpenOptions): SqliteHandle {
         if (!memory) writer.pragma('wal_checkpoint(TRUNCATE)');
         writer.close();
       }
+      lock?.release();
     },
   };
 }
