@@ -27,6 +27,8 @@ export interface BenchOptions {
   readonly profile: boolean;
   /** Keep the temporary data folder (database, certificates) for inspection. */
   readonly keep: boolean;
+  /** Report the server's SQL statements per session by statement text. */
+  readonly countStatements: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -44,6 +46,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --modes LIST           proxy,tls (default both)
   --profile              write a CPU profile of the server (proxy mode) to the results folder
   --keep                 keep the temporary database and certificates
+  --count-statements     list the server's SQL statements per session by statement text (proxy mode)
 Quick CI smoke: npm run bench -- --devices 200 --seconds 2`;
 
 function positive(name: string, value: string | undefined, fallback: number, min = 1): number {
@@ -70,6 +73,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       modes: { type: 'string' },
       profile: { type: 'boolean' },
       keep: { type: 'boolean' },
+      'count-statements': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -94,5 +98,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     modes: modes as ('proxy' | 'tls')[],
     profile: values.profile ?? false,
     keep: values.keep ?? false,
+    countStatements: values['count-statements'] ?? false,
   };
 }

@@ -10,10 +10,12 @@ import { renderChart } from './svg.js';
 
 /** Targets for the proxy (scale) deployment on a 2-core machine. */
 export const TARGETS = {
-  sessionsPerSec: 1000,
-  p99Ms: 50,
-  enrollPerSec: 300,
+  sessionsPerSec: 1500,
+  p99Ms: 30,
+  enrollPerSec: 500,
   rssMb: 300,
+  /** Server CPU per session at most this many times the SQLite floor's (group commit), same run. */
+  cpuVsFloorSqlite: 1.25,
 } as const;
 
 export interface ModeResult {
@@ -38,6 +40,9 @@ export interface BenchInputs {
   readonly proxy?: ModeResult;
   readonly tls?: ModeResult;
   readonly floor?: CheckinResult;
+  /** The floor with SQLite, group commit (the reference) and a commit per exchange. */
+  readonly floorSqlite?: ModeResult;
+  readonly floorSqliteSingle?: ModeResult;
   readonly loadavgBefore: readonly number[];
   readonly totalSeconds: number;
 }
@@ -64,6 +69,13 @@ export interface BenchReport {
   readonly rssMb: number;
   readonly floorMessagesPerSec: number;
   readonly floorSessionsPerSec: number;
+  /** The floor with SQLite (group commit): sessions/s and CPU per session, and the server's CPU over it. */
+  readonly floorSqliteSessionsPerSec: number;
+  readonly floorSqliteCpuMsPerSession: number;
+  readonly floorSqliteSingleCpuMsPerSession: number;
+  readonly cpuVsFloorSqlite: number;
+  /** SQL statements the server ran per session (proxy mode), BEGIN/COMMIT included. */
+  readonly statementsPerSession?: number;
   /** Database file (+ WAL) bytes per pre-loaded device, after the pre-load and after the runs. */
   readonly dbBytesPerDevice: number;
   readonly dbBytesPerDeviceAfterRun: number;
@@ -97,14 +109,18 @@ export interface BenchReport {
   readonly totalSeconds: number;
   readonly proxy?: ModeResult;
   readonly floor?: CheckinResult;
+  readonly floorSqlite?: ModeResult;
+  readonly floorSqliteSingle?: ModeResult;
   readonly tlsDetails?: ModeResult;
 }
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
-const cpuPerSession = (m: ModeResult | undefined) =>
-  m && m.checkins.totalSessions > 0
-    ? Math.round((m.server.cpuMs / m.checkins.totalSessions) * 1000) / 1000
-    : 0;
+
+/** Server CPU per session of a run (warm-up included, as the CPU clock is). */
+export function cpuMsPerSession(server: ServerStats, checkins: CheckinResult): number {
+  return checkins.totalSessions > 0 ? Math.round((server.cpuMs / checkins.totalSessions) * 1000) / 1000 : 0;
+}
+const cpuPerSession = (m: ModeResult | undefined) => (m ? cpuMsPerSession(m.server, m.checkins) : 0);
 
 export function buildReport(input: BenchInputs): BenchReport {
   const proxy = input.proxy;
@@ -113,6 +129,12 @@ export function buildReport(input: BenchInputs): BenchReport {
   const sessionsPerSec = proxy?.checkins.sessionsPerSec ?? 0;
   const p99Ms = proxy?.checkins.latency.p99Ms ?? 0;
   const enrollPerSec = proxy?.enroll?.enrollPerSec ?? 0;
+  const floorCpu = cpuPerSession(input.floorSqlite);
+  const cpuVsFloorSqlite = floorCpu > 0 ? Math.round((cpuPerSession(proxy) / floorCpu) * 100) / 100 : 0;
+  const statements =
+    proxy?.server.statements !== undefined && proxy.checkins.totalSessions > 0
+      ? r1(proxy.server.statements / proxy.checkins.totalSessions)
+      : undefined;
   const check = (target: number, value: number, atMost: boolean): TargetCheck => ({
     target,
     value,
@@ -132,6 +154,11 @@ export function buildReport(input: BenchInputs): BenchReport {
     rssMb,
     floorMessagesPerSec: input.floor?.messagesPerSec ?? 0,
     floorSessionsPerSec: input.floor?.sessionsPerSec ?? 0,
+    floorSqliteSessionsPerSec: input.floorSqlite?.checkins.sessionsPerSec ?? 0,
+    floorSqliteCpuMsPerSession: floorCpu,
+    floorSqliteSingleCpuMsPerSession: cpuPerSession(input.floorSqliteSingle),
+    cpuVsFloorSqlite,
+    ...(statements !== undefined && { statementsPerSession: statements }),
     dbBytesPerDevice: Math.round(input.dbBytesAfterPreload / Math.max(1, input.devices)),
     dbBytesPerDeviceAfterRun: Math.round(input.dbBytesAfterRun / Math.max(1, input.devices)),
     ...(proxy?.signIns && { signInsPerSec: proxy.signIns.signInsPerSec }),
@@ -157,6 +184,7 @@ export function buildReport(input: BenchInputs): BenchReport {
       p99Ms: check(TARGETS.p99Ms, p99Ms, true),
       enrollPerSec: check(TARGETS.enrollPerSec, enrollPerSec, false),
       rssMb: check(TARGETS.rssMb, rssMb, true),
+      cpuVsFloorSqlite: check(TARGETS.cpuVsFloorSqlite, cpuVsFloorSqlite, true),
     },
     machine: {
       cpus: cpus().length,
@@ -169,6 +197,8 @@ export function buildReport(input: BenchInputs): BenchReport {
     totalSeconds: r1(input.totalSeconds),
     ...(proxy && { proxy }),
     ...(input.floor && { floor: input.floor }),
+    ...(input.floorSqlite && { floorSqlite: input.floorSqlite }),
+    ...(input.floorSqliteSingle && { floorSqliteSingle: input.floorSqliteSingle }),
     ...(tls && { tlsDetails: tls }),
   };
 }
@@ -214,6 +244,12 @@ export function formatReport(r: BenchReport): string {
         `(${r.serverCpuMsPerSession} ms per session), ` +
         `event-loop delay p99 ${r.proxy.server.loopDelayP99Ms} ms max ${r.proxy.server.loopDelayMaxMs} ms`,
     );
+    push(
+      `  CPU per session vs the SQLite floor: ${r.cpuVsFloorSqlite}× [${mark(r.targets.cpuVsFloorSqlite)} ≤ ${TARGETS.cpuVsFloorSqlite}]` +
+        (r.statementsPerSession !== undefined
+          ? `   SQL statements per session: ${r.statementsPerSession}`
+          : ''),
+    );
     if (r.proxy.enroll) {
       const e = r.proxy.enroll;
       push(
@@ -222,6 +258,15 @@ export function formatReport(r: BenchReport): string {
       );
     }
     if (r.proxy.signIns) push(`  password sign-ins/s (scrypt): ${r.proxy.signIns.signInsPerSec}`);
+    const bySql = r.proxy.server.statementsBySql;
+    if (bySql) {
+      push('  SQL statements per session, by text:');
+      for (const [sql, n] of bySql.slice(0, 25)) {
+        push(
+          `    ${(n / Math.max(1, c.totalSessions)).toFixed(2).padStart(6)}  ${sql.replace(/\s+/g, ' ').slice(0, 110)}`,
+        );
+      }
+    }
     for (const e of [...c.errors, ...(r.proxy.enroll?.errors ?? [])]) push(`  error: ${e}`);
   }
   if (r.floor) {
@@ -229,6 +274,13 @@ export function formatReport(r: BenchReport): string {
     push(
       `Floor (bare node:http replaying the same bytes): sessions/s ${r.floorSessionsPerSec}  messages/s ${r.floorMessagesPerSec}  ` +
         `p50 ${r.floor.latency.p50Ms} ms  p99 ${r.floor.latency.p99Ms} ms`,
+    );
+  }
+  if (r.floorSqlite) {
+    push(
+      `Floor with SQLite (bare node:http, real parse, minimal writes): group commit ${r.floorSqliteSessionsPerSec} sessions/s, ` +
+        `${r.floorSqliteCpuMsPerSession} ms CPU/session, p99 ${r.floorSqlite.checkins.latency.p99Ms} ms; ` +
+        `a commit per exchange ${r.floorSqliteSingle?.checkins.sessionsPerSec ?? '-'} sessions/s, ${r.floorSqliteSingleCpuMsPerSession} ms CPU/session`,
     );
   }
   if (r.tls && r.tlsDetails) {
@@ -261,6 +313,7 @@ export function writeResults(report: BenchReport, jsonPath: string): string {
     r('proxy', '#1f77b4', report.proxy?.checkins.timeline),
     r('TLS', '#d62728', report.tlsDetails?.checkins.timeline),
     r('floor', '#2ca02c', report.floor?.timeline),
+    r('floor with SQLite', '#9467bd', report.floorSqlite?.checkins.timeline),
   ].filter((s) => s.points.length > 0);
   writeFileSync(
     svgPath,

@@ -1,7 +1,16 @@
 // `npm run bench`: pre-load the database, start the server in its own process, drive it from a
 // separate load-generator process, and report (console, JSON, SVG). See bench/README.md.
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,13 +21,14 @@ import { sqliteFile } from '../src/storage/open.js';
 import type { BenchDevice } from './checkin.js';
 import type { EnrollResult, SignInResult } from './enroll-load.js';
 import type { FloorReplies } from './floor-server.js';
+import type { FloorSqliteInput } from './floor-sqlite.js';
 import type { IssuedPoolCertificate, IssueRequest } from './issue-certs.js';
 import type { CheckinJob, CheckinResult, HandshakeResult, Target } from './load.js';
 import type { LoadJob } from './load-generator.js';
 import { type BenchOptions, parseBenchOptions, USAGE } from './options.js';
 import { preloadDatabase } from './preload.js';
 import { ask, forkBench, isEntryPoint, nextMessage, stopChild } from './process.js';
-import { buildReport, formatReport, type ModeResult, writeResults } from './report.js';
+import { buildReport, cpuMsPerSession, formatReport, type ModeResult, writeResults } from './report.js';
 import type { ServerProcessInput, ServerStats } from './server-process.js';
 
 export const CERT_HEADER = 'X-SSL-Client-Cert';
@@ -54,8 +64,9 @@ async function startServer(
   flags: Record<string, unknown>,
   output: number,
   nodeFlags: string[],
+  countStatementsBySql = false,
 ): Promise<ServerHandle> {
-  const input: ServerProcessInput = { flags, users: [BENCH_USER] };
+  const input: ServerProcessInput = { flags, users: [BENCH_USER], countStatementsBySql };
   const child = await forkBench('./server-process.ts', {
     env: { BENCH_SERVER_INPUT: JSON.stringify(input) },
     nodeFlags: ['--expose-gc', ...nodeFlags],
@@ -134,7 +145,12 @@ interface RunContext {
 async function runProxyMode(ctx: RunContext, devices: BenchDevice[]): Promise<ModeResult> {
   const { o, loader } = ctx;
   const nodeFlags = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`] : [];
-  const server = await startServer(serverFlags(ctx.dataDir, ctx.certsDir, false), ctx.logFd, nodeFlags);
+  const server = await startServer(
+    serverFlags(ctx.dataDir, ctx.certsDir, false),
+    ctx.logFd,
+    nodeFlags,
+    o.countStatements,
+  );
   ctx.children.push(server.child);
   try {
     log(`proxy mode: ${server.url}, ${o.concurrency} concurrent sessions, ${o.warmup}+${o.seconds} s`);
@@ -193,6 +209,42 @@ async function runFloor(
     );
   } finally {
     await stopChild(floorServer);
+  }
+}
+
+/**
+ * The floor with SQLite: the same load against a bare node:http server doing the real parse and the
+ * minimal durable writes of a session, on its own copy of the pre-loaded database.
+ */
+async function runFloorSqlite(
+  ctx: RunContext,
+  devices: BenchDevice[],
+  file: string,
+  groupCommit: boolean,
+): Promise<ModeResult> {
+  const input: FloorSqliteInput = { file, groupCommit, certHeader: CERT_HEADER };
+  const floor = await forkBench('./floor-sqlite.ts', {
+    env: { BENCH_FLOOR_INPUT: JSON.stringify(input) },
+    output: ctx.logFd,
+  });
+  ctx.children.push(floor);
+  try {
+    const { port } = await nextMessage<{ port: number }>(floor, 'ready', 60_000);
+    log(`floor with SQLite (${groupCommit ? 'group commit' : 'a commit per exchange'}): port ${port}`);
+    await ask<ServerStats>(floor, { type: 'stats', reset: true }, 'stats');
+    const checkins = await run<CheckinResult>(
+      ctx.loader,
+      checkinJob(ctx.o, { host: '127.0.0.1', port }, `http://127.0.0.1:${port}`, 'proxy', devices, {
+        certHeader: CERT_HEADER,
+      }),
+    );
+    const server = await ask<ServerStats>(floor, { type: 'stats', reset: true }, 'stats');
+    log(
+      `floor with SQLite: ${checkins.sessionsPerSec} sessions/s, ${cpuMsPerSession(server, checkins)} ms CPU/session`,
+    );
+    return { checkins, server };
+  } finally {
+    await stopChild(floor);
   }
 }
 
@@ -260,6 +312,9 @@ export async function runBenchmark(o: BenchOptions): Promise<void> {
       issue: issueInChild,
     });
     const dbBytesAfterPreload = dbBytes(file);
+    // The SQLite floors run on their own copies of the pre-loaded database (fresh queues).
+    const floorFiles = { group: join(root, 'floor-group.sqlite'), single: join(root, 'floor-single.sqlite') };
+    if (o.modes.includes('proxy')) for (const f of Object.values(floorFiles)) copyFileSync(file, f);
     log(
       `pre-load: ${Math.round(pre.insertMs)} ms inserting; ${Math.round(pre.issueMs)} ms issuing certificates in parallel; ` +
         `${Math.round(pre.totalMs)} ms in all`,
@@ -277,6 +332,10 @@ export async function runBenchmark(o: BenchOptions): Promise<void> {
     const proxy = o.modes.includes('proxy') ? await runProxyMode(ctx, proxyPool) : undefined;
     const recorded = proxy?.checkins.recorded;
     const floor = recorded ? await runFloor(ctx, proxyPool, recorded) : undefined;
+    const floorSqlite = proxy ? await runFloorSqlite(ctx, proxyPool, floorFiles.group, true) : undefined;
+    const floorSqliteSingle = proxy
+      ? await runFloorSqlite(ctx, proxyPool, floorFiles.single, false)
+      : undefined;
     const tls = o.modes.includes('tls') ? await runTlsMode(ctx, tlsPool) : undefined;
     await stopChild(loader);
 
@@ -291,6 +350,8 @@ export async function runBenchmark(o: BenchOptions): Promise<void> {
       proxy,
       tls,
       floor,
+      ...(floorSqlite && { floorSqlite }),
+      ...(floorSqliteSingle && { floorSqliteSingle }),
       loadavgBefore,
       totalSeconds: (performance.now() - began) / 1000,
     });

@@ -2,42 +2,23 @@
 // `npm start` (src/main.ts), so RSS, CPU and `--cpu-prof` profiles belong to the server alone.
 // Parent → child (IPC): { type: 'stats', reset?: boolean } | { type: 'stop' }.
 // Child → parent: { type: 'ready', url, protocol, tlsCertPem } | { type: 'stats', … } | { type: 'error', message }.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { addUser } from '../src/enrollment/users.js';
 import { createLogger } from '../src/logger.js';
 import { startMdmServer } from '../src/main.js';
+import { countStatementsBySql, statementStats } from '../src/storage/sql/client.js';
 import { isEntryPoint } from './process.js';
+import { answerStats } from './process-stats.js';
+
+export type { ServerStats } from './process-stats.js';
 
 export interface ServerProcessInput {
   /** Settings as CLI flags would give them (camelCase). */
   readonly flags: Record<string, unknown>;
   /** Enrollment users to create (sign-in page and OnPremise). */
   readonly users: readonly { readonly upn: string; readonly password: string }[];
-}
-
-export interface ServerStats {
-  readonly type: 'stats';
-  readonly rssMb: number;
-  readonly peakRssMb: number;
-  readonly heapUsedMb: number;
-  /** Heap still reachable after a full garbage collection (what the server really retains). */
-  readonly heapLiveMb?: number;
-  /** CPU time (user + system) since the last reset, milliseconds. */
-  readonly cpuMs: number;
-  /** Event-loop delay since the last reset (ms): what a checkpoint or a long sync call would show. */
-  readonly loopDelayP99Ms: number;
-  readonly loopDelayMaxMs: number;
-}
-
-const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
-
-/** Live heap after a full collection, when the process runs with --expose-gc (the bench does). */
-function liveHeapMb(): number | undefined {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return undefined;
-  gc();
-  return mb(process.memoryUsage().heapUsed);
+  /** Count statements per SQL text (`--count-statements`). */
+  readonly countStatementsBySql?: boolean;
 }
 
 /** Entry of the server child process (IPC protocol above). */
@@ -55,42 +36,25 @@ export async function runServerProcess(): Promise<void> {
     if (!(await server.storage.users.getUser(u.upn))) await addUser(server.storage.users, u.upn, u.password);
   }
 
-  let peakRss = process.memoryUsage.rss();
-  setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, 100).unref();
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  loop.enable();
-  let cpuBase = process.cpuUsage();
-
-  process.on('message', (msg: { type: string; reset?: boolean }) => {
-    if (msg.type === 'stats') {
-      const rss = process.memoryUsage.rss();
-      peakRss = Math.max(peakRss, rss);
-      const cpu = process.cpuUsage(cpuBase);
-      const stats: ServerStats = {
-        type: 'stats',
-        rssMb: mb(rss),
-        peakRssMb: mb(peakRss),
-        heapUsedMb: mb(process.memoryUsage().heapUsed),
-        heapLiveMb: liveHeapMb(),
-        cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-        loopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
-        loopDelayMaxMs: Math.round(loop.max / 1e4) / 100,
-      };
-      if (msg.reset) {
-        loop.reset();
-        cpuBase = process.cpuUsage();
-        peakRss = rss;
-      }
-      process.send?.(stats);
-    } else if (msg.type === 'stop') {
+  if (input.countStatementsBySql) countStatementsBySql();
+  let statementBase = statementStats.statements;
+  answerStats(
+    () =>
       server.close().then(
         () => process.exit(0),
         () => process.exit(1),
-      );
-    }
-  });
+      ),
+    (reset) => {
+      const statements = statementStats.statements - statementBase;
+      const bySql =
+        statementStats.bySql && [...statementStats.bySql].sort((a, b) => b[1] - a[1]).slice(0, 40);
+      if (reset) {
+        statementBase = statementStats.statements;
+        statementStats.bySql?.clear();
+      }
+      return { statements, ...(bySql && { statementsBySql: bySql }) };
+    },
+  );
   process.send?.({
     type: 'ready',
     url: server.url,

@@ -1,7 +1,7 @@
 // `SqlClient` over node-postgres: a pool (statements outside a transaction) or one checked-out
 // connection (inside one). The shared SQL's `?` placeholders become `$1, $2, …`.
 import type { QueryResult, QueryResultRow } from 'pg';
-import type { SqlClient, SqlValue } from '../sql/client.js';
+import { countStatement, type SqlClient, type SqlValue } from '../sql/client.js';
 
 interface Queryable {
   query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
@@ -11,6 +11,7 @@ const numbered = new Map<string, string>();
 
 /** `?` → `$n` (the shared SQL never has a `?` inside a literal). */
 export function numberPlaceholders(sql: string): string {
+  countStatement(sql);
   let text = numbered.get(sql);
   if (text === undefined) {
     let n = 0;

@@ -173,13 +173,14 @@ export function openPostgresStorage(options: PostgresOptions): Storage {
     for (let attempt = 1; ; attempt++) {
       try {
         return await withConnection(async (client) => {
-          await client.query('BEGIN');
+          const tx = new PgClient(client);
+          await tx.run('BEGIN');
           try {
-            const result = await work(new PgClient(client));
-            await client.query('COMMIT');
+            const result = await work(tx);
+            await tx.run('COMMIT');
             return result;
           } catch (err) {
-            await client.query('ROLLBACK').catch(() => undefined);
+            await tx.run('ROLLBACK').catch(() => undefined);
             throw err;
           }
         });

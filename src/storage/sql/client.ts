@@ -38,3 +38,20 @@ export function placeholders(n: number): string {
 
 /** SQLite and PostgreSQL store booleans here as INTEGER 0/1. */
 export const bit = (b: boolean): number => (b ? 1 : 0);
+
+/**
+ * Statements this process executed, on either backend (the benchmark reports them per session).
+ * `bySql` counts per statement text once `countStatementsBySql()` was called.
+ */
+export const statementStats: { statements: number; bySql?: Map<string, number> } = { statements: 0 };
+
+export function countStatementsBySql(): void {
+  statementStats.bySql ??= new Map();
+}
+
+/** Called by each backend's client for every statement it runs. */
+export function countStatement(sql: string): void {
+  statementStats.statements++;
+  const by = statementStats.bySql;
+  if (by) by.set(sql, (by.get(sql) ?? 0) + 1);
+}

@@ -1,7 +1,7 @@
 // `SqlClient` over one better-sqlite3 connection. Statements run synchronously under the async
 // signature; each distinct SQL text is prepared once per connection.
 import type Database from 'better-sqlite3';
-import type { SqlClient, SqlValue } from '../sql/client.js';
+import { countStatement, type SqlClient, type SqlValue } from '../sql/client.js';
 
 /** Distinct statements kept prepared per connection (dynamic IN lists add shapes). */
 const MAX_PREPARED = 1000;
@@ -13,6 +13,7 @@ export class SqliteClient implements SqlClient {
   constructor(readonly db: Database.Database) {}
 
   private statement(sql: string): Database.Statement {
+    countStatement(sql);
     let stmt = this.prepared.get(sql);
     if (!stmt) {
       if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();

@@ -5,7 +5,7 @@
 // turn share one COMMIT (group commit), each in its own savepoint: one that throws rolls back
 // alone, and none resolves before the COMMIT that makes it durable.
 import type { Storage } from '../index.js';
-import { type SqlClient, type SqlExecutor, transactionExecutor } from '../sql/client.js';
+import { countStatement, type SqlClient, type SqlExecutor, transactionExecutor } from '../sql/client.js';
 import { sqlStores } from '../sql/stores.js';
 import { SqliteClient } from './client.js';
 import { type OpenOptions, openSqlite, SQLITE_SCHEMA_VERSION, type SqliteDb } from './database.js';
@@ -24,6 +24,10 @@ const MAX_BATCH = 64;
 /** The single writer: a FIFO of transactions, drained in batches that share a COMMIT. */
 class WriteQueue {
   private readonly queue: Job[] = [];
+  private readonly exec = (sql: string) => {
+    countStatement(sql);
+    this.db.exec(sql);
+  };
   private scheduled = false;
   private running = false;
   private savepoints = 0;
@@ -43,13 +47,13 @@ class WriteQueue {
   /** A savepoint inside the open transaction (nested `transaction`). */
   async nested<T>(work: () => Promise<T>): Promise<T> {
     const name = `nested_${++this.savepoints}`;
-    this.db.exec(`SAVEPOINT ${name}`);
+    this.exec(`SAVEPOINT ${name}`);
     try {
       const result = await work();
-      this.db.exec(`RELEASE ${name}`);
+      this.exec(`RELEASE ${name}`);
       return result;
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      if (this.db.inTransaction) this.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
       throw err;
     }
   }
@@ -71,7 +75,7 @@ class WriteQueue {
   private async drain(jobs: Job[]): Promise<void> {
     const results: { ok: boolean; value: unknown }[] = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.exec('BEGIN IMMEDIATE');
     } catch (err) {
       for (const job of jobs) job.reject(err);
       return;
@@ -80,21 +84,21 @@ class WriteQueue {
     for (const job of jobs) {
       // The engine may roll the whole transaction back (disk full, I/O error): stop there.
       if (!this.db.inTransaction) break;
-      if (!alone) this.db.exec('SAVEPOINT job');
+      if (!alone) this.exec('SAVEPOINT job');
       try {
         const value = await job.work(this.client);
-        if (!alone) this.db.exec('RELEASE job');
+        if (!alone) this.exec('RELEASE job');
         results.push({ ok: true, value });
       } catch (err) {
-        if (this.db.inTransaction) this.db.exec(alone ? 'ROLLBACK' : 'ROLLBACK TO job; RELEASE job');
+        if (this.db.inTransaction) this.exec(alone ? 'ROLLBACK' : 'ROLLBACK TO job; RELEASE job');
         results.push({ ok: false, value: err });
       }
     }
     if (this.db.inTransaction) {
       try {
-        this.db.exec('COMMIT');
+        this.exec('COMMIT');
       } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        if (this.db.inTransaction) this.exec('ROLLBACK');
         for (const job of jobs) job.reject(err);
         return;
       }
