@@ -16,7 +16,7 @@ export interface ServerStats {
   readonly loopDelayMaxMs: number;
   /** SQL statements run since the last reset (the MDM server), and the most frequent texts. */
   readonly statements?: number;
-  readonly statementsBySql?: readonly (readonly [string, number])[];
+  readonly statementsBySql?: readonly { readonly sql: string; readonly count: number; readonly ms: number }[];
 }
 
 const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;

@@ -260,10 +260,11 @@ export function formatReport(r: BenchReport): string {
     if (r.proxy.signIns) push(`  password sign-ins/s (scrypt): ${r.proxy.signIns.signInsPerSec}`);
     const bySql = r.proxy.server.statementsBySql;
     if (bySql) {
-      push('  SQL statements per session, by text:');
-      for (const [sql, n] of bySql.slice(0, 25)) {
+      push('  SQL statements per session, by time (count per session, µs per session, text):');
+      const n = Math.max(1, c.totalSessions);
+      for (const st of bySql.slice(0, 25)) {
         push(
-          `    ${(n / Math.max(1, c.totalSessions)).toFixed(2).padStart(6)}  ${sql.replace(/\s+/g, ' ').slice(0, 110)}`,
+          `    ${(st.count / n).toFixed(2).padStart(6)} ${((st.ms * 1000) / n).toFixed(1).padStart(7)} µs  ${st.sql.replace(/\s+/g, ' ').slice(0, 100)}`,
         );
       }
     }

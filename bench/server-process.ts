@@ -47,7 +47,11 @@ export async function runServerProcess(): Promise<void> {
     (reset) => {
       const statements = statementStats.statements - statementBase;
       const bySql =
-        statementStats.bySql && [...statementStats.bySql].sort((a, b) => b[1] - a[1]).slice(0, 40);
+        statementStats.bySql &&
+        [...statementStats.bySql]
+          .map(([sql, { count, ms }]) => ({ sql, count, ms: Math.round(ms * 10) / 10 }))
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 40);
       if (reset) {
         statementBase = statementStats.statements;
         statementStats.bySql?.clear();

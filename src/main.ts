@@ -8,7 +8,7 @@ import { defaultCatalog } from './catalog/catalog.js';
 import { type Config, ConfigError, loadConfig, publicHost } from './config.js';
 import { startSessionPruning } from './dm/retention.js';
 import { loadOrCreateTokenSecret } from './enrollment/tokens.js';
-import { createApp } from './http/app.js';
+import { createRequestHandler, type RequestHandler } from './http/app.js';
 import { listen } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { type EnrollmentCa, loadOrCreateCa } from './pki/ca.js';
@@ -56,7 +56,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
     const tokenSecret = loadOrCreateTokenSecret(initial.dataDir, initial.tokenSecret);
     // Policy delivery and compliance: hooks into every OMA-DM session.
     const policy = createPolicyRuntime({ config: initial, storage, logger });
-    let handler: ReturnType<typeof createApp> | undefined;
+    let handler: RequestHandler | undefined;
     const listener = await listen(
       { host: initial.host, port: initial.port, tls, clientCaPem: [ca.pem] },
       () => handler ?? ((_req, res) => res.writeHead(503).end()),
@@ -68,7 +68,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
           publicUrl: options.publicUrlForPort(listener.port, listener.protocol),
         }
       : initial;
-    handler = createApp({
+    handler = createRequestHandler({
       config,
       storage,
       ca,

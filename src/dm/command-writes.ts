@@ -5,18 +5,22 @@
 // back to the queue until `maxAttempts` sessions carried it, then fails; a pending command past its
 // `expiresAt` expires unsent.
 import { STATUS } from '../codec/syncml/codes.js';
-import type { CommandNode, QueuedCommand, ResultItem, SentRef } from '../storage/commands.js';
-import type { CommandWrite } from '../storage/dm-sessions.js';
+import type { CommandNode, ResultItem, SentRef } from '../storage/commands.js';
+import type { CommandWrite, OpenCommand } from '../storage/dm-sessions.js';
 
 interface Tracked {
-  readonly attempts: number;
   /** In flight in this exchange's session before the exchange started. */
   readonly carriedHere: boolean;
-  nodes: CommandNode[];
-  write?: CommandWrite;
+  /** The row as loaded, then as this exchange changes it. */
+  row: CommandWrite;
+  changed: boolean;
 }
 
-/** Accumulates the writes of one exchange, one per command touched. */
+/** What a command needs to be tracked: a loaded open command, or one this exchange enqueues. */
+export type KnownCommand = Pick<OpenCommand, 'id' | 'attempts'> &
+  Partial<Pick<OpenCommand, 'state' | 'nodes' | 'sentAt'>>;
+
+/** Accumulates the writes of one exchange, one full row per command touched. */
 export class CommandWrites {
   private readonly tracked = new Map<string, Tracked>();
 
@@ -25,78 +29,93 @@ export class CommandWrites {
     private readonly sessionId: string,
   ) {}
 
-  /** A command the exchange may touch: in flight (with its node records) or pending. */
-  know(q: QueuedCommand, nodes: readonly CommandNode[] = [], carriedHere = false): void {
-    if (!this.tracked.has(q.id))
-      this.tracked.set(q.id, { attempts: q.attempts, carriedHere, nodes: [...nodes] });
+  /** A command the exchange may touch. */
+  know(q: KnownCommand, carriedHere = false): void {
+    if (this.tracked.has(q.id)) return;
+    this.tracked.set(q.id, {
+      carriedHere,
+      changed: false,
+      row: {
+        commandId: q.id,
+        state: q.state ?? 'pending',
+        statusCode: null,
+        failureReason: null,
+        attempts: q.attempts,
+        carrier: q.state === 'sent' ? 'session' : null,
+        nodes: q.nodes ?? [],
+        sentAt: q.sentAt ?? null,
+        completedAt: null,
+      },
+    });
   }
 
-  private get(commandId: string): Tracked | undefined {
-    return this.tracked.get(commandId);
-  }
-
-  private set(t: Tracked, commandId: string, change: Omit<CommandWrite, 'commandId'>): void {
-    t.write = { ...t.write, ...change, commandId };
+  private change(t: Tracked, change: Partial<Omit<CommandWrite, 'commandId'>>): void {
+    t.row = { ...t.row, ...change };
+    t.changed = true;
   }
 
   /** A node went out in this exchange. */
   sent(ref: SentRef): void {
-    const t = this.get(ref.commandId);
+    const t = this.tracked.get(ref.commandId);
     if (!t) return;
-    t.nodes.push({
+    const node: CommandNode = {
       ...ref,
       sessionId: this.sessionId,
       originalError: null,
       results: [],
       sentAt: this.at,
       answeredAt: null,
-    });
+    };
     // One attempt per session that carries it (a chunk continuation or a re-send in the same
     // session is the same attempt).
-    const first = !t.carriedHere && t.write?.state !== 'sent';
-    this.set(t, ref.commandId, {
+    const first = !t.carriedHere && t.row.state !== 'sent';
+    this.change(t, {
       state: 'sent',
-      ...(first && { attempts: t.attempts + 1, carrier: 'session' as const, sentAt: this.at }),
-      nodes: t.nodes,
+      nodes: [...t.row.nodes, node],
+      carrier: 'session',
+      ...(first && { attempts: t.row.attempts + 1, sentAt: this.at }),
     });
   }
 
   /** The device's Status for a node. */
   status(ref: SentRef, code: number, originalError?: string): void {
-    const t = this.get(ref.commandId);
+    const t = this.tracked.get(ref.commandId);
     if (!t) return;
-    this.updateNode(t, ref, (n) => ({
+    const nodes = this.updateNode(t, ref, (n) => ({
       ...n,
       status: code,
       originalError: originalError ?? null,
       answeredAt: this.at,
     }));
     const done = ref.path === '' && code !== STATUS.CHUNK_ACCEPTED;
-    this.set(t, ref.commandId, {
-      state: done ? 'done' : (t.write?.state ?? 'sent'),
-      nodes: t.nodes,
-      ...(done && { statusCode: code, completedAt: this.at, carrier: null }),
+    this.change(t, {
+      nodes,
+      ...(done && { state: 'done', statusCode: code, completedAt: this.at, carrier: null }),
     });
   }
 
   /** Results for a node (appended: a Get may be answered in several Results). */
   results(ref: SentRef, items: readonly ResultItem[]): void {
-    const t = this.get(ref.commandId);
+    const t = this.tracked.get(ref.commandId);
     if (!t) return;
-    this.updateNode(t, ref, (n) => ({ ...n, results: [...n.results, ...items], answeredAt: this.at }));
-    this.set(t, ref.commandId, { state: t.write?.state ?? 'sent', nodes: t.nodes });
+    this.change(t, {
+      nodes: this.updateNode(t, ref, (n) => ({
+        ...n,
+        results: [...n.results, ...items],
+        answeredAt: this.at,
+      })),
+    });
   }
 
   /** The server gives up on a command (too large to send, …). */
   fail(commandId: string, reason: string): void {
-    const t = this.get(commandId);
-    if (!t) return;
-    this.set(t, commandId, { state: 'failed', failureReason: reason, completedAt: this.at, carrier: null });
+    const t = this.tracked.get(commandId);
+    if (t) this.change(t, { state: 'failed', failureReason: reason, completedAt: this.at, carrier: null });
   }
 
   expire(commandId: string): void {
-    const t = this.get(commandId);
-    if (t) this.set(t, commandId, { state: 'expired', completedAt: this.at });
+    const t = this.tracked.get(commandId);
+    if (t) this.change(t, { state: 'expired', completedAt: this.at, carrier: null });
   }
 
   /**
@@ -104,42 +123,37 @@ export class CommandWrites {
    * `maxAttempts` sessions carried it.
    */
   unanswered(commandId: string, maxAttempts: number): 'pending' | 'failed' | undefined {
-    const t = this.get(commandId);
-    if (!t) return undefined;
-    const state = t.write?.state ?? 'sent';
-    if (state !== 'sent') return undefined;
-    const attempts = t.write?.attempts ?? t.attempts;
-    if (attempts >= maxAttempts) {
-      this.set(t, commandId, {
+    const t = this.tracked.get(commandId);
+    if (t?.row.state !== 'sent') return undefined;
+    if (t.row.attempts >= maxAttempts) {
+      this.change(t, {
         state: 'failed',
-        failureReason: `no status from the device after ${attempts} attempts`,
+        failureReason: `no status from the device after ${t.row.attempts} attempts`,
         completedAt: this.at,
         carrier: null,
       });
       return 'failed';
     }
-    this.set(t, commandId, { state: 'pending', carrier: null });
+    this.change(t, { state: 'pending', carrier: null });
     return 'pending';
   }
 
-  /** Current state of a tracked command as far as this exchange knows. */
-  stateOf(commandId: string): CommandWrite['state'] | undefined {
-    return this.get(commandId)?.write?.state;
-  }
-
+  /** The rows to write: every command this exchange changed. */
   all(): CommandWrite[] {
     const out: CommandWrite[] = [];
-    for (const t of this.tracked.values()) if (t.write) out.push(t.write);
+    for (const t of this.tracked.values()) if (t.changed) out.push(t.row);
     return out;
   }
 
-  private updateNode(t: Tracked, ref: SentRef, change: (n: CommandNode) => CommandNode): void {
-    for (let i = t.nodes.length - 1; i >= 0; i--) {
-      const n = t.nodes[i]!;
+  private updateNode(t: Tracked, ref: SentRef, change: (n: CommandNode) => CommandNode): CommandNode[] {
+    const nodes = [...t.row.nodes];
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const n = nodes[i]!;
       if (n.sessionId === this.sessionId && n.msgId === ref.msgId && n.cmdId === ref.cmdId) {
-        t.nodes[i] = change(n);
-        return;
+        nodes[i] = change(n);
+        break;
       }
     }
+    return nodes;
   }
 }

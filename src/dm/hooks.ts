@@ -49,6 +49,8 @@ export interface HookContext {
   readonly sessionId: string;
   /** Time of this exchange. */
   readonly at: Date;
+  /** The policy revision in force, read with the exchange (no need to read it again). */
+  readonly policyRevision: number;
 }
 
 export interface CheckIn {
@@ -65,4 +67,9 @@ export interface DmHooks {
   onCheckIn?(checkIn: CheckIn, ctx: HookContext): Promise<readonly FollowUpCommand[]>;
   /** Called once per answered node (Status and/or Results) in this exchange, in message order. */
   onCommandOutcome?(outcome: CommandOutcome, ctx: HookContext): Promise<readonly FollowUpCommand[]>;
+  /**
+   * After the check-in and every outcome of the exchange (same `ctx`): the place to write once what
+   * the calls above gathered; returns the last follow-ups.
+   */
+  onExchangeEnd?(ctx: HookContext): Promise<readonly FollowUpCommand[]>;
 }

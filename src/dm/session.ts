@@ -14,7 +14,7 @@ import type { ExchangeSnapshot, ExchangeWrites } from '../storage/dm-sessions.js
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
 import { timeOrderedId } from '../storage/sql/ids.js';
-import { type AuthResult, authenticate, type PresentedIdentity } from './auth.js';
+import { type AuthResult, authenticate, identityLookup, type PresentedIdentity } from './auth.js';
 import { CommandWrites } from './command-writes.js';
 import type { CommandOutcome, DmHooks, FollowUpCommand, HookContext } from './hooks.js';
 import { DEFAULT_INVENTORY_NODES, INVENTORY_PRIORITY, inventoryCommands, inventoryDue } from './inventory.js';
@@ -41,7 +41,14 @@ export interface DmSessionDeps {
   /** May an Add answered 418 be retried as Replace on this path? Default: always. */
   readonly canReplace?: (path: string) => boolean;
   readonly hooks?: DmHooks;
+  /** Counters of what the engine sees (`/metrics`). */
+  readonly metrics?: DmMetrics;
   readonly now?: () => Date;
+}
+
+/** Status classes of the device's answers to queued commands. */
+export interface DmMetrics {
+  commandOutcome(origin: string, verb: string, statusClass: '2xx' | '4xx' | '5xx'): void;
 }
 
 export interface DmExchangeResult {
@@ -79,10 +86,16 @@ export interface DmSessionService {
  */
 export const LIVE_SESSION_MS = 60_000;
 
-/** The session row's document: the machine's state and the nodes sent in this session. */
+/**
+ * The session row's document: the machine's state, the nodes sent in this session, and the
+ * inventory reads the server itself added to this session (they are not queued commands: their
+ * Results go straight to the inventory, and a session that ends before answering them leaves the
+ * next refresh to the next due check-in).
+ */
 interface StoredState {
   readonly machine: SessionState;
   readonly sent: readonly SentRef[];
+  readonly inventory?: readonly QueuedCommand[];
 }
 
 function parseStored(text: string): StoredState | undefined {
@@ -92,6 +105,17 @@ function parseStored(text: string): StoredState | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Server-generated reads have ids of their own, never a queued command's. */
+const INVENTORY_ID = 'inventory:';
+
+/** The inventory reads a later message of the session must still send. */
+function unsentReads(reads: readonly QueuedCommand[], state: SessionState): { inventory?: QueuedCommand[] } {
+  if (reads.length === 0) return {};
+  const sent = new Set(state.sentCommandIds);
+  const left = reads.filter((q) => !sent.has(q.id));
+  return left.length > 0 ? { inventory: left } : {};
 }
 
 /** Serialises exchanges per device inside this process, before a connection is taken. */
@@ -176,15 +200,17 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     identity: PresentedIdentity,
     request: ExchangeRequest,
   ): Promise<DmExchangeResult> {
-    const ex = await load(tx, msg, deviceId);
-    const auth = await authenticate(
-      tx,
-      msg.header,
+    const ex = await load(tx, msg, deviceId, identity);
+    const auth = authenticate({
+      header: msg.header,
       identity,
-      ex.stored?.machine,
-      ex.opening !== undefined,
-      request.sessionToken,
-    );
+      ...(ex.snapshot.certificate && { certificate: ex.snapshot.certificate }),
+      ...(ex.snapshot.digest && { digest: ex.snapshot.digest }),
+      ...(ex.stored && { session: ex.stored.machine }),
+      opening: ex.opening !== undefined,
+      ...(request.sessionToken !== undefined && { sessionToken: request.sessionToken }),
+      now: ex.at,
+    });
     if (!auth.ok) return refuse(ex, auth);
 
     const writes = new CommandWrites(ex.atIso, msg.header.sessionId);
@@ -193,21 +219,23 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     const queueFollowUps = (list: readonly FollowUpCommand[]) => {
       for (const f of list) followUps.push({ ...f, id: timeOrderedId(), deviceId });
     };
-    const ctx: HookContext = { tx, deviceId, sessionId: msg.header.sessionId, at: ex.at };
-    let inventoryQueued = false;
+    const ctx: HookContext = {
+      tx,
+      deviceId,
+      sessionId: msg.header.sessionId,
+      at: ex.at,
+      policyRevision: ex.snapshot.policyRevision,
+    };
+    let inventory = ex.stored?.inventory ?? [];
     if (ex.opening !== undefined) {
-      if (
-        !plan.pending.some((q) => q.origin === 'inventory') &&
-        inventoryDue(ex.snapshot.lastInventoryAt, ex.at, deps.config.inventoryIntervalMinutes)
-      ) {
-        queueFollowUps(
-          inventoryCommands(inventoryNodes).map((command) => ({
-            command,
-            origin: 'inventory' as const,
-            priority: INVENTORY_PRIORITY,
-          })),
-        );
-        inventoryQueued = true;
+      if (inventoryDue(ex.snapshot.lastInventoryAt, ex.at, deps.config.inventoryIntervalMinutes)) {
+        inventory = inventoryCommands(inventoryNodes).map((command, i) => ({
+          id: `${INVENTORY_ID}${i}`,
+          command,
+          origin: 'inventory' as const,
+          attempts: 0,
+          priority: INVENTORY_PRIORITY,
+        }));
       }
       const checkIn = {
         deviceId,
@@ -224,14 +252,17 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       deviceId,
       auth,
       sent: ex.stored?.sent ?? [],
-      inFlight: plan.carried,
+      inFlight: [...plan.carried, ...inventory],
       pending: [],
       options: machineOptions,
       // DIGEST sessions: a fresh RespURI token in every reply; certificate sessions are checked per message.
       ...(auth.method === 'digest' && { respUri: issueSessionToken(deps.config.managementUrl) }),
     };
     const stepWith = () =>
-      step({ ...input, pending: ex.superseded ? [] : byPriority([...plan.pending, ...asQueued(followUps)]) });
+      step({
+        ...input,
+        pending: ex.superseded ? [] : byPriority([...inventory, ...plan.pending, ...asQueued(followUps)]),
+      });
     let out = stepWith();
     const before = followUps.length;
     for (const e of out.effects) {
@@ -246,8 +277,10 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
         });
       }
     }
-    const known = [...plan.carried, ...plan.pending, ...asQueued(followUps)];
+    const known = [...plan.carried, ...plan.pending, ...inventory, ...asQueued(followUps)];
+    countOutcomes(out.effects, known);
     queueFollowUps(await outcomeHooks(out.effects, deviceId, ctx, known));
+    queueFollowUps((await deps.hooks?.onExchangeEnd?.(ctx)) ?? []);
     // Follow-ups of this exchange's answers go out in this very reply when they fit.
     if (followUps.length > before && !ex.superseded) out = stepWith();
     logEffects(out.effects, deviceId);
@@ -258,9 +291,18 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       if (auth.chal) await tx.devices.setNextServerNonce(deviceId, auth.chal.nextNonce);
       return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId };
     }
-    for (const f of followUps) writes.know(asQueued([f])[0]!);
+    for (const f of asQueued(followUps)) writes.know(f);
     await tx.dmSessions.commitExchange(
-      exchangeWrites(ex, out, writes, plan, followUps, auth, inventoryQueued),
+      exchangeWrites(
+        ex,
+        out,
+        writes,
+        plan,
+        followUps,
+        inventory,
+        auth,
+        ex.opening !== undefined && inventory.length > 0,
+      ),
     );
     if (out.effects.some((e) => e.kind === 'unenroll'))
       log.info({ deviceId }, 'device unenrolled itself (generic alert 1226)');
@@ -268,9 +310,18 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
   }
 
   /** Load: the device's sessions and queue, and which session this message belongs to. */
-  async function load(tx: Storage, msg: SyncMlMessage, deviceId: string): Promise<Exchange> {
+  async function load(
+    tx: Storage,
+    msg: SyncMlMessage,
+    deviceId: string,
+    identity: PresentedIdentity,
+  ): Promise<Exchange> {
     const at = now();
-    const snapshot = await tx.dmSessions.loadExchange(deviceId, msg.header.sessionId);
+    const lookup = identityLookup(identity);
+    const snapshot = await tx.dmSessions.loadExchange(deviceId, msg.header.sessionId, {
+      ...(lookup && { identity: lookup }),
+      recentSince: new Date(at.getTime() - LIVE_SESSION_MS).toISOString(),
+    });
     const opening = sessionAlert(msg);
     const base = { tx, msg, deviceId, at, atIso: at.toISOString(), snapshot, superseded: false };
     const row = snapshot.session;
@@ -332,7 +383,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       ex.opening === undefined ? [] : snapshot.active.map((s) => ({ rowId: s.rowId, reason: 'superseded' }));
     for (const c of snapshot.inFlight) {
       const here = ex.rowId !== undefined && c.carrier?.rowId === ex.rowId;
-      writes.know(c, c.nodes, here);
+      writes.know(c, here);
       if (here) {
         carried.push(c);
         continue;
@@ -353,6 +404,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     writes: CommandWrites,
     plan: QueuePlan,
     followUps: readonly (EnqueueCommand & { id: string })[],
+    reads: readonly QueuedCommand[],
     auth: Extract<AuthResult, { ok: true }>,
     inventoryQueued: boolean,
   ): ExchangeWrites {
@@ -396,7 +448,9 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     const unenroll = out.effects.some((e) => e.kind === 'unenroll');
     if (state.status === 'closed' && !unenroll) {
       // The session is over: what it carried without an answer goes back to the queue (or fails).
-      for (const id of new Set(sent.map((r) => r.commandId))) writes.unanswered(id, maxAttempts);
+      for (const id of new Set(sent.map((r) => r.commandId))) {
+        if (!id.startsWith(INVENTORY_ID)) writes.unanswered(id, maxAttempts);
+      }
     }
     const opening = ex.opening !== undefined;
     return {
@@ -405,7 +459,11 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       session: {
         ...(!opening && ex.rowId !== undefined && { rowId: ex.rowId }),
         sessionId: state.sessionId,
-        state: JSON.stringify({ machine: state, sent } satisfies StoredState),
+        state: JSON.stringify({
+          machine: state,
+          sent,
+          ...(state.status === 'active' && unsentReads(reads, state)),
+        } satisfies StoredState),
         // A superseded session stays closed: its answers are recorded, it is not revived.
         ...(ex.superseded
           ? { status: 'closed' as const, endReason: 'superseded' }
@@ -467,6 +525,20 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     // 213 acknowledges one chunk of a large object, not the command (OMA-DM 1.2 Rep Pro §7.2.6).
     for (const o of outcomes.values()) if (o.statusCode !== 213) followUps.push(...(await hook(o, ctx)));
     return followUps;
+  }
+
+  /** Every Status for a queued command (not the server's own inventory reads), by status class. */
+  function countOutcomes(effects: readonly Effect[], known: readonly QueuedCommand[]): void {
+    const metrics = deps.metrics;
+    if (!metrics) return;
+    let origins: Map<string, QueuedCommand['origin']> | undefined;
+    for (const e of effects) {
+      if (e.kind !== 'status' || e.code === 213) continue;
+      origins ??= new Map(known.map((q) => [q.id, q.origin]));
+      const origin = origins.get(e.ref.commandId);
+      if (!origin || origin === 'inventory') continue;
+      metrics.commandOutcome(origin, e.ref.verb, e.code < 300 ? '2xx' : e.code < 500 ? '4xx' : '5xx');
+    }
   }
 
   function logEffects(effects: readonly Effect[], deviceId: string): void {

@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { hashToken, verifyApiToken } from '../reporting/api-tokens.js';
 import { complianceReport, deviceComplianceReport, policyStatusReport } from '../reporting/compliance.js';
 import { complianceCsv } from '../reporting/csv.js';
-import { createMetricsRegistry } from '../reporting/metrics.js';
+import { createServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { AppDeps } from './app.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
@@ -46,7 +46,7 @@ export function adminRoutes(deps: AppDeps): Router {
   const router = express.Router();
   const { storage } = deps;
   const now = deps.now ?? (() => new Date());
-  const registry = createMetricsRegistry(storage);
+  const { registry } = deps.metrics ?? createServerMetrics(storage);
 
   // Optional Bearer token for the scraper (config `metricsToken`, MDM_METRICS_TOKEN); the admin API
   // tokens are not accepted here so a scraper credential cannot read device reports.

@@ -1,17 +1,20 @@
 // The Express application: shared middleware, then one router per protocol area. To add an area,
 // write a `RouteModule` (deps → Router) and add it to `ROUTE_MODULES`.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { CatalogLookup } from '../catalog/types.js';
 import type { Config } from '../config.js';
 import type { DmHooks } from '../dm/hooks.js';
 import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
+import { createServerMetrics, type ServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware } from './capture.js';
-import { dmRoutes } from './dm-routes.js';
+import { createDmEndpoint, DM_PATH, type DmEndpoint, isDmRequest } from './dm-endpoint.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
+import { rawBody } from './soap.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 /** What every route module is built from (assembled by `startMdmServer` in src/main.ts). */
@@ -30,14 +33,31 @@ export interface AppDeps {
   readonly catalog?: () => CatalogLookup;
   /** OMA-DM session hooks (policy delivery observes command outcomes here; src/dm/hooks.ts). */
   readonly dmHooks?: DmHooks;
+  /** `/metrics` and the counters the session engine feeds (default: a registry of its own). */
+  readonly metrics?: ServerMetrics;
 }
 
 export type RouteModule = (deps: AppDeps) => Router;
 
 /** Mounted in order. */
-export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, dmRoutes, adminRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes];
 
-export function createApp(deps: AppDeps): Express {
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The server's request handler: the OMA-DM endpoint on a bare node:http handler (the hot path),
+ * everything else through Express. With session capture on, OMA-DM goes through Express too, so
+ * the capture middleware sees it.
+ */
+export function createRequestHandler(appDeps: AppDeps): RequestHandler {
+  const deps = { ...appDeps, metrics: appDeps.metrics ?? createServerMetrics(appDeps.storage) };
+  const dm = createDmEndpoint(deps);
+  const app = createApp(deps, dm);
+  if (deps.config.captureDir) return app;
+  return (req, res) => (isDmRequest(req) ? dm.handle(req, res) : app(req, res));
+}
+
+export function createApp(deps: AppDeps, dm: DmEndpoint = createDmEndpoint(deps)): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -53,6 +73,9 @@ export function createApp(deps: AppDeps): Express {
   const capture = captureMiddleware(deps.config, deps.logger);
   if (capture) app.use(capture);
   for (const module of ROUTE_MODULES) app.use(module(deps));
+  app.post(DM_PATH, rawBody(deps.config.maxBodyBytes), (req: Request, res: Response, next: NextFunction) => {
+    dm.serve(req, res, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)).catch(next);
+  });
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('not found');
   });

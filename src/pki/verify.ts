@@ -53,8 +53,8 @@ export function verifyDeviceCertificate(
   if (!cert.checkIssued(ca.certificate) || !cert.verify(ca.certificate.publicKey)) return reject('untrusted');
   const notBefore = Date.parse(cert.validFrom);
   const notAfter = Date.parse(cert.validTo);
-  if (now.getTime() < notBefore) return reject('not-yet-valid');
-  if (now.getTime() > notAfter) return reject('expired');
+  const outside = validityProblem(notBefore, notAfter, now);
+  if (outside) return reject(outside);
   if (!(cert.keyUsage ?? []).includes(CLIENT_AUTH_OID)) return reject('not-client-auth');
   const deviceId = commonName(cert.subject);
   if (!deviceId) return reject('no-device-id');
@@ -66,6 +66,17 @@ export function verifyDeviceCertificate(
     notAfter: new Date(notAfter),
     certificate: cert,
   };
+}
+
+/** Why `now` is outside a certificate's validity period (epoch milliseconds), if it is. */
+export function validityProblem(
+  notBefore: number,
+  notAfter: number,
+  now: Date,
+): 'not-yet-valid' | 'expired' | undefined {
+  if (now.getTime() < notBefore) return 'not-yet-valid';
+  if (now.getTime() > notAfter) return 'expired';
+  return undefined;
 }
 
 /** The CN value of an `X509Certificate.subject` string (one `KEY=value` per line). */

@@ -59,11 +59,14 @@ export interface CommandOutcome {
   readonly data?: string;
 }
 
-/** What delivery reads and writes: the exchange's transaction, or the storage outside one. */
+/** What delivery reads and writes: an exchange's view of its transaction, or the storage outside one. */
 export interface DeliveryStores {
-  readonly policies: PolicyStore;
-  readonly deviceSettings: DeviceSettingStore;
-  readonly compliance: ComplianceStore;
+  readonly policies: Pick<PolicyStore, 'currentRevision' | 'currentPolicySet'>;
+  readonly deviceSettings: Pick<
+    DeviceSettingStore,
+    'listDeviceSettings' | 'getDeviceSetting' | 'saveDeviceSettings'
+  >;
+  readonly compliance: Pick<ComplianceStore, 'getFacts' | 'recordFacts' | 'getCompliance' | 'saveCompliance'>;
   readonly devices: Pick<DeviceStore, 'getDevice' | 'listDevices'>;
   readonly inventory: Pick<InventoryStore, 'list'>;
   readonly checkIns: Pick<CheckInStore, 'get'>;

@@ -26,7 +26,9 @@ import {
   type DeliveryStores,
   deviceProfile,
 } from './delivery.js';
+import { type ExchangeView, exchangeView } from './exchange-view.js';
 import type { DeviceProfile } from './groups.js';
+import type { ActiveSet } from './policy-set.js';
 
 /** The session engine's check-in (src/dm/hooks.ts `CheckIn`). */
 export interface CheckInInfo {
@@ -46,9 +48,10 @@ export interface EngineOutcome {
   readonly results: readonly { readonly data?: string }[];
 }
 
-/** The session engine's hook context: the exchange's transaction. */
+/** The session engine's hook context: the exchange's transaction and the policy revision in force. */
 export interface EngineContext {
   readonly tx: DeliveryStores;
+  readonly policyRevision?: number;
 }
 
 /** A command to queue for the device (the engine's FollowUpCommand). */
@@ -63,6 +66,8 @@ export interface FollowUp {
 export interface PolicyHooks {
   onCheckIn(checkIn: CheckInInfo, ctx: EngineContext): Promise<FollowUp[]>;
   onCommandOutcome(outcome: EngineOutcome, ctx: EngineContext): Promise<FollowUp[]>;
+  /** After the exchange's check-in and outcomes: evaluation deferred to here, and one write per record. */
+  onExchangeEnd(ctx: EngineContext): Promise<FollowUp[]>;
   /** Evaluate and reconcile every enrolled device, queueing through `queue` (after `mdm policy apply`, on start). */
   reconcileAll(stores: DeliveryStores, queue: CommandQueuePort): Promise<number>;
   readonly delivery: DeliveryService;
@@ -75,9 +80,6 @@ export interface PolicyHooksOptions {
   readonly factRefreshMs?: number;
   readonly sendWebhook?: WebhookSender;
 }
-
-const outcomeClass = (code: number | null) =>
-  code === null ? 'none' : code < 300 ? '2xx' : code < 500 ? '4xx' : '5xx';
 
 /** Queue port that collects what is queued, for the session engine to commit. */
 export function collectingQueue(into: FollowUp[]): CommandQueuePort {
@@ -112,9 +114,34 @@ export function toOutcome(o: EngineOutcome): CommandOutcome {
   };
 }
 
+/** What one exchange gathered: its view of the records, and work deferred to the exchange's end. */
+interface ExchangeWork {
+  readonly view: ExchangeView;
+  /** Devices whose compliance (and targeting) must be evaluated again. */
+  readonly refresh: Set<string>;
+  /** Devices whose compliance must be evaluated again (a setting changed state). */
+  readonly evaluate: Set<string>;
+}
+
 export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
   const delivery = createDeliveryService(options);
   const compliance = createComplianceService(options);
+  // Keyed by the engine's context object: one per exchange, dropped with it.
+  const exchanges = new WeakMap<EngineContext, ExchangeWork>();
+
+  function work(ctx: EngineContext): ExchangeWork {
+    let w = exchanges.get(ctx);
+    if (!w) {
+      w = {
+        view:
+          ctx.policyRevision === undefined ? unbuffered(ctx.tx) : exchangeView(ctx.tx, ctx.policyRevision),
+        refresh: new Set(),
+        evaluate: new Set(),
+      };
+      exchanges.set(ctx, w);
+    }
+    return w;
+  }
 
   async function refresh(
     stores: DeliveryStores,
@@ -131,32 +158,51 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
   return {
     delivery,
     compliance,
-    async onCheckIn(checkIn, { tx }) {
+    async onCheckIn(checkIn, ctx) {
+      const { view } = work(ctx);
+      // Nothing assigned, no rule, and nothing delivered to remove: nothing to do (the common case
+      // of a fleet without policies costs one read).
+      if (isEmpty(await delivery.activeSet(view))) {
+        if ((await view.deviceSettings.listDeviceSettings(checkIn.deviceId)).length === 0) return [];
+      }
       const followUps: FollowUp[] = [];
       const queue = collectingQueue(followUps);
-      await delivery.syncWithQueue(tx, checkIn.deviceId, queue);
-      const profile = await deviceProfile(tx, checkIn.deviceId, checkIn.loginStatus ?? 'none');
-      await compliance.requestFacts(tx, await delivery.activeSet(tx), checkIn.deviceId, queue, profile);
-      await refresh(tx, checkIn.deviceId, queue, profile);
+      await delivery.syncWithQueue(view, checkIn.deviceId, queue);
+      const profile = await deviceProfile(view, checkIn.deviceId, checkIn.loginStatus ?? 'none');
+      await compliance.requestFacts(view, await delivery.activeSet(view), checkIn.deviceId, queue, profile);
+      await refresh(view, checkIn.deviceId, queue, profile);
       return followUps;
     },
-    async onCommandOutcome(engineOutcome, { tx }) {
+    async onCommandOutcome(engineOutcome, ctx) {
+      const w = work(ctx);
+      // Without policies and rules only a policy command's answer matters (a setting being removed).
+      if (engineOutcome.origin !== 'policy' && isEmpty(await delivery.activeSet(w.view))) return [];
       const followUps: FollowUp[] = [];
       const outcome = toOutcome(engineOutcome);
       const queue = collectingQueue(followUps);
-      if (engineOutcome.statusCode !== undefined && outcome.origin !== 'inventory') {
-        await tx.compliance.countOutcome(outcome.origin, outcome.verb, outcomeClass(outcome.code));
-      }
-      const fact = await compliance.recordFact(tx, outcome);
+      const fact = await compliance.recordFact(w.view, outcome);
       if (fact !== 'none') {
-        // Re-evaluate (and re-target: remediation, OS version groups) only when a fact changed.
-        if (fact === 'changed') await refresh(tx, outcome.deviceId, queue);
+        // Re-evaluate (and re-target: remediation, OS version groups) only when a fact changed, once.
+        if (fact === 'changed') w.refresh.add(outcome.deviceId);
         return followUps;
       }
       if (outcome.origin !== 'policy') return followUps;
-      await delivery.onCommandOutcome(tx, outcome, queue);
-      const set = await delivery.activeSet(tx);
-      if (set.compliance.length > 0) await compliance.evaluate(tx, set, outcome.deviceId, queue);
+      await delivery.onCommandOutcome(w.view, outcome, queue);
+      if ((await delivery.activeSet(w.view)).compliance.length > 0) w.evaluate.add(outcome.deviceId);
+      return followUps;
+    },
+    async onExchangeEnd(ctx) {
+      const w = exchanges.get(ctx);
+      if (!w) return [];
+      const followUps: FollowUp[] = [];
+      const queue = collectingQueue(followUps);
+      for (const deviceId of w.refresh) await refresh(w.view, deviceId, queue);
+      for (const deviceId of w.evaluate) {
+        if (!w.refresh.has(deviceId))
+          await compliance.evaluate(w.view, await delivery.activeSet(w.view), deviceId, queue);
+      }
+      await w.view.flush();
+      exchanges.delete(ctx);
       return followUps;
     },
     async reconcileAll(stores, queue) {
@@ -165,4 +211,11 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
       return devices.length;
     },
   };
+}
+
+const isEmpty = (set: ActiveSet) => set.policies.size === 0 && set.compliance.length === 0;
+
+/** Outside an exchange (CLI, tests): every call goes straight to the stores. */
+function unbuffered(stores: DeliveryStores): ExchangeView {
+  return { ...stores, flush: async () => undefined };
 }

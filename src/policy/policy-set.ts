@@ -38,7 +38,7 @@ export function activeSetOf(folder: PolicyFolder, revision = 0): ActiveSet {
   };
 }
 
-export async function readActiveSet(store: PolicyStore): Promise<ActiveSet> {
+export async function readActiveSet(store: Pick<PolicyStore, 'currentPolicySet'>): Promise<ActiveSet> {
   const stored = await store.currentPolicySet();
   if (stored.revision === 0) return EMPTY_SET;
   const config = (stored.config ?? {}) as Partial<StoredConfig>;

@@ -13,7 +13,7 @@ import { createPolicyHooks, type PolicyHooks } from './hooks.js';
 
 export interface PolicyRuntime {
   /** Pass to the session engine (`AppDeps.dmHooks`). */
-  readonly dmHooks: Pick<PolicyHooks, 'onCheckIn' | 'onCommandOutcome'>;
+  readonly dmHooks: Pick<PolicyHooks, 'onCheckIn' | 'onCommandOutcome' | 'onExchangeEnd'>;
   readonly hooks: PolicyHooks;
   /** Stores the policy folder when it is valid and changed (server start). */
   loadFolder(): Promise<void>;
@@ -35,7 +35,11 @@ export function createPolicyRuntime(options: {
   });
   return {
     hooks,
-    dmHooks: { onCheckIn: hooks.onCheckIn, onCommandOutcome: hooks.onCommandOutcome },
+    dmHooks: {
+      onCheckIn: hooks.onCheckIn,
+      onCommandOutcome: hooks.onCommandOutcome,
+      onExchangeEnd: hooks.onExchangeEnd,
+    },
     async loadFolder() {
       if (!existsSync(dir)) {
         logger.info({ policyDir: dir }, 'no policy folder; delivering the stored policies');

@@ -17,7 +17,7 @@ export interface ReportStores {
     DeviceSettingStore,
     'querySettings' | 'listDeviceSettings' | 'countSettingsByState'
   >;
-  readonly compliance: Pick<ComplianceStore, 'listCompliance' | 'getCompliance' | 'listOutcomeCounts'>;
+  readonly compliance: Pick<ComplianceStore, 'listCompliance' | 'getCompliance'>;
   readonly checkIns: Pick<CheckInStore, 'get' | 'list'>;
   readonly policies: Pick<PolicyStore, 'currentPolicySet' | 'policyVersions'>;
 }

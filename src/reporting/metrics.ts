@@ -1,12 +1,24 @@
-// `/metrics` in the Prometheus text format (prom-client). Every value is read from the database at
-// scrape time, so any server instance reports the same numbers.
+// `/metrics` in the Prometheus text format (prom-client). Device, setting and check-in figures are
+// read from the database at scrape time, so every server instance reports the same numbers; what
+// happens inside a process (command outcomes it recorded) is counted in that process, the way
+// Prometheus sums counters over instances.
 import { Counter, Gauge, Registry } from 'prom-client';
 import { COMPLIANCE_STATES } from '../storage/compliance.js';
 import { SETTING_STATES } from '../storage/device-settings.js';
 import type { ReportStores } from './compliance.js';
 import { complianceReport } from './compliance.js';
 
-export function createMetricsRegistry(stores: ReportStores): Registry {
+/** What the session engine reports as it runs (src/dm/session.ts `DmMetrics`). */
+export interface DmMetricsSink {
+  commandOutcome(origin: string, verb: string, statusClass: '2xx' | '4xx' | '5xx' | 'none'): void;
+}
+
+export interface ServerMetrics {
+  readonly registry: Registry;
+  readonly dm: DmMetricsSink;
+}
+
+export function createServerMetrics(stores: ReportStores): ServerMetrics {
   const registry = new Registry();
   new Gauge({
     name: 'mdm_devices',
@@ -40,17 +52,16 @@ export function createMetricsRegistry(stores: ReportStores): Registry {
       this.inc(total);
     },
   });
-  new Counter({
+  const outcomes = new Counter({
     name: 'mdm_command_outcomes_total',
-    help: 'Device answers to queued commands by origin, verb and status class (none = never acknowledged)',
+    help: 'Device answers to queued commands by origin, verb and status class, since this process started',
     labelNames: ['origin', 'verb', 'class'],
     registers: [registry],
-    async collect() {
-      this.reset();
-      for (const o of await stores.compliance.listOutcomeCounts()) {
-        this.inc({ origin: o.origin, verb: o.verb, class: o.class }, o.count);
-      }
-    },
   });
-  return registry;
+  return {
+    registry,
+    dm: {
+      commandOutcome: (origin, verb, statusClass) => outcomes.inc({ origin, verb, class: statusClass }),
+    },
+  };
 }

@@ -1,5 +1,5 @@
-// What devices report for compliance (DeviceStatus, BitLocker and DevDetail node values), the
-// evaluated compliance per device and command-outcome counters (for /metrics).
+// What devices report for compliance (DeviceStatus, BitLocker and DevDetail node values) and the
+// evaluated compliance per device.
 
 export const COMPLIANCE_STATES = ['compliant', 'noncompliant', 'in_grace', 'unknown'] as const;
 export type ComplianceState = (typeof COMPLIANCE_STATES)[number];
@@ -26,15 +26,10 @@ export interface DeviceComplianceRecord {
   readonly factsRequestedAt: string | null;
 }
 
-/** 2xx, 4xx, 5xx or `none` (never acknowledged). */
-export type OutcomeClass = '2xx' | '4xx' | '5xx' | 'none';
-
 export interface ComplianceStore {
   recordFacts(deviceId: string, facts: readonly ReportedFact[]): Promise<void>;
   getFacts(deviceId: string): Promise<ReportedFact[]>;
   saveCompliance(record: DeviceComplianceRecord): Promise<void>;
   getCompliance(deviceId: string): Promise<DeviceComplianceRecord | undefined>;
   listCompliance(): Promise<DeviceComplianceRecord[]>;
-  countOutcome(origin: string, verb: string, outcome: OutcomeClass): Promise<void>;
-  listOutcomeCounts(): Promise<{ origin: string; verb: string; class: OutcomeClass; count: number }[]>;
 }

@@ -1,6 +1,6 @@
 // `mdm db copy`: moves a SQLite database into an empty PostgreSQL one, so a deployment that starts
 // on SQLite grows into several instances without re-enrolling a device. Both schemas hold the same
-// tables and columns (postgres/migrations/001 mirrors SQLite migration 6), so rows are copied as
+// tables and columns (the PostgreSQL migrations mirror the SQLite ones), so rows are copied as
 // they are, parents before children, in one PostgreSQL transaction; identity sequences are moved
 // past the copied ids and the row count of every table is compared afterwards.
 import Database from 'better-sqlite3';

@@ -3,7 +3,9 @@
 // Storage decides no protocol rule: the session engine (src/dm/) works out every row's new values
 // (re-queue or fail after max attempts, large-object chunks, unenrollment, expiry) and this store
 // writes them. Session state is an opaque JSON document owned by the session engine.
+import type { CertificateStatus } from './certificates.js';
 import type { CommandNode, CommandState, EnqueueCommand, QueuedCommand, ResultItem } from './commands.js';
+import type { DigestCredentials } from './devices.js';
 
 export interface StoredSession {
   /** Storage row id of the session. */
@@ -17,11 +19,16 @@ export interface StoredSession {
   readonly updatedAt: string;
 }
 
-/** A command sent to the device and not answered yet, with the session that carries it. */
-export interface CarriedCommand extends QueuedCommand {
+/** A command the exchange may send or answer: pending or sent, with what it holds so far. */
+export interface OpenCommand extends QueuedCommand {
+  readonly state: 'pending' | 'sent';
   /** Every node as sent so far, with the device's answers. */
   readonly nodes: readonly CommandNode[];
-  /** The session it was last sent in (undefined when that session was pruned). */
+  readonly sentAt: string | null;
+  /**
+   * The session it was last sent in, when that session is active, is the message's own or talked
+   * after `recentSince` (undefined otherwise: a dead session).
+   */
   readonly carrier?: {
     readonly rowId: number;
     readonly status: 'active' | 'closed';
@@ -29,17 +36,41 @@ export interface CarriedCommand extends QueuedCommand {
   };
 }
 
+/** How the message's sender is looked up (MS-MDM 2.2.4): its certificate, or its DIGEST credentials. */
+export type IdentityLookup =
+  | { readonly certificateThumbprint: string }
+  | { readonly certificateSerial: string }
+  | { readonly digest: true };
+
+/** The certificate a message presented, as recorded when the server issued it. */
+export interface PresentedCertificateRecord {
+  readonly serial: string;
+  readonly deviceId: string;
+  readonly status: CertificateStatus;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly der: Buffer;
+  /** The enrollment it was issued for is live. */
+  readonly enrollmentActive: boolean;
+}
+
 export interface ExchangeSnapshot {
+  /** The presented certificate's record, when the lookup asked for one and it exists. */
+  readonly certificate?: PresentedCertificateRecord;
+  /** The device's live enrollment's DIGEST credentials, when the lookup asked for them. */
+  readonly digest?: DigestCredentials;
   /** The device's newest session with the message's SessionID, active or closed. */
   readonly session?: StoredSession;
   /** The device's active sessions, newest first (normally at most one). */
   readonly active: readonly StoredSession[];
   /** Every command of the device in state `sent`. */
-  readonly inFlight: readonly CarriedCommand[];
+  readonly inFlight: readonly OpenCommand[];
   /** Pending commands in sending order (priority, then enqueue order), expired ones included. */
-  readonly pending: readonly QueuedCommand[];
+  readonly pending: readonly OpenCommand[];
   /** Last time an inventory refresh was queued for the device (ISO-8601), if ever. */
   readonly lastInventoryAt?: string;
+  /** The policy revision in force (0 when none was ever applied), read with the exchange. */
+  readonly policyRevision: number;
 }
 
 export interface DeviceEventInput {
@@ -51,19 +82,18 @@ export interface DeviceEventInput {
   readonly data?: string;
 }
 
-/** New values of one queued command; omitted fields keep their value. */
+/** The new values of every changing column of one queued command. */
 export interface CommandWrite {
   readonly commandId: string;
   readonly state: CommandState;
-  readonly statusCode?: number | null;
-  readonly failureReason?: string | null;
-  readonly attempts?: number;
+  readonly statusCode: number | null;
+  readonly failureReason: string | null;
+  readonly attempts: number;
   /** The session that carries it: this exchange's session row, or none. */
-  readonly carrier?: 'session' | null;
-  /** Replaces the node records. */
-  readonly nodes?: readonly CommandNode[];
-  readonly sentAt?: string;
-  readonly completedAt?: string | null;
+  readonly carrier: 'session' | null;
+  readonly nodes: readonly CommandNode[];
+  readonly sentAt: string | null;
+  readonly completedAt: string | null;
 }
 
 /** Everything one exchange writes, in one transaction. */
@@ -105,11 +135,20 @@ export interface PrunedSessions {
 
 export interface DmSessionStore {
   /**
-   * Reads what an exchange needs. Inside a transaction it first locks the device until the
-   * transaction ends, so no two exchanges of one device interleave, on any server instance.
-   * `pendingLimit` bounds the queue read (default 200).
+   * Reads what an exchange needs, in a few statements. Inside a transaction it first locks the
+   * device until the transaction ends, so no two exchanges of one device interleave, on any server
+   * instance. `pendingLimit` bounds the queue read (default 200).
    */
-  loadExchange(deviceId: string, sessionId: string, pendingLimit?: number): Promise<ExchangeSnapshot>;
+  loadExchange(
+    deviceId: string,
+    sessionId: string,
+    options?: {
+      readonly identity?: IdentityLookup;
+      readonly pendingLimit?: number;
+      /** Also read closed sessions updated after this time (ISO-8601): they may still be live. */
+      readonly recentSince?: string;
+    },
+  ): Promise<ExchangeSnapshot>;
   /** Applies everything one exchange produced; returns the session row id. */
   commitExchange(writes: ExchangeWrites): Promise<number | undefined>;
   /**

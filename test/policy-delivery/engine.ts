@@ -67,15 +67,18 @@ export async function session(
 ): Promise<Queued[]> {
   let queue: Queued[] = [];
   const all: Queued[] = [];
-  const ctx: EngineContext = { tx: stores };
   const enqueue = (list: readonly Queued[]) => {
     queue.push(...list);
     all.push(...list);
   };
+  // Each exchange has its own context, read and written once (as the session engine does).
+  let ctx: EngineContext = { tx: stores, policyRevision: await stores.policies.currentRevision() };
   enqueue(await hooks.onCheckIn({ deviceId: device.deviceId, loginStatus: device.loginStatus }, ctx));
+  enqueue(await hooks.onExchangeEnd(ctx));
   for (let i = 0; i < maxExchanges && queue.length > 0; i++) {
     const sending = queue;
     queue = [];
+    ctx = { tx: stores, policyRevision: await stores.policies.currentRevision() };
     for (const q of sending) {
       for (const o of device.answer(q)) {
         enqueue(await hooks.onCommandOutcome(o, ctx));
@@ -85,6 +88,7 @@ export async function session(
         }
       }
     }
+    enqueue(await hooks.onExchangeEnd(ctx));
   }
   return all;
 }

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { complianceReport, deviceComplianceReport } from '../../src/reporting/compliance.js';
 import { CSV_COLUMNS, complianceCsv, csvCell } from '../../src/reporting/csv.js';
-import { createMetricsRegistry } from '../../src/reporting/metrics.js';
+import { createServerMetrics } from '../../src/reporting/metrics.js';
 import { complianceTable } from '../../src/reporting/table.js';
 import type { DeviceSettingRecord } from '../../src/storage/device-settings.js';
 import type { Storage } from '../../src/storage/index.js';
@@ -77,7 +77,6 @@ beforeEach(async () => {
     unenroll: false,
     checkIn: { loginStatus: 'user', inventoryQueued: false },
   });
-  await storage.compliance.countOutcome('policy', 'Add', '5xx');
 });
 afterEach(async () => {
   await storage.close();
@@ -133,7 +132,9 @@ describe('auditor CSV', () => {
 
 describe('/metrics', () => {
   it('exposes device, setting, check-in and outcome counts in the Prometheus format', async () => {
-    const registry = createMetricsRegistry(storage);
+    const { registry, dm } = createServerMetrics(storage);
+    // What the session engine counts as the device answers (src/dm/session.ts).
+    dm.commandOutcome('policy', 'Add', '5xx');
     const text = await registry.metrics();
     expect(text).toContain('# TYPE mdm_devices gauge');
     expect(text).toContain('mdm_devices{compliance_state="noncompliant"} 1');

@@ -282,7 +282,17 @@ export function describeStorage(name: string, factory: StorageFactory): void {
               { id: follow, deviceId: 'DEV1', command: get, origin: 'policy', tag: 't', priority: 3 },
             ],
             commands: [
-              { commandId: a, state: 'sent', attempts: 1, carrier: 'session', sentAt: AT, nodes: [node] },
+              {
+                commandId: a,
+                state: 'sent',
+                statusCode: null,
+                failureReason: null,
+                attempts: 1,
+                carrier: 'session',
+                nodes: [node],
+                sentAt: AT,
+                completedAt: null,
+              },
             ],
             inventory: [{ locUri: './DevInfo/Man', data: 'Contoso' }],
             events: [{ alertCode: 1224, type: 'com.microsoft/MDM/LoginStatus', data: 'user' }],
@@ -334,9 +344,12 @@ export function describeStorage(name: string, factory: StorageFactory): void {
                 commandId: a,
                 state: 'done',
                 statusCode: 200,
-                completedAt: AT,
+                failureReason: null,
+                attempts: 1,
                 carrier: null,
                 nodes: [answered],
+                sentAt: AT,
+                completedAt: AT,
               },
             ],
             inventory: [
@@ -387,7 +400,19 @@ export function describeStorage(name: string, factory: StorageFactory): void {
         const a = await storage.commands.enqueue({ deviceId: 'DEV1', command: get, origin: 'admin' });
         const nonceBefore = (await storage.devices.getDigestCredentials('DEV1'))!.appSrv.nonce;
         const bad = writes({
-          commands: [{ commandId: a, state: 'sent', attempts: 1, carrier: 'session', sentAt: AT }],
+          commands: [
+            {
+              commandId: a,
+              state: 'sent',
+              statusCode: null,
+              failureReason: null,
+              attempts: 1,
+              carrier: 'session',
+              nodes: [],
+              sentAt: AT,
+              completedAt: null,
+            },
+          ],
           events: [{ alertCode: 1226, type: 'x' }],
           enqueue: [{ id: timeOrderedId(), deviceId: 'OTHER-DEVICE', command: get, origin: 'policy' }],
           nonce: { next: Buffer.from('next-nonce').toString('base64') },
@@ -574,7 +599,7 @@ export function describeStorage(name: string, factory: StorageFactory): void {
         expect(await storage.deviceSettings.deviceIdsWithSettings()).toEqual(['D1', 'D2']);
       });
 
-      it('records facts, compliance and outcome counters', async () => {
+      it('records facts and compliance', async () => {
         await storage.compliance.recordFacts('D1', [
           { path: './x', value: '1', statusCode: 200, reportedAt: AT },
           { path: './y', value: null, statusCode: 404, reportedAt: AT },
@@ -600,13 +625,6 @@ export function describeStorage(name: string, factory: StorageFactory): void {
         await storage.compliance.saveCompliance({ ...record, state: 'noncompliant' });
         expect(await storage.compliance.getCompliance('D1')).toEqual({ ...record, state: 'noncompliant' });
         expect(await storage.compliance.listCompliance()).toHaveLength(1);
-        await storage.compliance.countOutcome('policy', 'Replace', '2xx');
-        await storage.compliance.countOutcome('policy', 'Replace', '2xx');
-        await storage.compliance.countOutcome('admin', 'Get', '4xx');
-        expect(await storage.compliance.listOutcomeCounts()).toEqual([
-          { origin: 'admin', verb: 'Get', class: '4xx', count: 1 },
-          { origin: 'policy', verb: 'Replace', class: '2xx', count: 2 },
-        ]);
       });
     });
 

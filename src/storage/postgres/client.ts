@@ -11,7 +11,6 @@ const numbered = new Map<string, string>();
 
 /** `?` → `$n` (the shared SQL never has a `?` inside a literal). */
 export function numberPlaceholders(sql: string): string {
-  countStatement(sql);
   let text = numbered.get(sql);
   if (text === undefined) {
     let n = 0;
@@ -27,7 +26,9 @@ export class PgClient implements SqlClient {
   constructor(private readonly target: Queryable) {}
 
   async all<R>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
+    const done = countStatement(sql);
     const result = await this.target.query<QueryResultRow>(numberPlaceholders(sql), [...params]);
+    done?.(sql);
     return result.rows as R[];
   }
 
@@ -36,7 +37,9 @@ export class PgClient implements SqlClient {
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    const done = countStatement(sql);
     const result = await this.target.query(numberPlaceholders(sql), [...params]);
+    done?.(sql);
     return result.rowCount ?? 0;
   }
 }

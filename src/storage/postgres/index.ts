@@ -10,7 +10,7 @@ import { StorageUnavailableError } from '../errors.js';
 import type { Storage } from '../index.js';
 import { type SqlClient, type SqlExecutor, transactionExecutor } from '../sql/client.js';
 import { LOCK_CLASS, tryJobLock } from '../sql/locks.js';
-import { sqlStores } from '../sql/stores.js';
+import { withSqlStores } from '../sql/stores.js';
 import { PgClient } from './client.js';
 import { postgresMigrations } from './migrations/index.js';
 
@@ -206,50 +206,54 @@ export function openPostgresStorage(options: PostgresOptions): Storage {
 
   function transactionStorage(client: SqlClient): Storage {
     let savepoints = 0;
-    const tx: Storage = {
-      ...sqlStores(transactionExecutor(client)),
-      backend: 'postgres',
-      async transaction(work) {
-        const name = `nested_${++savepoints}`;
-        await client.run(`SAVEPOINT ${name}`);
-        try {
-          const result = await work(tx);
-          await client.run(`RELEASE SAVEPOINT ${name}`);
-          return result;
-        } catch (err) {
-          await client.run(`ROLLBACK TO SAVEPOINT ${name}`);
-          throw err;
-        }
+    const tx: Storage = withSqlStores(
+      {
+        backend: 'postgres' as const,
+        async transaction<T>(work: (t: Storage) => Promise<T>): Promise<T> {
+          const name = `nested_${++savepoints}`;
+          await client.run(`SAVEPOINT ${name}`);
+          try {
+            const result = await work(tx);
+            await client.run(`RELEASE SAVEPOINT ${name}`);
+            return result;
+          } catch (err) {
+            await client.run(`ROLLBACK TO SAVEPOINT ${name}`);
+            throw err;
+          }
+        },
+        tryJobLock: (name: string) => tryJobLock(client, name),
+        ready: () => storage.ready(),
+        close: () => Promise.reject(new Error('close the storage, not a transaction')),
       },
-      tryJobLock: (name) => tryJobLock(client, name),
-      ready: () => storage.ready(),
-      close: () => Promise.reject(new Error('close the storage, not a transaction')),
-    };
+      transactionExecutor(client),
+    );
     return tx;
   }
 
-  const storage: Storage = {
-    ...sqlStores(autocommit),
-    backend: 'postgres',
-    transaction: (work) => inTransaction((client) => work(transactionStorage(client))),
-    tryJobLock: () => Promise.reject(new Error('tryJobLock holds only inside a transaction')),
-    async ready() {
-      try {
-        await ensureMigrated();
-        const row = await poolClient.get<{ version: number }>(
-          'SELECT max(version) AS version FROM schema_migrations',
-        );
-        return Number(row?.version) === POSTGRES_SCHEMA_VERSION;
-      } catch {
-        return false;
-      }
+  const storage: Storage = withSqlStores(
+    {
+      backend: 'postgres' as const,
+      transaction: (work) => inTransaction((client) => work(transactionStorage(client))),
+      tryJobLock: () => Promise.reject(new Error('tryJobLock holds only inside a transaction')),
+      async ready() {
+        try {
+          await ensureMigrated();
+          const row = await poolClient.get<{ version: number }>(
+            'SELECT max(version) AS version FROM schema_migrations',
+          );
+          return Number(row?.version) === POSTGRES_SCHEMA_VERSION;
+        } catch {
+          return false;
+        }
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await pool.end();
+      },
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await pool.end();
-    },
-  };
+    autocommit,
+  );
   return storage;
 }
 

@@ -41,17 +41,30 @@ export const bit = (b: boolean): number => (b ? 1 : 0);
 
 /**
  * Statements this process executed, on either backend (the benchmark reports them per session).
- * `bySql` counts per statement text once `countStatementsBySql()` was called.
+ * With `countStatementsBySql()`, `bySql` also counts each statement text and the time it took.
  */
-export const statementStats: { statements: number; bySql?: Map<string, number> } = { statements: 0 };
+export const statementStats: {
+  statements: number;
+  bySql?: Map<string, { count: number; ms: number }>;
+} = { statements: 0 };
 
 export function countStatementsBySql(): void {
   statementStats.bySql ??= new Map();
 }
 
-/** Called by each backend's client for every statement it runs. */
-export function countStatement(sql: string): void {
+/**
+ * Called by each backend's client for every statement it runs; returns the function to call when
+ * the statement finished, or undefined when statement texts are not being counted.
+ */
+export function countStatement(_sql: string): ((sql: string) => void) | undefined {
   statementStats.statements++;
-  const by = statementStats.bySql;
-  if (by) by.set(sql, (by.get(sql) ?? 0) + 1);
+  return statementStats.bySql ? timeStatement(performance.now()) : undefined;
 }
+
+const timeStatement = (started: number) => (sql: string) => {
+  const by = statementStats.bySql!;
+  const entry = by.get(sql) ?? { count: 0, ms: 0 };
+  entry.count++;
+  entry.ms += performance.now() - started;
+  by.set(sql, entry);
+};

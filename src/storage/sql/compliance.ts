@@ -1,10 +1,8 @@
-// Compliance facts, evaluated compliance per device and command-outcome counters (tables:
-// compliance_facts, device_compliance, command_outcomes).
+// Compliance facts and evaluated compliance per device (tables: compliance_facts, device_compliance).
 import type {
   ComplianceState,
   ComplianceStore,
   DeviceComplianceRecord,
-  OutcomeClass,
   ReportedFact,
 } from '../compliance.js';
 import type { SqlExecutor } from './client.js';
@@ -96,20 +94,5 @@ export function sqlComplianceStore(db: SqlExecutor): ComplianceStore {
       db.read(async (c) =>
         (await c.all<ComplianceRow>('SELECT * FROM device_compliance ORDER BY device_id')).map(toCompliance),
       ),
-    countOutcome: (origin, verb, cls) =>
-      db.write(async (c) => {
-        await c.run(
-          `INSERT INTO command_outcomes (origin, verb, class, count) VALUES (?, ?, ?, 1)
-           ON CONFLICT (origin, verb, class) DO UPDATE SET count = command_outcomes.count + 1`,
-          [origin, verb, cls],
-        );
-      }),
-    listOutcomeCounts: () =>
-      db.read(async (c) => {
-        const rows = await c.all<{ origin: string; verb: string; class: string; count: number }>(
-          'SELECT origin, verb, class, count FROM command_outcomes ORDER BY origin, verb, class',
-        );
-        return rows.map((r) => ({ ...r, count: Number(r.count), class: r.class as OutcomeClass }));
-      }),
   };
 }

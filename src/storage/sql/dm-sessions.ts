@@ -1,13 +1,20 @@
 // OMA-DM exchange persistence (tables: dm_sessions, dm_commands, dm_inventory, device_events,
-// dm_checkins): one read before the session machine runs, and the rows the session engine decided
-// on afterwards. No protocol rule lives here (src/dm/ decides; this writes).
+// dm_checkins): four reads before the session machine runs and a handful of set-based writes of
+// the rows the session engine decided on afterwards. No protocol rule lives here (src/dm/ decides;
+// this writes).
+
+import type { CertificateStatus } from '../certificates.js';
 import type { ResultItem } from '../commands.js';
+import type { DigestCredentials } from '../devices.js';
 import {
-  type CarriedCommand,
   type CommandWrite,
   type DmSessionStore,
+  type ExchangeSnapshot,
   type ExchangeWrites,
+  type IdentityLookup,
   NonceSpentError,
+  type OpenCommand,
+  type PresentedCertificateRecord,
   type StoredSession,
 } from '../dm-sessions.js';
 import { placeholders, type SqlClient, type SqlExecutor, type SqlValue } from './client.js';
@@ -23,8 +30,6 @@ interface SessionRow {
   updated_at: string;
 }
 
-type CarriedRow = CommandRow & { carrier_status: string | null; carrier_updated_at: string | null };
-
 const toSession = (deviceId: string, r: SessionRow): StoredSession => ({
   rowId: Number(r.id),
   deviceId,
@@ -34,37 +39,104 @@ const toSession = (deviceId: string, r: SessionRow): StoredSession => ({
   updatedAt: r.updated_at,
 });
 
-function toCarried(r: CarriedRow): CarriedCommand {
+/** An open command, with the session that carries it when that session is among `sessions`. */
+function toOpen(r: CommandRow, sessions: ReadonlyMap<number, StoredSession>): OpenCommand {
+  const carrier = r.carrier_row === null ? undefined : sessions.get(Number(r.carrier_row));
   return {
     ...toQueued(r),
+    state: r.state === 'sent' ? 'sent' : 'pending',
     nodes: parseNodes(r.nodes),
-    ...(r.carrier_row !== null &&
-      r.carrier_status !== null && {
-        carrier: {
-          rowId: Number(r.carrier_row),
-          status: r.carrier_status === 'active' ? 'active' : 'closed',
-          updatedAt: r.carrier_updated_at!,
-        },
-      }),
+    sentAt: r.sent_at,
+    ...(carrier && {
+      carrier: { rowId: carrier.rowId, status: carrier.status, updatedAt: carrier.updatedAt },
+    }),
   };
 }
 
-/** Columns a CommandWrite may set, in a fixed order. */
-async function writeCommand(c: SqlClient, w: CommandWrite, sessionRow: number | undefined): Promise<void> {
-  const set: string[] = ['state = ?'];
-  const params: SqlValue[] = [w.state];
-  const add = (column: string, value: SqlValue) => {
-    set.push(`${column} = ?`);
-    params.push(value);
+interface CertificateRow {
+  serial: string;
+  device_id: string;
+  status: string;
+  not_before: string;
+  not_after: string;
+  der: Buffer;
+  enrollment_status: string;
+}
+
+const CERTIFICATE = `SELECT c.serial, c.device_id, c.status, c.not_before, c.not_after, c.der, e.status AS enrollment_status
+  FROM certificates c JOIN enrollments e ON e.enrollment_id = c.enrollment_id`;
+
+async function identityOf(
+  c: SqlClient,
+  deviceId: string,
+  lookup: IdentityLookup | undefined,
+): Promise<{ certificate?: PresentedCertificateRecord; digest?: DigestCredentials }> {
+  if (!lookup) return {};
+  if ('digest' in lookup) {
+    const row = await c.get<{
+      appsrv_name: string;
+      appsrv_secret: string;
+      appsrv_nonce: string;
+      client_secret: string;
+      client_nonce: string;
+    }>(
+      `SELECT appsrv_name, appsrv_secret, appsrv_nonce, client_secret, client_nonce FROM enrollments
+        WHERE device_id = ? AND status = 'active'`,
+      [deviceId],
+    );
+    return row
+      ? {
+          digest: {
+            appSrv: { name: row.appsrv_name, secret: row.appsrv_secret, nonce: row.appsrv_nonce },
+            client: { secret: row.client_secret, nonce: row.client_nonce },
+          },
+        }
+      : {};
+  }
+  const row =
+    'certificateThumbprint' in lookup
+      ? await c.get<CertificateRow>(`${CERTIFICATE} WHERE c.thumbprint = ?`, [lookup.certificateThumbprint])
+      : await c.get<CertificateRow>(`${CERTIFICATE} WHERE c.serial = ?`, [lookup.certificateSerial]);
+  if (!row) return {};
+  return {
+    certificate: {
+      serial: row.serial,
+      deviceId: row.device_id,
+      status: row.status as CertificateStatus,
+      notBefore: row.not_before,
+      notAfter: row.not_after,
+      der: Buffer.from(row.der),
+      enrollmentActive: row.enrollment_status === 'active',
+    },
   };
-  if (w.statusCode !== undefined) add('status_code', w.statusCode);
-  if (w.failureReason !== undefined) add('failure_reason', w.failureReason);
-  if (w.attempts !== undefined) add('attempts', w.attempts);
-  if (w.carrier !== undefined) add('carrier_row', w.carrier === 'session' ? (sessionRow ?? null) : null);
-  if (w.nodes !== undefined) add('nodes', JSON.stringify(w.nodes));
-  if (w.sentAt !== undefined) add('sent_at', w.sentAt);
-  if (w.completedAt !== undefined) add('completed_at', w.completedAt);
-  await c.run(`UPDATE dm_commands SET ${set.join(', ')} WHERE command_id = ?`, [...params, w.commandId]);
+}
+
+/** One UPDATE for every command the exchange touched (UPDATE … FROM VALUES; SQLite and PostgreSQL). */
+async function writeCommands(c: SqlClient, writes: readonly CommandWrite[], sessionRow: number | undefined) {
+  if (writes.length === 0) return;
+  const params: SqlValue[] = [];
+  for (const w of writes) {
+    params.push(
+      w.commandId,
+      w.state,
+      w.statusCode,
+      w.failureReason,
+      w.attempts,
+      w.carrier === 'session' ? (sessionRow ?? null) : null,
+      JSON.stringify(w.nodes),
+      w.sentAt,
+      w.completedAt,
+    );
+  }
+  await c.run(
+    `UPDATE dm_commands SET state = v.column2, status_code = CAST(v.column3 AS INTEGER),
+            failure_reason = v.column4, attempts = CAST(v.column5 AS INTEGER),
+            carrier_row = CAST(v.column6 AS BIGINT), nodes = v.column7, sent_at = v.column8,
+            completed_at = v.column9
+       FROM (VALUES ${writes.map(() => `(${placeholders(9)})`).join(', ')}) AS v
+      WHERE dm_commands.command_id = v.column1`,
+    params,
+  );
 }
 
 async function upsertInventory(c: SqlClient, deviceId: string, items: readonly ResultItem[], at: string) {
@@ -84,10 +156,11 @@ async function commit(c: SqlClient, w: ExchangeWrites): Promise<number | undefin
   if (w.nonce && !(await setServerNonce(c, deviceId, w.nonce.next, w.nonce.spent)) && w.nonce.spent) {
     throw new NonceSpentError(`DIGEST nonce of ${deviceId} is no longer the one the exchange verified`);
   }
-  for (const s of w.closeSessions) {
+  if (w.closeSessions.length > 0) {
     await c.run(
-      "UPDATE dm_sessions SET status = 'closed', end_reason = ?, ended_at = ?, updated_at = ? WHERE id = ?",
-      [s.reason, at, at, s.rowId],
+      `UPDATE dm_sessions SET status = 'closed', end_reason = ?, ended_at = ?, updated_at = ?
+        WHERE id IN (${placeholders(w.closeSessions.length)})`,
+      ['superseded', at, at, ...w.closeSessions.map((s) => s.rowId)],
     );
   }
   let rowId: number | undefined;
@@ -111,7 +184,7 @@ async function commit(c: SqlClient, w: ExchangeWrites): Promise<number | undefin
     }
   }
   if (w.enqueue.length > 0) await insertCommands(c, w.enqueue, at);
-  for (const cw of w.commands) await writeCommand(c, cw, rowId);
+  await writeCommands(c, w.commands, rowId);
   await upsertInventory(c, deviceId, w.inventory, at);
   if (w.events.length > 0) {
     await c.run(
@@ -152,38 +225,45 @@ async function commit(c: SqlClient, w: ExchangeWrites): Promise<number | undefin
 
 export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
   return {
-    loadExchange: (deviceId, sessionId, pendingLimit = 200) =>
-      db.read(async (c) => {
+    loadExchange: (deviceId, sessionId, options = {}) =>
+      db.read(async (c): Promise<ExchangeSnapshot> => {
         await lockDevice(c, deviceId);
+        const identity = await identityOf(c, deviceId, options.identity);
+        // The device's active sessions, the message's own, and any that talked in the last minute
+        // (a superseded session that may still be live carries its commands).
         const sessions = await c.all<SessionRow>(
           `SELECT id, session_id, state, status, updated_at FROM dm_sessions
-            WHERE device_id = ? AND (status = 'active' OR session_id = ?) ORDER BY id DESC`,
-          [deviceId, sessionId],
+            WHERE device_id = ? AND (status = 'active' OR session_id = ? OR updated_at > ?) ORDER BY id DESC`,
+          [deviceId, sessionId, options.recentSince ?? '9999'],
         );
-        const inFlight = await c.all<CarriedRow>(
-          `SELECT ${COMMAND_COLUMNS.replace(/(\w+)/g, 'c.$1')}, s.status AS carrier_status,
-                  s.updated_at AS carrier_updated_at
-             FROM dm_commands c LEFT JOIN dm_sessions s ON s.id = c.carrier_row
-            WHERE c.device_id = ? AND c.state = 'sent' ORDER BY c.seq`,
+        // Two index-ordered reads (device, state, priority, seq): what was sent, what waits.
+        const sent = await c.all<CommandRow>(
+          `SELECT ${COMMAND_COLUMNS} FROM dm_commands WHERE device_id = ? AND state = 'sent'`,
           [deviceId],
         );
-        const pending = await c.all<CommandRow>(
+        const waiting = await c.all<CommandRow>(
           `SELECT ${COMMAND_COLUMNS} FROM dm_commands WHERE device_id = ? AND state = 'pending'
             ORDER BY priority DESC, seq LIMIT ?`,
-          [deviceId, pendingLimit],
+          [deviceId, options.pendingLimit ?? 200],
         );
-        const checkIn = await c.get<{ last_inventory_at: string | null }>(
-          'SELECT last_inventory_at FROM dm_checkins WHERE device_id = ?',
+        const facts = await c.get<{ last_inventory_at: string | null; revision: number | null }>(
+          `SELECT (SELECT last_inventory_at FROM dm_checkins WHERE device_id = ?) AS last_inventory_at,
+                  (SELECT MAX(revision) FROM policy_revisions) AS revision`,
           [deviceId],
         );
         const all = sessions.map((r) => toSession(deviceId, r));
+        const byRow = new Map(all.map((x) => [x.rowId, x]));
         const session = all.find((x) => x.sessionId === sessionId);
+        const inFlight = sent.map((r) => toOpen(r, byRow));
+        const pending = waiting.map((r) => toOpen(r, byRow));
         return {
+          ...identity,
           ...(session && { session }),
           active: all.filter((x) => x.status === 'active'),
-          inFlight: inFlight.map(toCarried),
-          pending: pending.map(toQueued),
-          ...(checkIn?.last_inventory_at && { lastInventoryAt: checkIn.last_inventory_at }),
+          inFlight,
+          pending,
+          ...(facts?.last_inventory_at && { lastInventoryAt: facts.last_inventory_at }),
+          policyRevision: Number(facts?.revision ?? 0),
         };
       }),
     commitExchange: (w) => db.write((c) => commit(c, w)),

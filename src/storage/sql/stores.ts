@@ -1,6 +1,6 @@
 // Every store over one executor: the backend's autocommit executor for the `Storage` itself, or a
 // transaction's executor for the `tx` handed to `Storage.transaction` work.
-import type { Stores } from '../index.js';
+import type { Storage, Stores } from '../index.js';
 import { sqlAuditLog } from './audit.js';
 import { sqlCertificateStore } from './certificates.js';
 import type { SqlExecutor } from './client.js';
@@ -15,21 +15,38 @@ import { sqlLoginThrottleStore } from './throttle.js';
 import { sqlTokenStore } from './tokens.js';
 import { sqlUserStore } from './users.js';
 
-export function sqlStores(db: SqlExecutor): Stores {
-  return {
-    users: sqlUserStore(db),
-    devices: sqlDeviceStore(db),
-    certificates: sqlCertificateStore(db),
-    policies: sqlPolicyStore(db),
-    deviceSettings: sqlDeviceSettingStore(db),
-    compliance: sqlComplianceStore(db),
-    checkIns: sqlCheckInStore(db),
-    tokens: sqlTokenStore(db),
-    commands: sqlCommandQueue(db),
-    dmSessions: sqlDmSessionStore(db),
-    inventory: sqlInventoryStore(db),
-    events: sqlDeviceEventStore(db),
-    audit: sqlAuditLog(db),
-    loginThrottle: sqlLoginThrottleStore(db),
-  };
+const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] } = {
+  users: sqlUserStore,
+  devices: sqlDeviceStore,
+  certificates: sqlCertificateStore,
+  policies: sqlPolicyStore,
+  deviceSettings: sqlDeviceSettingStore,
+  compliance: sqlComplianceStore,
+  checkIns: sqlCheckInStore,
+  tokens: sqlTokenStore,
+  commands: sqlCommandQueue,
+  dmSessions: sqlDmSessionStore,
+  inventory: sqlInventoryStore,
+  events: sqlDeviceEventStore,
+  audit: sqlAuditLog,
+  loginThrottle: sqlLoginThrottleStore,
+};
+
+/**
+ * Adds every store over `db` to `target`, each built on first use (an exchange's transaction
+ * touches a few of them; building all fourteen for each one is wasted work on the hot path).
+ */
+export function withSqlStores(target: Omit<Storage, keyof Stores>, db: SqlExecutor): Storage {
+  for (const key of Object.keys(FACTORIES) as (keyof Stores)[]) {
+    Object.defineProperty(target, key, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const store = FACTORIES[key](db);
+        Object.defineProperty(target, key, { value: store, enumerable: true });
+        return store;
+      },
+    });
+  }
+  return target as Storage;
 }

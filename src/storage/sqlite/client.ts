@@ -13,7 +13,6 @@ export class SqliteClient implements SqlClient {
   constructor(readonly db: Database.Database) {}
 
   private statement(sql: string): Database.Statement {
-    countStatement(sql);
     let stmt = this.prepared.get(sql);
     if (!stmt) {
       if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
@@ -24,14 +23,23 @@ export class SqliteClient implements SqlClient {
   }
 
   async all<R>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
-    return this.statement(sql).all(...params) as R[];
+    const done = countStatement(sql);
+    const rows = this.statement(sql).all(...params) as R[];
+    done?.(sql);
+    return rows;
   }
 
   async get<R>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
-    return this.statement(sql).get(...params) as R | undefined;
+    const done = countStatement(sql);
+    const row = this.statement(sql).get(...params) as R | undefined;
+    done?.(sql);
+    return row;
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    return this.statement(sql).run(...params).changes;
+    const done = countStatement(sql);
+    const changes = this.statement(sql).run(...params).changes;
+    done?.(sql);
+    return changes;
   }
 }

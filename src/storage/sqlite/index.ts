@@ -6,7 +6,7 @@
 // alone, and none resolves before the COMMIT that makes it durable.
 import type { Storage } from '../index.js';
 import { countStatement, type SqlClient, type SqlExecutor, transactionExecutor } from '../sql/client.js';
-import { sqlStores } from '../sql/stores.js';
+import { withSqlStores } from '../sql/stores.js';
 import { SqliteClient } from './client.js';
 import { type OpenOptions, openSqlite, SQLITE_SCHEMA_VERSION, type SqliteDb } from './database.js';
 
@@ -25,8 +25,9 @@ const MAX_BATCH = 64;
 class WriteQueue {
   private readonly queue: Job[] = [];
   private readonly exec = (sql: string) => {
-    countStatement(sql);
+    const done = countStatement(sql);
     this.db.exec(sql);
+    done?.(sql);
   };
   private scheduled = false;
   private running = false;
@@ -129,33 +130,37 @@ export function openSqliteStorage(options: OpenOptions): Storage {
   };
 
   function transactionStorage(client: SqlClient): Storage {
-    const tx: Storage = {
-      ...sqlStores(transactionExecutor(client)),
-      backend: 'sqlite',
-      transaction: (work) => queue.nested(() => work(tx)),
-      tryJobLock: async () => true,
-      ready: () => storage.ready(),
-      close: () => Promise.reject(new Error('close the storage, not a transaction')),
-    };
+    const tx: Storage = withSqlStores(
+      {
+        backend: 'sqlite' as const,
+        transaction: <T>(work: (t: Storage) => Promise<T>) => queue.nested(() => work(tx)),
+        tryJobLock: async () => true,
+        ready: () => storage.ready(),
+        close: () => Promise.reject(new Error('close the storage, not a transaction')),
+      },
+      transactionExecutor(client),
+    );
     return tx;
   }
 
-  const storage: Storage = {
-    ...sqlStores(autocommit),
-    backend: 'sqlite',
-    transaction: (work) => queue.run((client) => work(transactionStorage(client))),
-    tryJobLock: async () => true,
-    async ready() {
-      if (closed || !handle.writer.open) return false;
-      return handle.reader.pragma('user_version', { simple: true }) === SQLITE_SCHEMA_VERSION;
+  const storage: Storage = withSqlStores(
+    {
+      backend: 'sqlite' as const,
+      transaction: (work) => queue.run((client) => work(transactionStorage(client))),
+      tryJobLock: async () => true,
+      async ready() {
+        if (closed || !handle.writer.open) return false;
+        return handle.reader.pragma('user_version', { simple: true }) === SQLITE_SCHEMA_VERSION;
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        // Let queued transactions finish before the connections go.
+        await queue.run(async () => undefined).catch(() => undefined);
+        handle.close();
+      },
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      // Let queued transactions finish before the connections go.
-      await queue.run(async () => undefined).catch(() => undefined);
-      handle.close();
-    },
-  };
+    autocommit,
+  );
   return storage;
 }

@@ -2,5 +2,6 @@
 // Never edit a released migration; add a new one.
 import type { Migration } from '../../sql/migration.js';
 import { migration001 } from './001_schema.js';
+import { migration002 } from './002_process_counters.js';
 
-export const postgresMigrations: readonly Migration[] = [migration001];
+export const postgresMigrations: readonly Migration[] = [migration001, migration002];

@@ -8,6 +8,7 @@ import { migration003 } from './003_policy.js';
 import { migration004 } from './004_session_retention.js';
 import { migration005 } from './005_setting_failure_retries.js';
 import { migration006 } from './006_explicit_transactions.js';
+import { migration007 } from './007_process_counters.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -16,4 +17,5 @@ export const migrations: readonly Migration[] = [
   migration004,
   migration005,
   migration006,
+  migration007,
 ];

@@ -1,0 +1,117 @@
+// One OMA-DM exchange's view of the policy records of its device: every record is read at most once
+// per exchange, however many outcomes need it, and every change is written once at the end
+// (`flush`, one multi-row statement per table). Reads after a change see the change. Built over the
+// exchange's transaction, so nothing leaves it.
+import type { ComplianceStore, DeviceComplianceRecord, ReportedFact } from '../storage/compliance.js';
+import type { DeviceSettingRecord } from '../storage/device-settings.js';
+import type { DeliveryStores } from './delivery.js';
+
+export interface ExchangeView extends DeliveryStores {
+  /** Writes every changed record (settings, facts, compliance) once. */
+  flush(): Promise<void>;
+}
+
+/** Memoises one async read per key. */
+function memo<K, V>(
+  read: (key: K) => Promise<V>,
+): { get(key: K): Promise<V>; peek(key: K): V | undefined; set(key: K, v: V): void } {
+  const values = new Map<K, Promise<V>>();
+  const settled = new Map<K, V>();
+  return {
+    get(key) {
+      let p = values.get(key);
+      if (!p) {
+        p = read(key).then((v) => {
+          if (!settled.has(key)) settled.set(key, v);
+          return settled.get(key)!;
+        });
+        values.set(key, p);
+      }
+      return p;
+    },
+    peek: (key) => settled.get(key),
+    set(key, v) {
+      settled.set(key, v);
+      values.set(key, Promise.resolve(v));
+    },
+  };
+}
+
+export function exchangeView(tx: DeliveryStores, policyRevision: number): ExchangeView {
+  const settings = memo((deviceId: string) =>
+    tx.deviceSettings.listDeviceSettings(deviceId).then((list) => new Map(list.map((r) => [r.path, r]))),
+  );
+  const facts = memo((deviceId: string) =>
+    tx.compliance.getFacts(deviceId).then((list) => new Map(list.map((f) => [f.path, f]))),
+  );
+  const compliance = memo((deviceId: string) => tx.compliance.getCompliance(deviceId));
+  const devices = memo((deviceId: string) => tx.devices.getDevice(deviceId));
+  const inventory = memo((deviceId: string) => tx.inventory.list(deviceId));
+  const checkIns = memo((deviceId: string) => tx.checkIns.get(deviceId));
+
+  const dirtySettings = new Map<string, DeviceSettingRecord>();
+  const dirtyFacts = new Map<string, Map<string, ReportedFact>>();
+  const dirtyCompliance = new Map<string, DeviceComplianceRecord>();
+  const sortedFacts = (m: Map<string, ReportedFact>) =>
+    [...m.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const complianceStore: Pick<
+    ComplianceStore,
+    'getFacts' | 'recordFacts' | 'getCompliance' | 'saveCompliance'
+  > = {
+    async getFacts(deviceId) {
+      return sortedFacts(await facts.get(deviceId));
+    },
+    async recordFacts(deviceId, list) {
+      const current = await facts.get(deviceId);
+      const dirty = dirtyFacts.get(deviceId) ?? new Map<string, ReportedFact>();
+      for (const f of list) {
+        current.set(f.path, f);
+        dirty.set(f.path, f);
+      }
+      dirtyFacts.set(deviceId, dirty);
+    },
+    getCompliance: (deviceId) => compliance.get(deviceId),
+    async saveCompliance(record) {
+      compliance.set(record.deviceId, record);
+      dirtyCompliance.set(record.deviceId, record);
+    },
+  };
+
+  return {
+    policies: {
+      currentRevision: async () => policyRevision,
+      currentPolicySet: () => tx.policies.currentPolicySet(),
+    },
+    deviceSettings: {
+      async listDeviceSettings(deviceId) {
+        return [...(await settings.get(deviceId)).values()].sort((a, b) =>
+          a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+        );
+      },
+      async getDeviceSetting(deviceId, path) {
+        return (await settings.get(deviceId)).get(path);
+      },
+      async saveDeviceSettings(records) {
+        for (const r of records) {
+          (await settings.get(r.deviceId)).set(r.path, r);
+          dirtySettings.set(`${r.deviceId}\n${r.path}`, r);
+        }
+      },
+    },
+    compliance: complianceStore,
+    devices: { getDevice: (id) => devices.get(id), listDevices: (o) => tx.devices.listDevices(o) },
+    inventory: { list: (id) => inventory.get(id) },
+    checkIns: { get: (id) => checkIns.get(id) },
+    ...(tx.commands && { commands: tx.commands }),
+    async flush() {
+      if (dirtySettings.size > 0) await tx.deviceSettings.saveDeviceSettings([...dirtySettings.values()]);
+      for (const [deviceId, list] of dirtyFacts)
+        await tx.compliance.recordFacts(deviceId, [...list.values()]);
+      for (const record of dirtyCompliance.values()) await tx.compliance.saveCompliance(record);
+      dirtySettings.clear();
+      dirtyFacts.clear();
+      dirtyCompliance.clear();
+    },
+  };
+}
