@@ -34,8 +34,17 @@ export function sendFault(
   let fault: EnrollmentFault;
   if (err instanceof EnrollmentFault) {
     fault = err;
-    logger.info(
-      { traceId, subcode: fault.subcode, errorType: fault.errorType, reason: fault.message },
+    // What the request held (a parser's message, an unsupported value) is logged here, never
+    // rendered into the fault.
+    const level = fault.subcode === 'EnrollmentServer' ? 'warn' : 'info';
+    logger[level](
+      {
+        traceId,
+        subcode: fault.subcode,
+        errorType: fault.errorType,
+        reason: fault.message,
+        ...(fault.logDetail && { detail: fault.logDetail }),
+      },
       'enrollment fault',
     );
   } else {
