@@ -11,6 +11,7 @@ import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware } from './capture.js';
 import { dmRoutes } from './dm-routes.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
+import { clientErrorStatus } from './errors.js';
 
 /** What every route module is built from (assembled by `startMdmServer` in src/main.ts). */
 export interface AppDeps {
@@ -54,10 +55,13 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('not found');
   });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = (err as { status?: number }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).type('text/plain').send('bad request');
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // Client errors outside the routes' own handlers (the OMA-DM endpoint's body limit, a path
+    // Express could not decode): the HTTP status, a plain body, no stack in the log.
+    const status = clientErrorStatus(err);
+    if (status !== undefined) {
+      deps.logger.debug({ status, path: req.path, error: (err as Error).name }, 'bad request');
+      if (!res.headersSent) res.status(status).type('text/plain').send('bad request');
       return;
     }
     deps.logger.error({ err }, 'unhandled request error');
