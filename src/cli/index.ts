@@ -7,6 +7,7 @@ import { registerCa } from './ca.js';
 import { registerCatalog } from './catalog.js';
 import { registerCommands } from './commands.js';
 import { registerDevices } from './devices.js';
+import { exitQuietlyOnBrokenPipe } from './output.js';
 import { registerPolicy } from './policy.js';
 import { registerPolicyApply } from './policy-apply.js';
 import { registerReplay } from './replay.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnBrokenPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
