@@ -70,6 +70,12 @@ export const configSchema = z
     pollIntervalMinutes: int(1, 1440).default(15),
     /** Largest accepted request body. */
     maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    /** Longest time to receive a whole request, headers and body (node's `requestTimeout`); then 408 and close. */
+    requestTimeoutSeconds: int(1, 3600).default(60),
+    /** Longest silence while a request body arrives; also the limit for the headers and the TLS handshake. */
+    bodyTimeoutSeconds: int(1, 3600).default(15),
+    /** Concurrent connections from one client address; more are closed at once. Trusted proxies are not counted. */
+    maxConnectionsPerClient: int(1, 100_000).default(256),
     /** Commands not acknowledged after this many sessions are marked failed. */
     commandMaxAttempts: int(1, 100).default(3),
     /** Inventory refresh: at most once per this many minutes per device. */

@@ -6,6 +6,7 @@ import { escapeXml } from '../codec/xml.js';
 import type { Config } from '../config.js';
 import type { EnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
+import { withIdleTimeout } from './body.js';
 
 /**
  * Only Windows app return URIs: never post a token to a web site. Printable ASCII without space,
@@ -71,11 +72,14 @@ export function registerSignInPage(router: Router, service: EnrollmentService, c
 
   router.post(
     ENROLLMENT_PATHS.auth,
-    express.urlencoded({
-      extended: false,
-      limit: Math.min(config.maxBodyBytes, 16 * 1024),
-      parameterLimit: 10,
-    }),
+    withIdleTimeout(
+      express.urlencoded({
+        extended: false,
+        limit: Math.min(config.maxBodyBytes, 16 * 1024),
+        parameterLimit: 10,
+      }),
+      config.bodyTimeoutSeconds * 1000,
+    ),
     async (req: Request, res: Response) => {
       const appru = field(req.body, 'appru');
       if (!APPRU_RE.test(appru)) return badRequest(res);

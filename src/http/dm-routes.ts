@@ -79,7 +79,7 @@ export function dmRoutes(deps: AppDeps): Router {
     return identity;
   }
 
-  router.post(DM_PATH, rawBody(config.maxBodyBytes), async (req: Request, res: Response) => {
+  router.post(DM_PATH, rawBody(config), async (req: Request, res: Response) => {
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const sessionToken = sessionTokenOf(req.originalUrl);
     const result = await service.exchange(bytes, await identify(req), {

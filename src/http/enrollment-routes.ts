@@ -18,7 +18,7 @@ export function enrollmentRoutes(deps: AppDeps): Router {
   const { config, logger } = deps;
   const service = createEnrollmentService(deps);
   const router = Router();
-  const body = rawBody(config.maxBodyBytes);
+  const body = rawBody(config);
 
   /** One SOAP operation: parse the envelope, run `handle`, answer its XML or a fault. */
   function soapRoute(

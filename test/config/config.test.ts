@@ -34,6 +34,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, flags: { tlsCert: '/a.pem' } })).toThrow(/tlsCert and tlsKey/);
   });
 
+  it('reads the listener limits from MDM_* variables, with defaults', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({
+      requestTimeoutSeconds: 60,
+      bodyTimeoutSeconds: 15,
+      maxConnectionsPerClient: 256,
+    });
+    expect(
+      loadConfig({
+        env: {
+          MDM_REQUEST_TIMEOUT_SECONDS: '30',
+          MDM_BODY_TIMEOUT_SECONDS: '5',
+          MDM_MAX_CONNECTIONS_PER_CLIENT: '8',
+        },
+      }),
+    ).toMatchObject({ requestTimeoutSeconds: 30, bodyTimeoutSeconds: 5, maxConnectionsPerClient: 8 });
+    expect(() => loadConfig({ env: { MDM_BODY_TIMEOUT_SECONDS: '0' } })).toThrow(
+      /bodyTimeoutSeconds \(MDM_BODY_TIMEOUT_SECONDS\)/,
+    );
+  });
+
   it('maps setting names to MDM_* variables', () => {
     expect(envName('trustedProxyCertHeader')).toBe('MDM_TRUSTED_PROXY_CERT_HEADER');
     expect(envName('caKey')).toBe('MDM_CA_KEY');
