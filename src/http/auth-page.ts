@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { EnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
 import { withIdleTimeout } from './body.js';
+import { markAuthenticated } from './capture.js';
 
 /**
  * Only Windows app return URIs: never post a token to a web site. Printable ASCII without space,
@@ -86,6 +87,7 @@ export function registerSignInPage(router: Router, service: EnrollmentService, c
       const username = field(req.body, 'username');
       const token = await service.signIn(username, field(req.body, 'password'));
       if (!token) return signInForm(res, appru, username, 'The user name or password is incorrect.');
+      markAuthenticated(res);
       page(
         res,
         200,

@@ -15,6 +15,7 @@ import { enrollmentUrls } from '../enrollment/urls.js';
 import { thumbprintOf } from '../pki/sign.js';
 import { CERTIFICATE_REJECTIONS, verifyDeviceCertificate } from '../pki/verify.js';
 import type { AppDeps } from './app.js';
+import { markAuthenticated } from './capture.js';
 import { clientCertificateOf, forwardedCertificateDer } from './client-cert.js';
 import { rawBody } from './soap.js';
 
@@ -89,6 +90,8 @@ export function dmRoutes(deps: AppDeps): Router {
       res.status(result.httpStatus).type('text/plain').send('malformed SyncML message');
       return;
     }
+    if (result.refused === undefined && result.deviceId !== undefined)
+      markAuthenticated(res, result.deviceId);
     // Gotcha 22: the SyncML content type and an explicit Content-Length.
     const body = Buffer.from(result.body, 'utf8');
     // res.setHeader, not res.set: Express would append a charset to the SyncML media type.
