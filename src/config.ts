@@ -77,6 +77,12 @@ export const configSchema = z
     pollIntervalMinutes: int(1, 1440).default(15),
     /** Largest accepted request body. */
     maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    /** Longest time to receive a whole request, headers and body (node's `requestTimeout`); then 408 and close. */
+    requestTimeoutSeconds: int(1, 3600).default(60),
+    /** Longest silence while a request body arrives; also the limit for the headers and the TLS handshake. */
+    bodyTimeoutSeconds: int(1, 3600).default(15),
+    /** Concurrent connections from one client address; more are closed at once. Trusted proxies are not counted. */
+    maxConnectionsPerClient: int(1, 100_000).default(256),
     /** Commands not acknowledged after this many sessions are marked failed. */
     commandMaxAttempts: int(1, 100).default(3),
     /** Inventory refresh: at most once per this many minutes per device. */
@@ -91,8 +97,12 @@ export const configSchema = z
     complianceRefreshMinutes: int(1, 100_000).default(60),
     /** When set, `/metrics` requires `Authorization: Bearer <this token>`; unset = open (bind or firewall it). */
     metricsToken: z.string().min(16).optional(),
-    /** When set, every served session is recorded into this folder as a replayable fixture. */
+    /** When set, authenticated sessions are recorded into this folder as replayable fixtures. */
     captureDir: z.string().min(1).optional(),
+    /** Largest captured fixture; a full one is closed and the next exchange starts a new one. */
+    captureMaxBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
+    /** Largest total of the captured fixtures; the oldest are removed beyond it. */
+    captureDirMaxBytes: int(1024 * 1024, 1024 ** 4).default(512 * 1024 * 1024),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -181,6 +191,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) {
     throw new ConfigError('invalid configuration:\n  tlsCert and tlsKey must be given together');
+  }
+  if (config.captureMaxBytes > config.captureDirMaxBytes) {
+    throw new ConfigError(
+      'invalid configuration:\n  captureMaxBytes must not be larger than captureDirMaxBytes',
+    );
   }
   if (Boolean(config.caCert) !== Boolean(config.caKey)) {
     throw new ConfigError('invalid configuration:\n  caCert and caKey must be given together');

@@ -9,7 +9,7 @@ import { type Config, ConfigError, loadConfig, publicHost } from './config.js';
 import { startSessionPruning } from './dm/retention.js';
 import { loadOrCreateTokenSecret } from './enrollment/tokens.js';
 import { createRequestHandler, type RequestHandler } from './http/app.js';
-import { listen } from './http/server.js';
+import { listen, listenLimits } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { type EnrollmentCa, loadOrCreateCa } from './pki/ca.js';
 import { loadOrCreateTls, type TlsMaterial } from './pki/tls.js';
@@ -58,7 +58,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
     const policy = createPolicyRuntime({ config: initial, storage, logger });
     let handler: RequestHandler | undefined;
     const listener = await listen(
-      { host: initial.host, port: initial.port, tls, clientCaPem: [ca.pem] },
+      { host: initial.host, port: initial.port, tls, clientCaPem: [ca.pem], limits: listenLimits(initial) },
       () => handler ?? ((_req, res) => res.writeHead(503).end()),
     );
     const config: Config = options.publicUrlForPort

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { AuditEntry } from '../storage/audit.js';
 import { CliError, runAction, withContext } from './context.js';
-import { printList } from './output.js';
+import { oneLine, printList } from './output.js';
 
 /** One entry as a line: when, who, what, on which device, and its details. */
 export function describeAuditEntry(e: AuditEntry): string {
@@ -12,7 +12,7 @@ export function describeAuditEntry(e: AuditEntry): string {
         `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
     )
     .join(' ');
-  return [e.at, e.actor, e.action, e.deviceId ?? '-', details].join('\t');
+  return [e.at, e.actor, e.action, e.deviceId ?? '-', details].map((f) => oneLine(f)).join('\t');
 }
 
 export function registerAudit(program: Command): void {

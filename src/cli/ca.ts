@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CaError, loadOrCreateCa } from '../pki/ca.js';
 import { CliError, configFor, runAction } from './context.js';
+import { printHuman } from './output.js';
 
 export function registerCa(program: Command): void {
   const ca = program.command('ca').description('the enrollment CA');
@@ -35,7 +36,7 @@ export function registerCa(program: Command): void {
           `certificate: ${authority.certPath}`,
           `origin:      ${authority.origin === 'generated' ? `development CA generated in ${config.certsDir}${authority.created ? ' (just now)' : ''}; for development only` : 'configured (MDM_CA_CERT / MDM_CA_KEY)'}`,
         ];
-        process.stdout.write(`${lines.join('\n')}\n`);
+        printHuman(lines.join('\n'));
       }),
     );
 }

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
 import { describeHit, describeNode } from '../catalog/describe.js';
-import { printList } from './output.js';
+import { printHuman, printList } from './output.js';
 
 interface CatalogOptions {
   json?: boolean;
@@ -12,10 +12,6 @@ interface CatalogOptions {
 
 function open(options: CatalogOptions): Catalog {
   return options.catalog ? Catalog.load(options.catalog) : defaultCatalog();
-}
-
-function print(text: string): void {
-  process.stdout.write(`${text}\n`);
 }
 
 export function registerCatalog(program: Command): void {
@@ -31,7 +27,7 @@ export function registerCatalog(program: Command): void {
     .action((words: string[], options: CatalogOptions & { limit: string }) => {
       const limit = Number.parseInt(options.limit, 10);
       if (!Number.isInteger(limit) || limit < 1) {
-        process.stderr.write(`--limit must be a positive integer, got "${options.limit}"\n`);
+        printHuman(`--limit must be a positive integer, got "${options.limit}"`, process.stderr);
         process.exitCode = 2;
         return;
       }
@@ -56,16 +52,20 @@ export function registerCatalog(program: Command): void {
       if (!node) {
         const suggestions = cat.closest(path, 5);
         if (options.json)
-          print(JSON.stringify({ error: 'not-found', path, didYouMean: suggestions }, null, 2));
+          process.stdout.write(
+            `${JSON.stringify({ error: 'not-found', path, didYouMean: suggestions }, null, 2)}\n`,
+          );
         else {
-          process.stderr.write(`no catalog node at ${path}\n`);
-          if (suggestions.length > 0) process.stderr.write(`did you mean:\n  ${suggestions.join('\n  ')}\n`);
+          printHuman(`no catalog node at ${path}`, process.stderr);
+          if (suggestions.length > 0)
+            printHuman(`did you mean:\n  ${suggestions.join('\n  ')}`, process.stderr);
         }
         process.exitCode = 1;
         return;
       }
       const children = cat.children(node.path);
-      if (options.json) print(JSON.stringify({ node, children: children.map((c) => c.path) }, null, 2));
-      else print(describeNode(node, children));
+      if (options.json)
+        process.stdout.write(`${JSON.stringify({ node, children: children.map((c) => c.path) }, null, 2)}\n`);
+      else printHuman(describeNode(node, children));
     });
 }

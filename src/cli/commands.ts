@@ -6,6 +6,7 @@ import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
 import { DM_FORMATS, type DmFormat } from '../shared/dm-command.js';
 import type { CommandNode, CommandRecord } from '../storage/commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
+import { oneLine, printHuman } from './output.js';
 
 export function statusLabel(code: number | null | undefined): string {
   if (code === null || code === undefined) return '-';
@@ -22,14 +23,16 @@ export function describeCommand(c: CommandRecord, nodes: readonly CommandNode[])
     `${c.id}  ${what}`,
     `    state ${c.state}, status ${statusLabel(c.statusCode)}, origin ${c.origin}${c.tag ? `, tag ${c.tag}` : ''}, attempts ${c.attempts}, queued ${c.createdAt}${c.actor ? ` by ${c.actor}` : ''}`,
   ];
-  if (c.failureReason) lines.push(`    failed: ${c.failureReason}`);
+  if (c.failureReason) lines.push(`    failed: ${oneLine(c.failureReason)}`);
   if (c.retryOf) lines.push(`    retry of ${c.retryOf}`);
   for (const n of nodes) {
     const where = `session ${n.sessionId} msg ${n.msgId} cmd ${n.cmdId}`;
     const label = n.path === '' ? n.verb : `  ${n.path} ${n.verb} ${n.targets.join(', ')}`;
-    lines.push(`    ${label}: ${statusLabel(n.status)} (${where})`);
+    lines.push(`    ${oneLine(label)}: ${statusLabel(n.status)} (${where})`);
     for (const r of n.results)
-      lines.push(`      = ${r.locUri}: ${r.data ?? ''}${r.format ? ` [${r.format}]` : ''}`);
+      lines.push(
+        `      = ${oneLine(r.locUri)}: ${oneLine(r.data ?? '')}${r.format ? ` [${oneLine(r.format)}]` : ''}`,
+      );
   }
   return lines;
 }
@@ -115,7 +118,7 @@ export function registerCommands(program: Command): void {
                 expiresAt: new Date(Date.now() + minutes * 60_000).toISOString(),
               }),
             });
-            process.stdout.write(`${id}\n`);
+            printHuman(id);
           } catch (err) {
             if (err instanceof AdminCommandError) throw new CliError(err.message);
             throw err;
@@ -136,7 +139,7 @@ export function registerCommands(program: Command): void {
           if (!c) throw new CliError(`no command ${commandId}`);
           const nodes = await storage.commands.listNodes(commandId);
           if (options.json) process.stdout.write(`${JSON.stringify({ ...c, nodes }, null, 2)}\n`);
-          else process.stdout.write(`${describeCommand(c, nodes).join('\n')}\n`);
+          else printHuman(describeCommand(c, nodes).join('\n'));
         }),
       ),
     );

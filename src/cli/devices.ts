@@ -6,7 +6,7 @@ import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
 import type { Storage } from '../storage/index.js';
 import { describeCommand } from './commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
-import { printList } from './output.js';
+import { oneLine, printHuman, printList } from './output.js';
 
 async function deviceDetails(storage: Storage, deviceId: string, recent: number) {
   const device = await storage.devices.getDevice(deviceId);
@@ -66,7 +66,7 @@ export function registerDevices(program: Command): void {
             empty: 'no devices enrolled yet',
             header: 'DEVICE ID\tNAME\tSTATUS\tLAST CHECK-IN\tPENDING',
             line: (r) =>
-              `${r.deviceId}\t${r.name ?? '-'}\t${r.status}\t${r.lastCheckInAt ?? 'never'}\t${r.pendingCommands}`,
+              `${oneLine(r.deviceId)}\t${oneLine(r.name ?? '-')}\t${r.status}\t${r.lastCheckInAt ?? 'never'}\t${r.pendingCommands}`,
           });
         }),
       ),
@@ -87,12 +87,14 @@ export function registerDevices(program: Command): void {
             return;
           }
           const out: string[] = [
-            `Device ${d.device.deviceId} (${d.device.name ?? 'unnamed'})`,
+            `Device ${d.device.deviceId} (${oneLine(d.device.name ?? 'unnamed')})`,
             `  status ${d.device.status}, user ${d.device.userUpn}, enrolled ${d.device.enrolledAt}${d.device.unenrolledAt ? `, unenrolled ${d.device.unenrolledAt}` : ''}`,
             `  last check-in ${d.checkIn?.lastCheckInAt ?? 'never'}, sessions ${d.checkIn?.sessions ?? 0}, login status ${d.checkIn?.loginStatus ?? '-'}, inventory read ${d.checkIn?.lastInventoryAt ?? 'never'}`,
             '',
             `Inventory (${d.inventory.length})`,
-            ...d.inventory.map((i) => `  ${i.locUri} = ${i.value ?? ''}  (${i.reportedAt})`),
+            ...d.inventory.map(
+              (i) => `  ${oneLine(i.locUri)} = ${oneLine(i.value ?? '')}  (${i.reportedAt})`,
+            ),
             '',
             `Pending commands (${d.pending.length})`,
             ...d.pending.flatMap((c) => describeCommand(c, c.nodes).map((l) => `  ${l}`)),
@@ -103,9 +105,11 @@ export function registerDevices(program: Command): void {
           if (d.events.length > 0) {
             out.push('', `Events (${d.events.length})`);
             for (const e of d.events)
-              out.push(`  ${e.receivedAt} ${e.alertCode} ${e.type}${e.data !== null ? ` = ${e.data}` : ''}`);
+              out.push(
+                `  ${e.receivedAt} ${e.alertCode} ${oneLine(e.type)}${e.data !== null ? ` = ${oneLine(e.data)}` : ''}`,
+              );
           }
-          process.stdout.write(`${out.join('\n')}\n`);
+          printHuman(out.join('\n'));
         }),
       ),
     );
@@ -133,7 +137,7 @@ export function registerDevices(program: Command): void {
               origin: 'action',
               priority: ACTION_PRIORITY,
             });
-            process.stdout.write(`${id}\n`);
+            printHuman(id);
           } catch (err) {
             if (err instanceof AdminCommandError) throw new CliError(err.message);
             throw err;

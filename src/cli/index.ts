@@ -8,6 +8,7 @@ import { registerCatalog } from './catalog.js';
 import { registerCommands } from './commands.js';
 import { registerDb } from './db.js';
 import { registerDevices } from './devices.js';
+import { exitQuietlyOnBrokenPipe } from './output.js';
 import { registerPolicy } from './policy.js';
 import { registerPolicyApply } from './policy-apply.js';
 import { registerReplay } from './replay.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnBrokenPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

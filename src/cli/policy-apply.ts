@@ -7,6 +7,7 @@ import { applyPolicyFolder } from '../policy/apply-folder.js';
 import { formatIssue } from '../policy/errors.js';
 import { formatPlan } from '../policy/policy-set.js';
 import { actorOf, configFor, runAction, withContext } from './context.js';
+import { printHuman } from './output.js';
 import { policyCommand } from './policy.js';
 
 export function registerPolicyApply(program: Command): void {
@@ -62,23 +63,23 @@ export function registerPolicyApply(program: Command): void {
                 )}\n`,
               );
             } else {
-              for (const issue of result.folder.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+              for (const issue of result.folder.issues) printHuman(formatIssue(issue), process.stderr);
               if (result.valid) {
-                process.stdout.write(
-                  `${result.folder.policies.length} policies, ${result.folder.compliance.length} compliance rules in ${folderDir}\n`,
+                printHuman(
+                  `${result.folder.policies.length} policies, ${result.folder.compliance.length} compliance rules in ${folderDir}`,
                 );
-                process.stdout.write(`${formatPlan(result.plan)}\n`);
+                printHuman(formatPlan(result.plan));
               }
-              if (!result.valid) process.stderr.write(`${errors.length} error(s); nothing stored\n`);
-              else if (opts.dryRun) process.stdout.write('dry run: nothing stored\n');
+              if (!result.valid) printHuman(`${errors.length} error(s); nothing stored`, process.stderr);
+              else if (opts.dryRun) printHuman('dry run: nothing stored');
               else if (result.stored && !result.stored.created) {
-                process.stdout.write(`no changes (revision ${result.stored.revision})\n`);
+                printHuman(`no changes (revision ${result.stored.revision})`);
               } else if (result.stored) {
                 const summary = result.stored.changes
                   .map((c) => `${c.change} ${c.name} v${c.version}`)
                   .join(', ');
-                process.stdout.write(
-                  `stored revision ${result.stored.revision}: ${summary || 'assignments or compliance rules changed'}\n`,
+                printHuman(
+                  `stored revision ${result.stored.revision}: ${summary || 'assignments or compliance rules changed'}`,
                 );
               }
             }

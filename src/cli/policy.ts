@@ -9,6 +9,7 @@ import { formatIssue, type PolicyIssue } from '../policy/errors.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { policyJsonSchemaText } from '../policy/schema.js';
 import type { CompiledPolicy } from '../policy/types.js';
+import { printHuman } from './output.js';
 import { renderSyncMl } from './policy-syncml.js';
 
 /** The `policy` command group, created on first use so several modules can add sub-commands. */
@@ -24,6 +25,8 @@ export interface CommandOutput {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** stdout is text for a terminal (neutralised when printed), not JSON or XML. */
+  readonly human?: boolean;
 }
 
 function catalogFrom(dir: string | undefined): CatalogLookup {
@@ -62,7 +65,7 @@ export async function checkPolicies(
       ? `ok   ${r.file}: ${r.summary}${warned}\n`
       : `FAIL ${r.file}: ${plural(errors, 'error')}${warned}\n`;
   }
-  return { exitCode: failed ? 1 : 0, stdout: out, stderr: '' };
+  return { exitCode: failed ? 1 : 0, stdout: out, stderr: '', human: true };
 }
 
 export interface CompileOptions {
@@ -97,8 +100,8 @@ export async function compilePolicyCommand(file: string, options: CompileOptions
 }
 
 function emit(output: CommandOutput): void {
-  if (output.stdout) process.stdout.write(output.stdout);
-  if (output.stderr) process.stderr.write(output.stderr);
+  if (output.stdout) (output.human ? printHuman : (t: string) => process.stdout.write(t))(output.stdout);
+  if (output.stderr) printHuman(output.stderr, process.stderr);
   if (output.exitCode !== 0) process.exitCode = output.exitCode;
 }
 

@@ -8,6 +8,7 @@ import { inProcessEnvironment, runningEnvironment } from '../replay/environment.
 import { type Fixture, FixtureError, MANIFEST_FILE, readFixture } from '../replay/fixture.js';
 import { formatReplay, type ReplayResult, replayFixture } from '../replay/runner.js';
 import { CliError, runAction, withContext } from './context.js';
+import { printHuman } from './output.js';
 import { serverTrust } from './simulate.js';
 
 interface ReplayFlags {
@@ -96,9 +97,9 @@ export function registerReplay(program: Command): void {
         } else {
           results = await replayInProcess(fixtures, flags.update);
         }
-        for (const r of results) process.stdout.write(`${formatReplay(r)}\n`);
+        for (const r of results) printHuman(formatReplay(r));
         const failed = results.filter((r) => !r.ok).length;
-        process.stdout.write(`${results.length - failed}/${results.length} fixtures replayed clean\n`);
+        printHuman(`${results.length - failed}/${results.length} fixtures replayed clean`);
         if (failed > 0) process.exitCode = 1;
       }),
     );

@@ -6,6 +6,7 @@ import { complianceReport } from '../reporting/compliance.js';
 import { complianceCsv } from '../reporting/csv.js';
 import { complianceTable } from '../reporting/table.js';
 import { CliError, runAction, withContext } from './context.js';
+import { printHuman } from './output.js';
 
 const FORMATS = ['table', 'csv', 'json'] as const;
 
@@ -28,6 +29,8 @@ export function registerReport(program: Command): void {
             text = `${JSON.stringify({ devices: await complianceReport(storage) }, null, 2)}\n`;
           else text = `${complianceTable(await complianceReport(storage))}\n`;
           if (opts.output) await writeFile(opts.output, text);
+          // CSV and JSON are data and printed as they are; the table is for a terminal.
+          else if (opts.format === 'table') printHuman(text);
           else process.stdout.write(text);
         });
       }),

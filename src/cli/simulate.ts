@@ -15,6 +15,7 @@ import type { FaultPlan } from '../simulator/faults.js';
 import { formatFleetSummary, runFleet } from '../simulator/fleet.js';
 import type { TlsOptions } from '../simulator/transport.js';
 import { CliError, runAction, withContext } from './context.js';
+import { printHuman } from './output.js';
 
 interface SimulateFlags {
   devices: string;
@@ -122,7 +123,7 @@ export function registerSimulate(program: Command): void {
                 dir: flags.record,
                 server,
                 origin: 'simulator',
-                onError: (e) => console.error(e.message),
+                onError: (e) => printHuman(e.message, process.stderr),
               })
             : undefined;
           const restore = flags.state ? readState(flags.state) : [];
@@ -150,11 +151,8 @@ export function registerSimulate(program: Command): void {
           // The file holds the devices' private keys: readable by the owner only.
           if (flags.state) writeFileSync(flags.state, `${JSON.stringify(saved)}\n`, { mode: 0o600 });
           bar?.stop();
-          process.stdout.write(
-            flags.json
-              ? `${JSON.stringify(summary, null, 2)}\n`
-              : `${formatFleetSummary(summary, STATUS_TEXT)}\n`,
-          );
+          if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          else printHuman(formatFleetSummary(summary, STATUS_TEXT));
           if (summary.enrolled < devices || summary.failedSessions > 0) process.exitCode = 1;
         }),
       ),

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { createApiToken } from '../reporting/api-tokens.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
-import { printList } from './output.js';
+import { oneLine, printHuman, printList } from './output.js';
 
 export function registerTokens(program: Command): void {
   const tokens = program.command('tokens').description('API tokens for the admin API');
@@ -22,8 +22,9 @@ export function registerTokens(program: Command): void {
             action: 'tokens.create',
             details: { id, name: opts.name },
           });
-          process.stderr.write(
-            `created token ${id} (${opts.name}); use it as: Authorization: Bearer <token>\n`,
+          printHuman(
+            `created token ${id} (${opts.name}); use it as: Authorization: Bearer <token>`,
+            process.stderr,
           );
           process.stdout.write(`${token}\n`);
         }),
@@ -42,7 +43,7 @@ export function registerTokens(program: Command): void {
             empty: 'no tokens; create one with: mdm tokens create',
             line: (t) => {
               const state = t.revokedAt ? `revoked ${t.revokedAt}` : `last used ${t.lastUsedAt ?? 'never'}`;
-              return `${t.id}\t${t.name}\tcreated ${t.createdAt}\t${state}`;
+              return `${t.id}\t${oneLine(t.name)}\tcreated ${t.createdAt}\t${state}`;
             },
           });
         }),
@@ -60,7 +61,7 @@ export function registerTokens(program: Command): void {
             throw new CliError(`no live token ${id}`);
           }
           await storage.audit.record({ actor: actorOf(opts), action: 'tokens.revoke', details: { id } });
-          process.stdout.write(`revoked ${id}\n`);
+          printHuman(`revoked ${id}`);
         }),
       ),
     );

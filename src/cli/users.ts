@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { addUser, UserError } from '../enrollment/users.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
-import { printList } from './output.js';
+import { oneLine, printHuman, printList } from './output.js';
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('manage the users allowed to enroll devices');
@@ -28,7 +28,7 @@ export function registerUsers(program: Command): void {
             action: 'users.add',
             details: { upn: upn.trim() },
           });
-          process.stdout.write(`added ${upn.trim()}\n`);
+          printHuman(`added ${upn.trim()}`);
         }),
       ),
     );
@@ -44,7 +44,7 @@ export function registerUsers(program: Command): void {
           printList(list, {
             json: options.json,
             empty: 'no users; add one with: mdm users add <upn> --password <pw>',
-            line: (u) => `${u.upn}\t${u.createdAt}`,
+            line: (u) => `${oneLine(u.upn)}\t${u.createdAt}`,
           });
         }),
       ),
@@ -64,7 +64,7 @@ export function registerUsers(program: Command): void {
             action: 'users.remove',
             details: { upn: upn.trim() },
           });
-          process.stdout.write(`removed ${upn.trim()}\n`);
+          printHuman(`removed ${upn.trim()}`);
         }),
       ),
     );

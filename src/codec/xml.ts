@@ -1,11 +1,20 @@
 // The one place where untrusted XML is parsed (protocol.md §11 gotchas 5 and 29).
 // Hardening: a size cap, any DOCTYPE / ENTITY declaration refused before parsing (no entity
-// expansion, no external fetch), a nesting-depth cap, well-formedness checked, values never coerced
-// (`0123` stays a string), and element order preserved. Namespaces are resolved to URIs so callers
+// expansion, no external fetch), strict UTF-8, characters XML 1.0 does not allow refused whether raw
+// or written as a character reference (xml-chars.ts), a nesting-depth cap, well-formedness checked,
+// values never coerced (`0123` stays a string), and element order preserved. Namespaces are resolved to URIs so callers
 // match on URI + local name, never on prefix.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { codePointLabel, decodeCharRef, decodeUtf8, findIllegalXmlChar, toXmlChars } from './xml-chars.js';
 
-export type XmlErrorCode = 'empty' | 'too-large' | 'doctype' | 'too-deep' | 'malformed';
+export type XmlErrorCode =
+  | 'empty'
+  | 'too-large'
+  | 'encoding'
+  | 'illegal-char'
+  | 'doctype'
+  | 'too-deep'
+  | 'malformed';
 
 /**
  * The single error type for XML input. It keeps the raw text for fixtures and debugging, as a
@@ -77,21 +86,15 @@ const DOCTYPE_RE = /<!DOCTYPE|<!ENTITY/i;
 export function parseXml(input: string | Buffer, options: ParseXmlOptions = {}): XmlElement {
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   const maxDepth = options.maxDepth ?? 64;
-  const byteLength = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
-  let text = typeof input === 'string' ? input : input.toString('utf8');
-  if (byteLength > maxBytes) {
-    throw new XmlError(
-      'too-large',
-      `XML document of ${byteLength} bytes exceeds the limit of ${maxBytes}`,
-      '',
-    );
-  }
+  let text = decodeXmlInput(input, maxBytes);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new XmlError('empty', 'empty XML document', text);
   if (DOCTYPE_RE.test(text)) {
     throw new XmlError('doctype', 'DOCTYPE and ENTITY declarations are not accepted', text);
   }
+  checkXmlChars(text);
   checkDepth(text, maxDepth);
+  text = resolveCharRefs(text);
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { msg, line, col } = valid.err;
@@ -107,6 +110,68 @@ export function parseXml(input: string | Buffer, options: ParseXmlOptions = {}):
   if (roots.length !== 1)
     throw new XmlError('malformed', 'XML document must have exactly one root element', text);
   return convert(roots[0] as RawNode, { xml: XML_NS }, options.keepWhitespace ?? false);
+}
+
+/**
+ * The text of an XML document after the size cap: a Buffer must be valid UTF-8 (XML 1.0 §4.3.3;
+ * nothing is silently replaced by U+FFFD). Shared with the SyncML scanner.
+ */
+export function decodeXmlInput(input: string | Buffer, maxBytes: number): string {
+  const byteLength = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
+  if (byteLength > maxBytes) {
+    throw new XmlError(
+      'too-large',
+      `XML document of ${byteLength} bytes exceeds the limit of ${maxBytes}`,
+      '',
+    );
+  }
+  if (typeof input === 'string') return input;
+  const text = decodeUtf8(input);
+  if (text === undefined) throw new XmlError('encoding', 'XML document is not valid UTF-8', '');
+  return text;
+}
+
+/** Refuses a document holding a raw character XML 1.0 does not allow (XML 1.0 §2.2). */
+export function checkXmlChars(text: string): void {
+  const bad = findIllegalXmlChar(text);
+  if (!bad) return;
+  const before = text.slice(0, bad.index);
+  const line = before.split('\n').length;
+  const col = bad.index - before.lastIndexOf('\n');
+  throw new XmlError(
+    'illegal-char',
+    `character ${codePointLabel(bad.codePoint)} at ${line}:${col} is not allowed in XML 1.0`,
+    text,
+    line,
+    col,
+  );
+}
+
+/** Character references outside CDATA sections, comments and processing instructions. */
+const CHAR_REF_RE = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|&(#[^;&<\s]{0,12});/g;
+const PREDEFINED: Readonly<Record<number, string>> = {
+  38: '&amp;',
+  60: '&lt;',
+  62: '&gt;',
+  34: '&quot;',
+  39: '&apos;',
+};
+
+/**
+ * fast-xml-parser (without its HTML entity table) leaves numeric character references as they are.
+ * Every reference must name an XML 1.0 character (WFC: Legal Character, §4.1); each is replaced by
+ * its character, or by the predefined entity for the markup characters, before parsing.
+ */
+function resolveCharRefs(text: string): string {
+  if (!text.includes('&#')) return text;
+  return text.replace(CHAR_REF_RE, (whole, ref: string | undefined) => {
+    if (ref === undefined) return whole;
+    const code = decodeCharRef(ref);
+    if (code === undefined) {
+      throw new XmlError('illegal-char', 'character reference to a character XML 1.0 does not allow', text);
+    }
+    return PREDEFINED[code] ?? String.fromCodePoint(code);
+  });
 }
 
 /** Cheap scan for nesting depth before the parser sees the text (deep-nesting attacks). */
@@ -237,8 +302,12 @@ const ESCAPE_MAP: Record<string, string> = {
   "'": '&apos;',
 };
 
-/** Escape text or attribute content; fast path for strings with nothing to escape. */
+/**
+ * Escape text or attribute content; characters XML 1.0 does not allow become U+FFFD, so the
+ * result is always well-formed. Fast path for strings with nothing to escape.
+ */
 export function escapeXml(value: string): string {
-  if (!ESCAPE_RE.test(value)) return value;
-  return value.replace(/[&<>"']/g, (c) => ESCAPE_MAP[c]!);
+  const clean = toXmlChars(value);
+  if (!ESCAPE_RE.test(clean)) return clean;
+  return clean.replace(/[&<>"']/g, (c) => ESCAPE_MAP[c]!);
 }

@@ -90,8 +90,9 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
     if (!other) {
       throw new EnrollmentFault(
         'Authorization',
-        `none of the device's auth policies (${offered.join(', ') || 'none'}) is enabled (${enabled.join(', ')})`,
+        `none of the device's auth policies is enabled (${enabled.join(', ')})`,
         'NotSupported',
+        { offered },
       );
     }
     return other;
@@ -100,12 +101,13 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
   function chooseVersion(requested: string): string {
     const version = Number(requested);
     if (!Number.isFinite(version))
-      throw new EnrollmentFault('MessageFormat', `bad RequestVersion ${requested}`);
+      throw new EnrollmentFault('MessageFormat', 'RequestVersion is not a number', undefined, { requested });
     if (version < MIN_REQUEST_VERSION) {
       throw new EnrollmentFault(
         'Authorization',
-        `enrollment protocol ${requested} is too old; Windows 10 1703 or later is required`,
+        'the enrollment protocol version is too old; Windows 10 1703 or later is required',
         'DeviceNotSupported',
+        { requested },
       );
     }
     return SUPPORTED_ENROLLMENT_VERSIONS.find((v) => Number(v) <= version)!;
@@ -118,7 +120,12 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
         throw new CsrError(`RSA key of ${csr.keyBits} bits; at least ${MIN_KEY_BITS} required`);
       return csr;
     } catch (err) {
-      if (err instanceof CsrError) throw new EnrollmentFault('CertificateRequest', err.message);
+      // The CSR parser's message is logged, not reflected.
+      if (err instanceof CsrError) {
+        throw new EnrollmentFault('CertificateRequest', 'the certificate request is invalid', undefined, {
+          csr: err.message,
+        });
+      }
       throw err;
     }
   }
@@ -143,10 +150,9 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
     }
     const enrollmentType = item('EnrollmentType');
     if (!ENROLLMENT_TYPES.includes(enrollmentType as EnrollmentType)) {
-      throw new EnrollmentFault(
-        'MessageFormat',
-        `EnrollmentType must be Full or Device, not ${enrollmentType ?? '(none)'}`,
-      );
+      throw new EnrollmentFault('MessageFormat', 'EnrollmentType must be Full or Device', undefined, {
+        enrollmentType,
+      });
     }
     if (request.tokenValueType !== VALUE_TYPES.pkcs10) {
       throw new EnrollmentFault('MessageFormat', 'an Issue request carries a PKCS#10 certificate request');
@@ -161,31 +167,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       client: { secret: secret(), nonce: nonce() },
     };
     const deviceName = item('DeviceName') ?? null;
-    try {
-      await storage.devices.recordEnrollment({
-        enrollmentId,
-        deviceId,
-        hwDevId: item('HWDevID') ?? null,
-        name: deviceName,
-        osEdition: item('OSEdition') ?? null,
-        osVersion: item('OSVersion') ?? null,
-        deviceType: item('DeviceType') ?? null,
-        locale: item('Locale') ?? null,
-        macs: [...new Set(contextValues(request.context, 'MAC'))],
-        enrollmentType: enrollmentType as EnrollmentType,
-        authPolicy: user.policy,
-        userUpn: user.upn,
-        providerId: config.providerId,
-        enrolledAt,
-        digest,
-        certificate: storedCertificate(certificate),
-      });
-    } catch (err) {
-      throw new EnrollmentFault(
-        'EnrollmentServer',
-        `could not record the enrollment: ${(err as Error).message}`,
-      );
-    }
+    // The document is built (and checked well-formed) before anything is stored.
     const provisioningDoc = buildProvisioningDoc({
       ca: { thumbprint: ca.thumbprint, der: ca.der },
       client: { thumbprint: certificate.thumbprint, der: certificate.der },
@@ -210,6 +192,28 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       },
       renewal,
     });
+    try {
+      await storage.devices.recordEnrollment({
+        enrollmentId,
+        deviceId,
+        hwDevId: item('HWDevID') ?? null,
+        name: deviceName,
+        osEdition: item('OSEdition') ?? null,
+        osVersion: item('OSVersion') ?? null,
+        deviceType: item('DeviceType') ?? null,
+        locale: item('Locale') ?? null,
+        macs: [...new Set(contextValues(request.context, 'MAC'))],
+        enrollmentType: enrollmentType as EnrollmentType,
+        authPolicy: user.policy,
+        userUpn: user.upn,
+        providerId: config.providerId,
+        enrolledAt,
+        digest,
+        certificate: storedCertificate(certificate),
+      });
+    } catch (err) {
+      throw new EnrollmentFault('EnrollmentServer', 'could not record the enrollment', undefined, { err });
+    }
     return { provisioningDoc, deviceId, certificate };
   }
 
@@ -240,7 +244,16 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
         }
         csrDer = signed.content;
       } catch (err) {
-        if (err instanceof Pkcs7Error) throw new EnrollmentFault('CertificateRequest', err.message);
+        if (err instanceof Pkcs7Error) {
+          throw new EnrollmentFault(
+            'CertificateRequest',
+            'the PKCS#7 renewal request is invalid',
+            undefined,
+            {
+              pkcs7: err.message,
+            },
+          );
+        }
         throw err;
       }
     }

@@ -1,6 +1,7 @@
 // The admin API (`/api/v1/…`, Bearer API token) and `/metrics` (Prometheus). Read-only reports
 // from the database; every error is `application/problem+json` (RFC 9457).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { hashToken, verifyApiToken } from '../reporting/api-tokens.js';
 import { complianceReport, deviceComplianceReport, policyStatusReport } from '../reporting/compliance.js';
@@ -8,6 +9,7 @@ import { complianceCsv } from '../reporting/csv.js';
 import { createServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { AppDeps } from './app.js';
+import { clientErrorStatus } from './errors.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 interface Problem {
@@ -165,7 +167,7 @@ export function adminRoutes(deps: AppDeps): Router {
   api.use((_req: Request, res: Response) => {
     sendProblem(res, { status: 404, title: 'Not Found', detail: 'no such admin API endpoint' });
   });
-  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  api.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (isStorageUnavailable(err)) {
       deps.logger.warn({ err: err.message }, 'admin API: database unavailable');
       if (!res.headersSent) {
@@ -178,6 +180,23 @@ export function adminRoutes(deps: AppDeps): Router {
           },
           { 'Retry-After': String(RETRY_AFTER_SECONDS) },
         );
+      }
+      return;
+    }
+    // A client error (a malformed percent-escape in the path is a URIError with status 400, a
+    // body the parser refused): answered as such and logged without a stack.
+    const status = clientErrorStatus(err);
+    if (status !== undefined) {
+      deps.logger.debug({ status, path: req.path, error: (err as Error).name }, 'admin API: bad request');
+      if (!res.headersSent) {
+        sendProblem(res, {
+          status,
+          title: STATUS_CODES[status] ?? 'Bad Request',
+          detail:
+            err instanceof URIError
+              ? 'the request path holds a malformed percent-escape'
+              : 'the request could not be read',
+        });
       }
       return;
     }

@@ -11,9 +11,10 @@ import { createServerMetrics, type ServerMetrics } from '../reporting/metrics.js
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
 import { adminRoutes } from './admin-routes.js';
-import { captureMiddleware } from './capture.js';
+import { captureMiddleware, markAuthenticated } from './capture.js';
 import { createDmEndpoint, DM_PATH, type DmEndpoint, isDmRequest } from './dm-endpoint.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
+import { clientErrorStatus } from './errors.js';
 import { rawBody } from './soap.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
@@ -73,21 +74,25 @@ export function createApp(deps: AppDeps, dm: DmEndpoint = createDmEndpoint(deps)
   const capture = captureMiddleware(deps.config, deps.logger);
   if (capture) app.use(capture);
   for (const module of ROUTE_MODULES) app.use(module(deps));
-  app.post(DM_PATH, rawBody(deps.config.maxBodyBytes), (req: Request, res: Response, next: NextFunction) => {
-    dm.serve(req, res, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)).catch(next);
+  app.post(DM_PATH, rawBody(deps.config), (req: Request, res: Response, next: NextFunction) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    dm.serve(req, res, body, (deviceId) => markAuthenticated(res, deviceId)).catch(next);
   });
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('not found');
   });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (isStorageUnavailable(err)) {
       deps.logger.warn({ err: err.message }, 'request refused: database unavailable');
       if (!res.headersSent) res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).end();
       return;
     }
-    const status = (err as { status?: number }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).type('text/plain').send('bad request');
+    // Client errors outside the routes' own handlers (the OMA-DM endpoint's body limit, a path
+    // Express could not decode): the HTTP status, a plain body, no stack in the log.
+    const status = clientErrorStatus(err);
+    if (status !== undefined) {
+      deps.logger.debug({ status, path: req.path, error: (err as Error).name }, 'bad request');
+      if (!res.headersSent) res.status(status).type('text/plain').send('bad request');
       return;
     }
     deps.logger.error({ err }, 'unhandled request error');

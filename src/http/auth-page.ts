@@ -1,16 +1,27 @@
 // The Federated sign-in page at AuthenticationServiceUrl (protocol.md §2.1). Windows opens it as
 // `?appru=ms-app://…&login_hint=upn`; after a good password the page auto-posts `wresult` (our
 // signed token) to `appru`, which the Web Authentication Broker intercepts.
-import express, { type Response, type Router } from 'express';
-import { escapeXml as escapeHtml } from '../codec/xml.js';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { escapeXml } from '../codec/xml.js';
 import type { Config } from '../config.js';
 import type { EnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
 import { isStorageUnavailable } from '../storage/errors.js';
+import { withIdleTimeout } from './body.js';
+import { markAuthenticated } from './capture.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
-/** Only Windows app return URIs: never post a token to a web site. */
-const APPRU_RE = /^ms-app:\/\/[^\s"'<>]+$/i;
+/**
+ * Only Windows app return URIs: never post a token to a web site. Printable ASCII without space,
+ * quotes and angle brackets (no control character can reach the page through it).
+ */
+const APPRU_RE = /^ms-app:\/\/[!#-&(-;=?-~]+$/i;
+
+/**
+ * Text for the page: escaped, characters XML 1.0 does not allow replaced (escapeXml), and the
+ * C1 controls and DEL too, which HTML also forbids (HTML §13.2.3.5 control characters).
+ */
+const escapeHtml = (text: string) => escapeXml(text.replace(/[\u007f-\u009f]/g, '\uFFFD'));
 
 const CSP =
   "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self' ms-app:; frame-ancestors 'none'";
@@ -64,12 +75,15 @@ export function registerSignInPage(router: Router, service: EnrollmentService, c
 
   router.post(
     ENROLLMENT_PATHS.auth,
-    express.urlencoded({
-      extended: false,
-      limit: Math.min(config.maxBodyBytes, 16 * 1024),
-      parameterLimit: 10,
-    }),
-    async (req, res) => {
+    withIdleTimeout(
+      express.urlencoded({
+        extended: false,
+        limit: Math.min(config.maxBodyBytes, 16 * 1024),
+        parameterLimit: 10,
+      }),
+      config.bodyTimeoutSeconds * 1000,
+    ),
+    async (req: Request, res: Response) => {
       const appru = field(req.body, 'appru');
       if (!APPRU_RE.test(appru)) return badRequest(res);
       const username = field(req.body, 'username');
@@ -87,6 +101,7 @@ export function registerSignInPage(router: Router, service: EnrollmentService, c
         );
       }
       if (!token) return signInForm(res, appru, username, 'The user name or password is incorrect.');
+      markAuthenticated(res);
       page(
         res,
         200,
@@ -95,6 +110,12 @@ export function registerSignInPage(router: Router, service: EnrollmentService, c
           `<input type="hidden" name="wresult" value="${escapeHtml(token)}">` +
           `<noscript><input type="submit" value="Continue"></noscript></form></body>`,
       );
+    },
+    // An unreadable form (too large, too many fields, an unknown charset) gets the page's own error.
+    (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+      const status = (err as { status?: number }).status;
+      if (res.headersSent || typeof status !== 'number' || status < 400 || status >= 500) return next(err);
+      page(res, status, 'Bad request', '<body><p>The sign-in form could not be read.</p></body>');
     },
   );
 }

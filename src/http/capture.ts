@@ -1,6 +1,9 @@
 // Session capture (config `captureDir` / MDM_CAPTURE_DIR, off by default): every enrollment and
 // OMA-DM exchange served is handed to the fixture recorder (src/replay/capture.ts), which groups
-// exchanges into replayable fixtures and redacts secrets. Only the protocol paths are recorded.
+// exchanges into replayable fixtures, redacts secrets, writes only authenticated exchanges and
+// keeps each fixture and the folder under their caps (captureMaxBytes, captureDirMaxBytes). Only
+// the protocol paths are recorded; a route marks the exchanges it authenticated with
+// `markAuthenticated`.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config.js';
 import { publicBase } from '../config.js';
@@ -15,10 +18,36 @@ export function captureMiddleware(config: Config, logger: Logger): RequestHandle
   const recorder = createCaptureRecorder({
     dir: config.captureDir,
     server: publicBase(config),
+    maxFixtureBytes: config.captureMaxBytes,
+    maxTotalBytes: config.captureDirMaxBytes,
     onError: (err) => logger.warn({ err }, 'session capture failed'),
+    // Counted in capture-skipped.json; the path only (a query can hold a session token).
+    onSkip: (reason, x) =>
+      logger.debug(
+        { reason, path: x.request.path.split('?')[0], status: x.response.status },
+        'exchange not captured',
+      ),
   });
-  logger.warn({ captureDir: config.captureDir }, 'recording every served session into the capture folder');
+  logger.warn(
+    {
+      captureDir: config.captureDir,
+      captureMaxBytes: config.captureMaxBytes,
+      captureDirMaxBytes: config.captureDirMaxBytes,
+    },
+    'recording authenticated sessions into the capture folder',
+  );
   return (req, res, next) => record(recorder, req, res, next);
+}
+
+const AUTHENTICATED = 'captureAuthenticated';
+
+/** Marks this exchange as authenticated (a user or device proved who it is), so capture may keep it. */
+export function markAuthenticated(res: Response, deviceId?: string): void {
+  res.locals[AUTHENTICATED] = { deviceId };
+}
+
+function authenticatedAs(res: Response): { deviceId?: string } | undefined {
+  return res.locals[AUTHENTICATED] as { deviceId?: string } | undefined;
 }
 
 function record(recorder: CaptureRecorder, req: Request, res: Response, next: NextFunction): void {
@@ -26,6 +55,8 @@ function record(recorder: CaptureRecorder, req: Request, res: Response, next: Ne
     next();
     return;
   }
+  // Read now: by 'finish' the client may have closed the connection, and a closed socket has no address.
+  const remoteAddress = req.socket.remoteAddress;
   const chunks: Buffer[] = [];
   const keep = (chunk: unknown, encoding?: unknown) => {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
@@ -48,14 +79,17 @@ function record(recorder: CaptureRecorder, req: Request, res: Response, next: Ne
   res.on('finish', () => {
     // The protocol routes leave the raw request body in req.body (a Buffer).
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const identity = authenticatedAs(res);
     recorder.recordExchange({
+      authenticated: identity !== undefined,
+      ...(identity?.deviceId !== undefined && { deviceId: identity.deviceId }),
       request: { method: req.method, path: req.originalUrl, headers: req.headers, body },
       response: {
         status: res.statusCode,
         headers: res.getHeaders() as Record<string, string | string[] | number>,
         body: Buffer.concat(chunks).toString('utf8'),
       },
-      remoteAddress: req.socket.remoteAddress,
+      remoteAddress,
     });
   });
   next();

@@ -33,8 +33,16 @@ type CertificateIdentity = Extract<PresentedIdentity, { kind: 'certificate' }>;
 export interface DmEndpoint {
   /** The bare handler: reads the body itself (limit `maxBodyBytes`). */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Serves a body read elsewhere (the Express route, when session capture needs the middleware). */
-  readonly serve: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>;
+  /**
+   * Serves a body read elsewhere (the Express route, when session capture needs the middleware);
+   * `onAuthenticated` learns the device of an exchange that was not refused, before the reply.
+   */
+  readonly serve: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    onAuthenticated?: (deviceId: string) => void,
+  ) => Promise<void>;
 }
 
 export function createDmEndpoint(deps: AppDeps): DmEndpoint {
@@ -85,11 +93,17 @@ export function createDmEndpoint(deps: AppDeps): DmEndpoint {
     res.end(bytes);
   }
 
-  async function serve(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    onAuthenticated?: (deviceId: string) => void,
+  ): Promise<void> {
     const sessionToken = sessionTokenOf(req.url ?? '');
     const result = await service.exchange(body, identify(req), {
       ...(sessionToken !== undefined && { sessionToken }),
     });
+    if (result.refused === undefined && result.deviceId !== undefined) onAuthenticated?.(result.deviceId);
     if (result.httpStatus === 400) reply(res, 400, 'malformed SyncML message', 'text/plain; charset=utf-8');
     else reply(res, result.httpStatus, result.body, SYNCML_CONTENT_TYPE);
   }
@@ -110,11 +124,26 @@ export function createDmEndpoint(deps: AppDeps): DmEndpoint {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    // A body that stops arriving (a slow trickle, a chunked body never finished) is given up after
+    // `bodyTimeoutSeconds` of silence: 408, and the connection is closed (README "Limits").
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        refused = true;
+        res.setHeader('Connection', 'close');
+        reply(res, 408, '');
+        req.destroy();
+      }, config.bodyTimeoutSeconds * 1000);
+    };
+    arm();
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
+      arm();
       size += chunk.length;
       if (size > limit) {
         refused = true;
+        clearTimeout(idle);
         reply(res, 413, '');
         return;
       }
@@ -122,8 +151,10 @@ export function createDmEndpoint(deps: AppDeps): DmEndpoint {
     });
     req.on('error', () => {
       refused = true;
+      clearTimeout(idle);
     });
     req.on('end', () => {
+      clearTimeout(idle);
       if (refused) return;
       const started = process.hrtime.bigint();
       serve(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))

@@ -11,6 +11,7 @@ import { createEnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
 import type { AppDeps } from './app.js';
 import { registerSignInPage } from './auth-page.js';
+import { markAuthenticated } from './capture.js';
 import { clientCertificateOf } from './client-cert.js';
 import { rawBody, sendFault, sendSoap, soapBodyErrors } from './soap.js';
 
@@ -18,13 +19,13 @@ export function enrollmentRoutes(deps: AppDeps): Router {
   const { config, logger } = deps;
   const service = createEnrollmentService(deps);
   const router = Router();
-  const body = rawBody(config.maxBodyBytes);
+  const body = rawBody(config);
 
   /** One SOAP operation: parse the envelope, run `handle`, answer its XML or a fault. */
   function soapRoute(
     path: string,
     responseAction: string,
-    handle: (soap: SoapRequest, req: Request) => Promise<string>,
+    handle: (soap: SoapRequest, req: Request, res: Response) => Promise<string>,
   ) {
     router.post(
       path,
@@ -35,7 +36,7 @@ export function enrollmentRoutes(deps: AppDeps): Router {
           const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
           const soap = parseSoapRequest(bytes, { maxBytes: config.maxBodyBytes });
           relatesTo = soap.messageId;
-          sendSoap(res, await handle(soap, req));
+          sendSoap(res, await handle(soap, req, res));
         } catch (err) {
           sendFault(res, err, { action: responseAction, relatesTo }, logger);
         }
@@ -53,12 +54,14 @@ export function enrollmentRoutes(deps: AppDeps): Router {
     buildDiscoverResponse(service.discover(parseDiscover(soap))),
   );
 
-  soapRoute(ENROLLMENT_PATHS.policy, ACTIONS.getPoliciesResponse, async (soap) => {
+  soapRoute(ENROLLMENT_PATHS.policy, ACTIONS.getPoliciesResponse, async (soap, _req, res) => {
     const request = parseGetPolicies(soap);
-    return buildGetPoliciesResponse(await service.getPolicies(request.messageId, soap.security));
+    const response = await service.getPolicies(request.messageId, soap.security);
+    markAuthenticated(res);
+    return buildGetPoliciesResponse(response);
   });
 
-  soapRoute(ENROLLMENT_PATHS.enrollment, ACTIONS.requestSecurityTokenResponse, async (soap, req) => {
+  soapRoute(ENROLLMENT_PATHS.enrollment, ACTIONS.requestSecurityTokenResponse, async (soap, req, res) => {
     const request = parseRequestSecurityToken(soap);
     const result = await service.requestSecurityToken(
       request,
@@ -69,6 +72,7 @@ export function enrollmentRoutes(deps: AppDeps): Router {
       { deviceId: result.deviceId, requestType: request.requestType, serial: result.certificate.serial },
       'device certificate issued',
     );
+    markAuthenticated(res, result.deviceId);
     return buildRequestSecurityTokenResponse({
       relatesTo: request.messageId,
       provisioningDoc: result.provisioningDoc,

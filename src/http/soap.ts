@@ -4,15 +4,23 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import { EnrollmentFault, renderFault } from '../codec/soap/faults.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { isStorageUnavailable } from '../storage/errors.js';
+import { withIdleTimeout } from './body.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 export const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 
-/** Reads any body as raw bytes up to `limit`; SOAP clients do not always send a SOAP content type. */
-export function rawBody(limit: number) {
-  return express.raw({ type: () => true, limit });
+/**
+ * Reads any body as raw bytes up to `maxBodyBytes`, giving up after `bodyTimeoutSeconds` of
+ * silence; SOAP clients do not always send a SOAP content type.
+ */
+export function rawBody(config: Pick<Config, 'maxBodyBytes' | 'bodyTimeoutSeconds'>) {
+  return withIdleTimeout(
+    express.raw({ type: () => true, limit: config.maxBodyBytes }),
+    config.bodyTimeoutSeconds * 1000,
+  );
 }
 
 export function sendSoap(res: Response, xml: string): void {
@@ -36,8 +44,17 @@ export function sendFault(
   let fault: EnrollmentFault;
   if (err instanceof EnrollmentFault) {
     fault = err;
-    logger.info(
-      { traceId, subcode: fault.subcode, errorType: fault.errorType, reason: fault.message },
+    // What the request held (a parser's message, an unsupported value) is logged here, never
+    // rendered into the fault.
+    const level = fault.subcode === 'EnrollmentServer' ? 'warn' : 'info';
+    logger[level](
+      {
+        traceId,
+        subcode: fault.subcode,
+        errorType: fault.errorType,
+        reason: fault.message,
+        ...(fault.logDetail && { detail: fault.logDetail }),
+      },
       'enrollment fault',
     );
   } else if (isStorageUnavailable(err)) {
@@ -66,10 +83,13 @@ export function soapBodyErrors(action: string, logger: Logger) {
   return (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const status = (err as { status?: number }).status;
     if (res.headersSent || typeof status !== 'number') return next(err);
+    const type = (err as { type?: string }).type;
     const message =
-      (err as { type?: string }).type === 'entity.too.large'
+      type === 'entity.too.large'
         ? 'request body is too large'
-        : 'request body could not be read';
+        : type === 'request.timeout'
+          ? 'request body did not arrive in time'
+          : 'request body could not be read';
     sendFault(res, new EnrollmentFault('MessageFormat', message), { action }, logger, status);
   };
 }

@@ -183,6 +183,8 @@ export interface WritableExchange {
 export class FixtureWriter {
   private readonly manifest: FixtureManifestInput;
   private count = 0;
+  private bodyBytes = 0;
+  private manifestBytes = 0;
 
   constructor(
     readonly dir: string,
@@ -203,6 +205,7 @@ export class FixtureWriter {
       : undefined;
     if (requestFile) writeFileSync(join(this.dir, requestFile), exchange.request.body);
     if (responseFile) writeFileSync(join(this.dir, responseFile), exchange.response.body);
+    this.bodyBytes += Buffer.byteLength(exchange.request.body) + Buffer.byteLength(exchange.response.body);
     (this.manifest.exchanges as ManifestExchange[]).push({
       request: {
         method: exchange.request.method,
@@ -229,8 +232,15 @@ export class FixtureWriter {
     return this.count;
   }
 
+  /** Bytes on disk: the body files and the manifest. */
+  get bytes(): number {
+    return this.bodyBytes + this.manifestBytes;
+  }
+
   private flush(): void {
-    writeFileSync(join(this.dir, MANIFEST_FILE), `${JSON.stringify(this.manifest, null, 2)}\n`);
+    const text = `${JSON.stringify(this.manifest, null, 2)}\n`;
+    writeFileSync(join(this.dir, MANIFEST_FILE), text);
+    this.manifestBytes = Buffer.byteLength(text);
   }
 }
 

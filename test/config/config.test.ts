@@ -34,6 +34,39 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, flags: { tlsCert: '/a.pem' } })).toThrow(/tlsCert and tlsKey/);
   });
 
+  it('reads the listener limits from MDM_* variables, with defaults', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({
+      requestTimeoutSeconds: 60,
+      bodyTimeoutSeconds: 15,
+      maxConnectionsPerClient: 256,
+    });
+    expect(
+      loadConfig({
+        env: {
+          MDM_REQUEST_TIMEOUT_SECONDS: '30',
+          MDM_BODY_TIMEOUT_SECONDS: '5',
+          MDM_MAX_CONNECTIONS_PER_CLIENT: '8',
+        },
+      }),
+    ).toMatchObject({ requestTimeoutSeconds: 30, bodyTimeoutSeconds: 5, maxConnectionsPerClient: 8 });
+    expect(() => loadConfig({ env: { MDM_BODY_TIMEOUT_SECONDS: '0' } })).toThrow(
+      /bodyTimeoutSeconds \(MDM_BODY_TIMEOUT_SECONDS\)/,
+    );
+  });
+
+  it('reads the capture caps and refuses a fixture cap above the folder cap', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({
+      captureMaxBytes: 8 * 1024 * 1024,
+      captureDirMaxBytes: 512 * 1024 * 1024,
+    });
+    expect(
+      loadConfig({ env: { MDM_CAPTURE_MAX_BYTES: '100000', MDM_CAPTURE_DIR_MAX_BYTES: '2000000' } }),
+    ).toMatchObject({ captureMaxBytes: 100_000, captureDirMaxBytes: 2_000_000 });
+    expect(() =>
+      loadConfig({ env: { MDM_CAPTURE_MAX_BYTES: '4000000', MDM_CAPTURE_DIR_MAX_BYTES: '2000000' } }),
+    ).toThrow(/captureMaxBytes must not be larger than captureDirMaxBytes/);
+  });
+
   it('maps setting names to MDM_* variables', () => {
     expect(envName('trustedProxyCertHeader')).toBe('MDM_TRUSTED_PROXY_CERT_HEADER');
     expect(envName('caKey')).toBe('MDM_CA_KEY');

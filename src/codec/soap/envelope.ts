@@ -1,7 +1,16 @@
 // Incoming SOAP 1.2 envelopes of MS-MDE2: WS-Addressing header fields and the WS-Security token
 // (protocol.md §1.3, §3.1, §4.1). Every problem becomes an `EnrollmentFault` (MessageFormat), so
 // callers never see parser exceptions.
-import { attr, childElement, childElements, parseXml, textOf, type XmlElement, XmlError } from '../xml.js';
+import {
+  attr,
+  childElement,
+  childElements,
+  parseXml,
+  textOf,
+  type XmlElement,
+  XmlError,
+  type XmlErrorCode,
+} from '../xml.js';
 import { EnrollmentFault } from './faults.js';
 import { NS } from './namespaces.js';
 
@@ -26,13 +35,29 @@ export interface SoapLimits {
   readonly maxDepth?: number;
 }
 
+/** Fault reasons per XML error: fixed texts, so a fault never reflects the parser or the input. */
+const XML_FAULT_REASONS: Readonly<Record<XmlErrorCode, string>> = {
+  empty: 'invalid XML: the request body is empty',
+  'too-large': 'invalid XML: the request body is too large',
+  encoding: 'invalid XML: the request body is not UTF-8',
+  'illegal-char': 'invalid XML: the request holds characters XML 1.0 does not allow',
+  doctype: 'invalid XML: DOCTYPE and ENTITY declarations are not accepted',
+  'too-deep': 'invalid XML: element nesting is too deep',
+  malformed: 'invalid XML: the request is not well-formed',
+};
+
 /** Parses a SOAP 1.2 request; throws `EnrollmentFault` for anything that is not one. */
 export function parseSoapRequest(input: string | Buffer, limits: SoapLimits): SoapRequest {
   let envelope: XmlElement;
   try {
     envelope = parseXml(input, { maxBytes: limits.maxBytes, maxDepth: limits.maxDepth ?? 32 });
   } catch (err) {
-    if (err instanceof XmlError) throw new EnrollmentFault('MessageFormat', `invalid XML: ${err.message}`);
+    if (err instanceof XmlError) {
+      throw new EnrollmentFault('MessageFormat', XML_FAULT_REASONS[err.code], undefined, {
+        xmlError: err.code,
+        parser: err.message,
+      });
+    }
     throw err;
   }
   if (envelope.local !== 'Envelope' || envelope.ns !== NS.soap) {
@@ -80,7 +105,9 @@ function parseSecurity(security: XmlElement): SecurityToken {
 /** Checks the action header against the operation's; a mismatch is a MessageFormat fault. */
 export function expectAction(request: SoapRequest, action: string): void {
   if (request.action !== action) {
-    throw new EnrollmentFault('MessageFormat', `unexpected action ${request.action}; expected ${action}`);
+    throw new EnrollmentFault('MessageFormat', `unexpected action; expected ${action}`, undefined, {
+      action: request.action,
+    });
   }
 }
 

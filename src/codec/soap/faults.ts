@@ -33,13 +33,18 @@ export type EnrollmentErrorType = keyof typeof ENROLLMENT_ERROR_TYPES;
 /** Client mistakes get `s:Sender`; everything else `s:Receiver`. */
 const SENDER_SUBCODES: ReadonlySet<FaultSubcode> = new Set(['MessageFormat', 'InvalidSecurity']);
 
-/** The one error type of the enrollment protocol; rendered by `renderFault`. */
+/**
+ * The one error type of the enrollment protocol; rendered by `renderFault`. The message is written
+ * into the fault, so it is a fixed text of ours and never carries request bytes or a parser's
+ * message; those go into `logDetail`, which is logged and never rendered.
+ */
 export class EnrollmentFault extends Error {
   override name = 'EnrollmentFault';
   constructor(
     readonly subcode: FaultSubcode,
     message: string,
     readonly errorType?: EnrollmentErrorType,
+    readonly logDetail?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }

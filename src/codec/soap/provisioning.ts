@@ -97,8 +97,9 @@ function digestAppAuth(
   );
 }
 
+/** The document, serialised by xmlbuilder2 with `wellFormed: true` (writer.ts). */
 const doc = (...children: XmlChild[]) =>
-  `<?xml version="1.0" encoding="UTF-8"?>${renderXml(el('wap-provisioningdoc', { version: '1.1' }, ...children))}`;
+  renderXml(el('wap-provisioningdoc', { version: '1.1' }, ...children), { declaration: true });
 
 /** Full provisioning doc for an Issue request (protocol.md §5.2). */
 export function buildProvisioningDoc(p: ProvisioningDocInput): string {

@@ -38,12 +38,15 @@ export function parseRequestSecurityToken(request: SoapRequest): RstRequest {
   }
   const tokenType = textOf(childElement(rst, 'TokenType', NS.wsTrust)).trim();
   if (tokenType && tokenType !== TOKEN_TYPE_DEVICE_ENROLLMENT) {
-    throw new EnrollmentFault('MessageFormat', `unsupported TokenType ${tokenType}`);
+    throw new EnrollmentFault('MessageFormat', 'unsupported TokenType', undefined, { tokenType });
   }
   const requestTypeUri = textOf(childElement(rst, 'RequestType', NS.wsTrust)).trim();
   const requestType = REQUEST_TYPES[requestTypeUri as keyof typeof REQUEST_TYPES];
-  if (!requestType)
-    throw new EnrollmentFault('MessageFormat', `unsupported RequestType ${requestTypeUri || '(none)'}`);
+  if (!requestType) {
+    throw new EnrollmentFault('MessageFormat', 'missing or unsupported RequestType', undefined, {
+      requestType: requestTypeUri,
+    });
+  }
   const binary = childElement(rst, 'BinarySecurityToken', NS.wsse);
   if (!binary) throw new EnrollmentFault('MessageFormat', 'RequestSecurityToken has no BinarySecurityToken');
   const tokenValueType = (attr(binary, 'ValueType') ?? '').trim();
@@ -51,19 +54,54 @@ export function parseRequestSecurityToken(request: SoapRequest): RstRequest {
   if (!known.includes(tokenValueType)) {
     throw new EnrollmentFault(
       'MessageFormat',
-      `unsupported BinarySecurityToken ValueType ${tokenValueType || '(none)'}`,
+      'missing or unsupported BinarySecurityToken ValueType',
+      undefined,
+      { valueType: tokenValueType },
     );
   }
   const token = decodeBase64(textOf(binary));
   if (!token) throw new EnrollmentFault('MessageFormat', 'BinarySecurityToken is not base64');
   const additional = childElement(rst, 'AdditionalContext', NS.authorization);
   const context = additional
-    ? childElements(additional, 'ContextItem', NS.authorization).map((item) => ({
-        name: (attr(item, 'Name') ?? '').trim(),
-        value: textOf(childElement(item, 'Value', NS.authorization)).trim(),
-      }))
+    ? childElements(additional, 'ContextItem', NS.authorization).map((item) =>
+        checkContextItem({
+          name: (attr(item, 'Name') ?? '').trim(),
+          value: textOf(childElement(item, 'Value', NS.authorization)).trim(),
+        }),
+      )
     : [];
   return { messageId: request.messageId, requestType, tokenValueType, token, context };
+}
+
+/** ContextItem names are identifiers (MS-MDE2 2.2.9 lists them: DeviceID, DeviceName, MAC, …). */
+const CONTEXT_NAME_RE = /^[A-Za-z][A-Za-z0-9._-]{0,127}$/;
+/** Longest accepted value (the TPM attestation items are the largest). */
+const CONTEXT_VALUE_MAX = 16 * 1024;
+/**
+ * Characters no ContextItem value holds: every control character (C0 including TAB/CR/LF, DEL,
+ * C1) and the bidirectional overrides and isolates. Values are device facts (names, versions,
+ * hardware ids, base64 blobs) that end up in the provisioning doc, the database and admin output.
+ */
+const CONTEXT_VALUE_BAD_RE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Refuses a ContextItem with a malformed name or value (MessageFormat fault) before the service
+ * sees it, so nothing of such a request is stored. The item name is logged, never reflected.
+ */
+function checkContextItem(item: ContextItem): ContextItem {
+  if (
+    !CONTEXT_NAME_RE.test(item.name) ||
+    item.value.length > CONTEXT_VALUE_MAX ||
+    CONTEXT_VALUE_BAD_RE.test(item.value)
+  ) {
+    throw new EnrollmentFault(
+      'MessageFormat',
+      'an AdditionalContext item has a malformed name or value',
+      undefined,
+      { contextItem: CONTEXT_NAME_RE.test(item.name) ? item.name : '(malformed name)' },
+    );
+  }
+  return item;
 }
 
 /** First value of a context item (names compared case-insensitively). */

@@ -1,10 +1,12 @@
 // A strict single-pass XML reader for the SyncML hot path (protocol.md §11 gotcha 29; design.md:
 // "a hot path may add a faster specialised parse inside src/codec"). Same hardening as
-// `parseXml`: size cap, DOCTYPE/ENTITY refused, depth cap, well-formedness (matching tags, quoted
-// attributes, only the five predefined entities and character references, one root), namespaces
+// `parseXml`: size cap, strict UTF-8, DOCTYPE/ENTITY refused, characters XML 1.0 does not allow
+// refused raw or as character references (xml-chars.ts), depth cap, well-formedness (matching tags,
+// quoted attributes, only the five predefined entities and character references, one root), namespaces
 // resolved to URIs. Produces the same `XmlElement` tree. Comments and processing instructions are
 // skipped; CDATA becomes text; whitespace-only text is dropped.
-import { type XmlElement, XmlError, type XmlNode } from '../xml.js';
+import { checkXmlChars, decodeXmlInput, type XmlElement, XmlError, type XmlNode } from '../xml.js';
+import { decodeCharRef } from '../xml-chars.js';
 
 export interface ScanOptions {
   readonly maxBytes: number;
@@ -26,15 +28,7 @@ interface Open {
 }
 
 export function scanXml(input: string | Buffer, options: ScanOptions): XmlElement {
-  const bytes = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
-  if (bytes > options.maxBytes) {
-    throw new XmlError(
-      'too-large',
-      `XML document of ${bytes} bytes exceeds the limit of ${options.maxBytes}`,
-      '',
-    );
-  }
-  let text = typeof input === 'string' ? input : input.toString('utf8');
+  let text = decodeXmlInput(input, options.maxBytes);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const fail = (message: string, at: number): never => {
     const before = text.slice(0, at);
@@ -43,6 +37,7 @@ export function scanXml(input: string | Buffer, options: ScanOptions): XmlElemen
     throw new XmlError('malformed', `malformed XML at ${line}:${col}: ${message}`, text, line, col);
   };
   if (text.trim() === '') throw new XmlError('empty', 'empty XML document', text);
+  checkXmlChars(text);
   const stack: Open[] = [];
   let root: XmlElement | undefined;
   let i = 0;
@@ -169,16 +164,9 @@ function decode(raw: string, at: number, fail: (m: string, at: number) => never)
   return raw.replace(/&([^;&\s]{0,10});?/g, (whole, ref: string) => {
     if (!whole.endsWith(';')) return fail('unescaped & in text', at);
     if (ref.startsWith('#')) {
-      const code = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-      if (
-        !Number.isInteger(code) ||
-        code <= 0 ||
-        code > 0x10ffff ||
-        /[^0-9a-fA-F]/.test(ref.slice(ref[1] === 'x' ? 2 : 1))
-      ) {
-        return fail(`invalid character reference &${ref};`, at);
-      }
-      return String.fromCodePoint(code);
+      // WFC: Legal Character (XML 1.0 §4.1): `&#1;`, `&#x0;`, `&#xD800;` are not well-formed.
+      const code = decodeCharRef(ref);
+      return code === undefined ? fail('invalid character reference', at) : String.fromCodePoint(code);
     }
     const v = ENTITY[ref];
     return v ?? fail(`unknown entity &${ref};`, at);
