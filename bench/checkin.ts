@@ -137,6 +137,7 @@ const INVENTORY_VALUES: Readonly<Record<string, string>> = {
   './DevDetail/Ext/Microsoft/DeviceName': 'DESKTOP-BENCH',
   './DevDetail/Ext/Microsoft/OSPlatform': 'Windows 11 Enterprise',
   './DevDetail/Ext/Microsoft/SMBIOSSerialNumber': 'PF3ABCDE',
+  './DevDetail/LrgObj': 'true',
   './Vendor/MSFT/DeviceStatus/OS/Edition': '4',
   './Vendor/MSFT/DeviceStatus/Compliance/EncryptionCompliance': '1',
   './Vendor/MSFT/DeviceStatus/SecureBootState': '1',

@@ -67,6 +67,7 @@ export function poolIndexes(devices: number, pool: number): number[] {
 /** Whether the device with digest `h` is due its inventory refresh (a `share` of all devices, at random). */
 const inventoryDue = (h: string, share: number) => Number.parseInt(h.slice(120, 128), 16) / 2 ** 32 < share;
 
+/** A value for each of DEFAULT_INVENTORY_NODES, in its order. */
 const INVENTORY_VALUES = [
   '10.0.22631.4037',
   'Contoso',
@@ -75,6 +76,7 @@ const INVENTORY_VALUES = [
   'DESKTOP-BENCH',
   'Windows 11 Enterprise',
   'PF3ABCDE',
+  'true',
   '4',
   '1',
   '1',

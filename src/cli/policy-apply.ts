@@ -3,7 +3,7 @@
 // next check-in). Nothing is stored when any file has an error.
 import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
-import { applyPolicyFolder } from '../policy/apply-folder.js';
+import { applyPolicyFolder, enrolledDeviceProfiles } from '../policy/apply-folder.js';
 import { formatIssue } from '../policy/errors.js';
 import { formatPlan } from '../policy/policy-set.js';
 import { actorOf, configFor, runAction, withContext } from './context.js';
@@ -34,6 +34,7 @@ export function registerPolicyApply(program: Command): void {
             const result = await applyPolicyFolder(storage.policies, folderDir, {
               catalog,
               dryRun: opts.dryRun === true,
+              devices: await enrolledDeviceProfiles(storage),
             });
             if (result.stored?.created) {
               await storage.audit.record({

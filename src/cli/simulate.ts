@@ -10,6 +10,7 @@ import { STATUS_TEXT } from '../codec/syncml/codes.js';
 import { type Config, publicBase, publicHost } from '../config.js';
 import { addUser } from '../enrollment/users.js';
 import { createCaptureRecorder, deviceRecorder } from '../replay/capture.js';
+import { CLIENT_KINDS, type ClientKind } from '../simulator/client.js';
 import type { DeviceSnapshot } from '../simulator/device.js';
 import type { FaultPlan } from '../simulator/faults.js';
 import { formatFleetSummary, runFleet } from '../simulator/fleet.js';
@@ -36,6 +37,7 @@ interface SimulateFlags {
   dropEvery?: string;
   drift: string[];
   unenroll?: boolean;
+  client?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -84,6 +86,10 @@ export function registerSimulate(program: Command): void {
     .option('--drop-every <n>', 'drop the connection after package 1 in every n-th session of a device')
     .option('--drift <LocURI>', 'devices change this value between sessions (repeatable)', collect, [])
     .option('--unenroll', 'after its check-ins each device removes the account (Alert 1226)')
+    .option(
+      '--client <kind>',
+      `DM client to behave like: ${CLIENT_KINDS.join(', ')} (strict-omadm: a plain OMA-DM 1.2 client shaped like libdmclient; default windows)`,
+    )
     .option('--json', 'print the summary as JSON')
     .action((flags: SimulateFlags, command: Command) =>
       runAction(() =>
@@ -99,6 +105,10 @@ export function registerSimulate(program: Command): void {
             email = `simulator-${randomBytes(4).toString('hex')}@${publicHost(config)}`;
             password = randomBytes(18).toString('base64url');
             await addUser(storage.users, email, password);
+          }
+          const client = flags.client ?? 'windows';
+          if (!(CLIENT_KINDS as readonly string[]).includes(client)) {
+            throw new CliError(`--client must be one of ${CLIENT_KINDS.join(', ')}, got ${client}`, 2);
           }
           const tls = serverTrust(config, flags);
           const dropEvery = flags.dropEvery === undefined ? 0 : positive('drop-every', flags.dropEvery, 0);
@@ -139,6 +149,7 @@ export function registerSimulate(program: Command): void {
             tls,
             seed: flags.seed,
             shareKey: flags.shareKey,
+            client: client as ClientKind,
             faults,
             unenrollAtEnd: flags.unenroll,
             onProgress: (e) => bar?.increment(e.kind === 'enroll-failed' ? steps / devices : 1),

@@ -94,6 +94,20 @@ export class CommandWrites {
     });
   }
 
+  /** The device's code for one node whose command does not complete with it (a broken chunk). */
+  nodeStatus(ref: SentRef, code: number, originalError?: string): void {
+    const t = this.tracked.get(ref.commandId);
+    if (!t) return;
+    this.change(t, {
+      nodes: this.updateNode(t, ref, (n) => ({
+        ...n,
+        status: code,
+        originalError: originalError ?? null,
+        answeredAt: this.at,
+      })),
+    });
+  }
+
   /** Results for a node (appended: a Get may be answered in several Results). */
   results(ref: SentRef, items: readonly ResultItem[]): void {
     const t = this.tracked.get(ref.commandId);

@@ -10,7 +10,8 @@ import type {
   SyncMlItem,
 } from '../codec/syncml/types.js';
 import type { DmCommand } from '../shared/dm-command.js';
-import type { Effect, IncomingChunk, QueuedCommand, ResultItem, SentRef } from './types.js';
+import { LARGE_OBJECT_NODE, largeObjectSupport } from './inventory.js';
+import type { Effect, IncomingChunk, OutgoingChunk, QueuedCommand, ResultItem, SentRef } from './types.js';
 
 const INT_RE = /^\d{1,9}$/;
 export function code(text: string): number | undefined {
@@ -32,6 +33,26 @@ export interface Incoming {
   abort: boolean;
   /** Status codes given to chunks of the server's own large object in this message. */
   chunkAcks: Map<string, number>;
+  /** The server's large object in flight: the last chunk it sent had MoreData (OMA-DM 1.2 Protocol, Large Object Handling). */
+  readonly outgoing?: OutgoingChunk;
+  /** `./DevDetail/LrgObj` as reported in this message's Results. */
+  largeObjects?: boolean;
+  /**
+   * Sent nodes answered in this message (`MsgRef/CmdRef`) → index of their `status` effect. A client
+   * may answer each Item of a command with its own Status (same CmdRef, one TargetRef each).
+   */
+  readonly answered: Map<string, number>;
+}
+
+/** The command took effect: 2xx, except 213 (a chunk only), 215 (not executed), 216 (rolled back). */
+export function tookEffect(value: number): boolean {
+  return (
+    value >= 200 &&
+    value < 300 &&
+    value !== STATUS.CHUNK_ACCEPTED &&
+    value !== STATUS.NOT_EXECUTED &&
+    value !== STATUS.ATOMIC_ROLLBACK_OK
+  );
 }
 
 function toResultItem(item: SyncMlItem, fallback?: string): ResultItem | undefined {
@@ -49,6 +70,11 @@ function toResultItem(item: SyncMlItem, fallback?: string): ResultItem | undefin
 export function onStatus(s: StatusCommand, st: Incoming): void {
   if (s.cmdRef === 0) return; // the client's status for our SyncHdr
   const value = code(s.data);
+  const key = `${s.msgRef}/${s.cmdRef}`;
+  if (value !== undefined && st.answered.has(key)) {
+    itemStatus(st, st.answered.get(key)!, value, s.originalError);
+    return;
+  }
   const index =
     s.cmdRef === undefined
       ? -1
@@ -59,13 +85,14 @@ export function onStatus(s: StatusCommand, st: Incoming): void {
   }
   const ref = { ...st.refs[index]!, status: value };
   st.refs[index] = ref;
-  st.effects.push({
-    kind: 'status',
-    ref,
-    code: value,
-    ...(s.originalError !== undefined && { originalError: s.originalError }),
-  });
+  const originalError = s.originalError !== undefined ? { originalError: s.originalError } : {};
   if (ref.path === '') st.chunkAcks.set(ref.commandId, value);
+  if (st.outgoing?.commandId === ref.commandId && ref.path === '' && value !== STATUS.CHUNK_ACCEPTED) {
+    brokenChunk(ref, value, st.outgoing, st, originalError);
+    return;
+  }
+  st.answered.set(key, st.effects.length);
+  st.effects.push({ kind: 'status', ref, code: value, ...originalError });
   if (value === STATUS.ALREADY_EXISTS && ref.path === '' && ref.verb === 'Add') {
     const queued = st.inFlight.get(ref.commandId);
     if (queued && 'items' in queued.command && ref.targets.every((t) => st.canReplace(t))) {
@@ -79,6 +106,50 @@ export function onStatus(s: StatusCommand, st: Incoming): void {
       });
     }
   }
+}
+
+/**
+ * A further Status for a node already answered in this message: one per Item (SyncML RepPro
+ * allows a Status per Item, with its TargetRef). The node's code is the first failure, if any.
+ */
+function itemStatus(st: Incoming, effectIndex: number, value: number, originalError?: string): void {
+  const earlier = st.effects[effectIndex];
+  if (earlier?.kind !== 'status' || !tookEffect(earlier.code) || tookEffect(value)) return;
+  const ref = { ...earlier.ref, status: value };
+  const index = st.refs.findIndex((r) => r.msgId === ref.msgId && r.cmdId === ref.cmdId);
+  if (index !== -1) st.refs[index] = ref;
+  if (ref.path === '') st.chunkAcks.set(ref.commandId, value);
+  st.effects[effectIndex] = {
+    kind: 'status',
+    ref,
+    code: value,
+    ...(originalError !== undefined && { originalError }),
+  };
+}
+
+/**
+ * The device answered a chunk that announced more data (MoreData) with a final status instead of
+ * 213 (OMA-DM 1.2 Protocol, Large Object Handling): whatever it did, it holds part of the object.
+ * Nothing more of it is sent; the command fails, and the device's code is kept on the node.
+ */
+function brokenChunk(
+  ref: SentRef,
+  value: number,
+  chunk: OutgoingChunk,
+  st: Incoming,
+  originalError: { originalError?: string },
+): void {
+  const queued = st.inFlight.get(ref.commandId);
+  const data = queued && 'items' in queued.command ? (queued.command.items[0]?.data ?? '') : '';
+  const sent = Buffer.byteLength(data.slice(0, chunk.offset));
+  st.effects.push({ kind: 'node-status', ref, code: value, ...originalError });
+  st.effects.push({
+    kind: 'rejected',
+    commandId: ref.commandId,
+    reason:
+      `device answered ${value} to a non-last large-object chunk ` +
+      `(${sent} of ${Buffer.byteLength(data)} bytes sent); the rest was not sent`,
+  });
 }
 
 /** Results for a Get: matched by (MsgRef, CmdRef); chunked data is reassembled first. */
@@ -99,7 +170,50 @@ export function onResults(r: ResultsCommand, st: Incoming): void {
     const ri = toResultItem(whole, ref.targets[0]);
     if (ri) items.push(ri);
   }
+  for (const ri of items) {
+    const supported = ri.locUri === LARGE_OBJECT_NODE ? largeObjectSupport(ri.data) : undefined;
+    if (supported !== undefined) st.largeObjects = supported;
+  }
   if (items.length > 0) st.effects.push({ kind: 'results', ref, items });
+}
+
+const CONTAINERS = new Set(['Atomic', 'Sequence']);
+const depth = (path: string) => (path === '' ? 0 : path.split('.').length);
+const childIndex = (parent: string, path: string): number | undefined => {
+  const rest = parent === '' ? path : path.startsWith(`${parent}.`) ? path.slice(parent.length + 1) : '';
+  return /^\d+$/.test(rest) ? Number(rest) : undefined;
+};
+
+/**
+ * Atomic/Sequence nodes the device answered only through their children (OMA-DM 1.2 clients such as
+ * libdmclient send no Status for an Atomic): once every child has its Status, the container's own
+ * follows from them, as if the device had sent it. All children took effect → 200; otherwise an
+ * Atomic failed (507, SyncML RepPro "Atomic") and a Sequence stopped at its first failing child
+ * (that child's code). Innermost containers first, so nested ones settle their parents. Run once
+ * the client's package is complete (Final), when a container's own Status can no longer follow.
+ */
+export function settleContainers(st: Incoming): void {
+  const open = st.refs
+    .filter((r) => CONTAINERS.has(r.verb) && r.status === undefined)
+    .sort((a, b) => depth(b.path) - depth(a.path));
+  for (const container of open) {
+    const children = st.refs
+      .filter(
+        (r) =>
+          r.msgId === container.msgId &&
+          r.commandId === container.commandId &&
+          childIndex(container.path, r.path) !== undefined,
+      )
+      .sort((a, b) => childIndex(container.path, a.path)! - childIndex(container.path, b.path)!);
+    if (children.length === 0 || children.some((r) => r.status === undefined)) continue;
+    const failed = children.find((r) => !tookEffect(r.status!));
+    const value =
+      failed === undefined ? STATUS.OK : container.verb === 'Atomic' ? STATUS.ATOMIC_FAILED : failed.status!;
+    const ref = { ...container, status: value };
+    const index = st.refs.findIndex((r) => r.msgId === ref.msgId && r.cmdId === ref.cmdId);
+    st.refs[index] = ref;
+    st.effects.push({ kind: 'status', ref, code: value, inferred: true });
+  }
 }
 
 /**

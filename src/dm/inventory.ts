@@ -2,6 +2,12 @@
 // LocURI so every Status/Results maps to exactly one node (§10 general advice).
 import type { DmCommand } from '../shared/dm-command.js';
 
+/**
+ * `true` when the device accepts large objects (OMA-DM 1.2 DevDetail MO, `LrgObj`); a device that
+ * says `false` must get every item whole, within its MaxMsgSize.
+ */
+export const LARGE_OBJECT_NODE = './DevDetail/LrgObj';
+
 export const DEFAULT_INVENTORY_NODES = [
   './DevDetail/SwV',
   './DevDetail/OEM',
@@ -10,6 +16,7 @@ export const DEFAULT_INVENTORY_NODES = [
   './DevDetail/Ext/Microsoft/DeviceName',
   './DevDetail/Ext/Microsoft/OSPlatform',
   './DevDetail/Ext/Microsoft/SMBIOSSerialNumber',
+  LARGE_OBJECT_NODE,
   './Vendor/MSFT/DeviceStatus/OS/Edition',
   './Vendor/MSFT/DeviceStatus/Compliance/EncryptionCompliance',
   './Vendor/MSFT/DeviceStatus/SecureBootState',
@@ -17,6 +24,12 @@ export const DEFAULT_INVENTORY_NODES = [
   './Vendor/MSFT/DeviceStatus/Antivirus/Status',
   './Vendor/MSFT/DeviceStatus/Firewall/Status',
 ] as const;
+
+/** The reported `./DevDetail/LrgObj` value (bool format) as a flag; undefined when absent or unreadable. */
+export function largeObjectSupport(value: string | null | undefined): boolean | undefined {
+  const v = value?.trim().toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
 
 /** Inventory reads go before ordinary work, after device actions (actions.ts ACTION_PRIORITY). */
 export const INVENTORY_PRIORITY = 10;

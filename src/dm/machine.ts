@@ -10,7 +10,15 @@ import {
 } from '../codec/syncml/encode.js';
 import type { StatusCommand, SyncMlCommand, SyncMlMessage } from '../codec/syncml/types.js';
 import type { DmCommand } from '../shared/dm-command.js';
-import { code, type Incoming, onAlert, onClientItemCommand, onResults, onStatus } from './incoming.js';
+import {
+  code,
+  type Incoming,
+  onAlert,
+  onClientItemCommand,
+  onResults,
+  onStatus,
+  settleContainers,
+} from './incoming.js';
 import {
   buildChunk,
   buildCommand,
@@ -45,6 +53,13 @@ export interface StepInput {
   readonly options: MachineOptions;
   /** DIGEST sessions: the RespURI of this reply and the hash of its token (session-token.ts). */
   readonly respUri?: { readonly uri: string; readonly tokenHash: string };
+  /**
+   * Does the device accept large objects? Its last reported `./DevDetail/LrgObj` (inventory;
+   * `largeObjectSupport` in inventory.ts reads the value). Default true. With false, an item too
+   * large for one message is refused instead of sent in chunks. A LrgObj Result read in the session
+   * itself wins (kept in `SessionState.largeObjects`).
+   */
+  readonly largeObjects?: boolean;
 }
 
 export interface StepOutput {
@@ -79,11 +94,37 @@ function hdrStatus(msg: SyncMlMessage, data: number, chal?: StatusCommand['chal'
   };
 }
 
-/** A stateless answer: SyncHdr status only (refused, challenged or unreadable message). */
+/**
+ * Under an authentication challenge nothing of the message was executed: every command in it gets
+ * the same 401/407 (SyncML RepPro, "Authentication"), so a client that re-sends exactly the commands
+ * answered 401/407 (libdmclient does) re-sends all of them with its Cred. Never a Status for a Status.
+ */
+function challengeStatuses(msg: SyncMlMessage, data: number): StatusCommand[] {
+  const out: StatusCommand[] = [];
+  const walk = (commands: readonly SyncMlCommand[]): void => {
+    for (const c of commands) {
+      if (c.kind === 'Status' || (c.kind === 'Unknown' && c.name === 'Status')) continue;
+      out.push({
+        kind: 'Status',
+        cmdId: out.length + 2,
+        msgRef: msg.header.msgId,
+        cmdRef: c.cmdId,
+        cmd: c.kind === 'Unknown' ? c.name : c.kind,
+        data: String(data),
+      });
+      if (c.kind === 'Atomic' || c.kind === 'Sequence') walk(c.commands);
+    }
+  };
+  walk(msg.commands);
+  return out;
+}
+
+/** A stateless answer: SyncHdr status only (refused or unreadable message); a challenge answers every command. */
 function refusal(input: StepInput, data: number, effects: Effect[], extra: SyncMlCommand[] = []): StepOutput {
   const h = input.message.header;
   const chal = input.auth.ok ? undefined : input.auth.chal;
   const state = input.state;
+  const challenged = data === STATUS.INVALID_CREDENTIALS || data === STATUS.MISSING_CREDENTIALS;
   return {
     state: undefined,
     reply: {
@@ -93,7 +134,11 @@ function refusal(input: StepInput, data: number, effects: Effect[], extra: SyncM
         target: h.source,
         source: h.target,
       },
-      commands: [hdrStatus(input.message, data, chal), ...extra],
+      commands: [
+        hdrStatus(input.message, data, chal),
+        ...(challenged ? challengeStatuses(input.message, data) : []),
+        ...extra,
+      ],
       final: true,
     },
     effects,
@@ -135,6 +180,7 @@ export function step(input: StepInput): StepOutput {
       status: 'active',
       authMethod: auth.method,
       maxMsgSize: h.maxMsgSize ?? input.options.defaultMaxMsgSize,
+      ...(h.maxObjSize !== undefined && { maxObjSize: h.maxObjSize }),
       sentCommandIds: [],
     };
     effects.push({ kind: 'session-started', sessionId: h.sessionId, sessionAlert: opening });
@@ -166,6 +212,7 @@ export function step(input: StepInput): StepOutput {
     serverMsgId: header.msgId,
     clientMsgId: h.msgId,
     maxMsgSize: h.maxMsgSize ?? state.maxMsgSize,
+    ...((h.maxObjSize ?? state.maxObjSize) !== undefined && { maxObjSize: h.maxObjSize ?? state.maxObjSize }),
   };
 
   const dup = duplicateCmdId(msg.commands);
@@ -185,6 +232,8 @@ export function step(input: StepInput): StepOutput {
     unenroll: false,
     abort: false,
     chunkAcks: new Map(),
+    ...(state.outgoing && { outgoing: state.outgoing }),
+    answered: new Map(),
   };
   const ids = new CmdIdCounter(1);
   const reply: SyncMlCommand[] = [hdrStatus(msg, auth.hdrStatus, auth.chal)];
@@ -223,12 +272,19 @@ export function step(input: StepInput): StepOutput {
         answer(c, onClientItemCommand(c, st));
     }
   }
+  if (msg.final) settleContainers(st);
   if (st.interruptedChunk)
     reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NO_END_OF_DATA), items: [] });
+  // The server's large object goes on only while the device accepts each chunk with 213 (OMA-DM 1.2
+  // Protocol, Large Object Handling); any other answer ended it (incoming.ts `brokenChunk`).
+  const chunkAck = state.outgoing && st.chunkAcks.get(state.outgoing.commandId);
+  const chunkGoesOn = chunkAck === STATUS.CHUNK_ACCEPTED;
   state = {
     ...state,
     ...(st.loginStatus !== undefined && { loginStatus: st.loginStatus }),
+    ...(st.largeObjects !== undefined && { largeObjects: st.largeObjects }),
     incoming: st.incoming,
+    ...(chunkAck !== undefined && !chunkGoesOn && { outgoing: undefined }),
   };
   if (st.unenroll || st.abort) {
     if (st.unenroll) effects.push({ kind: 'unenroll' });
@@ -241,7 +297,7 @@ export function step(input: StepInput): StepOutput {
   }
   // While the server sends a large object the client answers each chunk with 213 + Alert 1222 and
   // no Final; anything else without Final means more client messages follow (protocol.md §7.9).
-  if (!msg.final && !state.outgoing) {
+  if (!msg.final && !chunkGoesOn) {
     // Ask for the next message and send nothing new.
     reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NEXT_MESSAGE), items: [] });
     return { state, reply: { header, commands: reply, final: false }, effects };
@@ -249,7 +305,12 @@ export function step(input: StepInput): StepOutput {
   const budget = state.maxMsgSize;
   let used = envelopeSize(header);
   for (const c of reply) used += byteLength(encodeCommand(c));
-  const out = new Outgoing(header.msgId, ids, budget - used, effects, st);
+  const limits: Limits = {
+    maxMsgSize: budget,
+    ...(state.maxObjSize !== undefined && { maxObjSize: state.maxObjSize }),
+    largeObjects: state.largeObjects ?? input.largeObjects ?? true,
+  };
+  const out = new Outgoing(header.msgId, ids, budget - used, effects, st, limits);
   state = out.fill(state, input.pending);
   if (out.commands.length === 0) {
     effects.push({ kind: 'session-ended', reason: 'completed' });
@@ -263,6 +324,19 @@ export function step(input: StepInput): StepOutput {
   return { state, reply: { header, commands: [...reply, ...out.commands], final: !state.outgoing }, effects };
 }
 
+/** What the device can take (OMA-DM 1.2 Protocol, "Large Object Handling"). */
+interface Limits {
+  readonly maxMsgSize: number;
+  readonly maxObjSize?: number;
+  readonly largeObjects: boolean;
+}
+
+/** Largest Item data in a command (bytes), nested commands included. */
+function largestItem(command: DmCommand): number {
+  if ('commands' in command) return Math.max(0, ...command.commands.map(largestItem));
+  return Math.max(0, ...command.items.map((i) => (i.data === undefined ? 0 : byteLength(i.data))));
+}
+
 /** Fills the rest of one server message with queued commands, within the MaxMsgSize budget. */
 class Outgoing {
   readonly commands: SyncMlCommand[] = [];
@@ -272,6 +346,7 @@ class Outgoing {
     private room: number,
     private readonly effects: Effect[],
     private readonly st: Incoming,
+    private readonly limits: Limits,
   ) {}
 
   fill(state: SessionState, pending: readonly QueuedCommand[]): SessionState {
@@ -292,6 +367,16 @@ class Outgoing {
       if (sent.has(q.id)) continue;
       // User-scoped commands only while the enrolled user is logged on (protocol.md §11 gotcha 39).
       if (targetsUserScope(q.command) && state.loginStatus !== 'user') continue;
+      const object = largestItem(q.command);
+      const { maxObjSize } = this.limits;
+      if (maxObjSize !== undefined && object > maxObjSize) {
+        this.effects.push({
+          kind: 'rejected',
+          commandId: q.id,
+          reason: `item of ${object} bytes exceeds the device's MaxObjSize ${maxObjSize}`,
+        });
+        continue;
+      }
       const refs: SentRef[] = [];
       const probe = new CmdIdCounter(this.ids.peek());
       const built = buildCommand(q.command, q.id, this.msgId, probe, refs);
@@ -303,18 +388,31 @@ class Outgoing {
         continue;
       }
       if (this.commands.length > 0) break; // the rest goes in the next message
-      if (isChunkable(q.command)) {
+      const whole = this.unchunkable(q.command, size, object);
+      if (whole === undefined) {
         outgoing = this.sendChunk(q, 0);
-        if (outgoing !== undefined || this.commands.length > 0) newlySent.push(q.id);
-        if (this.commands.length > 0) break;
+        if (this.commands.length > 0) {
+          newlySent.push(q.id);
+          break;
+        }
       }
       this.effects.push({
         kind: 'rejected',
         commandId: q.id,
-        reason: `command of ${size} bytes exceeds MaxMsgSize`,
+        reason: whole ?? `command of ${size} bytes exceeds MaxMsgSize`,
       });
     }
     return { ...state, sentCommandIds: [...state.sentCommandIds, ...newlySent], outgoing };
+  }
+
+  /** Why a command too large for this message cannot go as a large object; undefined when it can. */
+  private unchunkable(command: DmCommand, size: number, object: number): string | undefined {
+    if (!isChunkable(command)) return `command of ${size} bytes exceeds MaxMsgSize`;
+    if (this.limits.largeObjects) return undefined;
+    return (
+      `item of ${object} bytes (command of ${size} bytes) exceeds the device's MaxMsgSize ` +
+      `${this.limits.maxMsgSize} and the device does not support large objects (./DevDetail/LrgObj false)`
+    );
   }
 
   private accept(built: SyncMlCommand, refs: SentRef[], probe: CmdIdCounter): void {

@@ -17,7 +17,14 @@ import { timeOrderedId } from '../storage/sql/ids.js';
 import { type AuthResult, authenticate, identityLookup, type PresentedIdentity } from './auth.js';
 import { CommandWrites } from './command-writes.js';
 import type { CommandOutcome, DmHooks, FollowUpCommand, HookContext } from './hooks.js';
-import { DEFAULT_INVENTORY_NODES, INVENTORY_PRIORITY, inventoryCommands, inventoryDue } from './inventory.js';
+import {
+  DEFAULT_INVENTORY_NODES,
+  INVENTORY_PRIORITY,
+  inventoryCommands,
+  inventoryDue,
+  LARGE_OBJECT_NODE,
+  largeObjectSupport,
+} from './inventory.js';
 import { type StepInput, type StepOutput, sessionAlert, step } from './machine.js';
 import { issueSessionToken } from './session-token.js';
 import type { Effect, SessionState } from './types.js';
@@ -255,6 +262,8 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       inFlight: [...plan.carried, ...inventory],
       pending: [],
       options: machineOptions,
+      // What the device said of large objects in an earlier inventory (./DevDetail/LrgObj).
+      ...withLargeObjects(largeObjectSupport(ex.snapshot.inventoryValue)),
       // DIGEST sessions: a fresh RespURI token in every reply; certificate sessions are checked per message.
       ...(auth.method === 'digest' && { respUri: issueSessionToken(deps.config.managementUrl) }),
     };
@@ -321,6 +330,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     const snapshot = await tx.dmSessions.loadExchange(deviceId, msg.header.sessionId, {
       ...(lookup && { identity: lookup }),
       recentSince: new Date(at.getTime() - LIVE_SESSION_MS).toISOString(),
+      inventoryNode: LARGE_OBJECT_NODE,
     });
     const opening = sessionAlert(msg);
     const base = { tx, msg, deviceId, at, atIso: at.toISOString(), snapshot, superseded: false };
@@ -437,6 +447,9 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
           events.push(event);
           break;
         }
+        case 'node-status':
+          writes.nodeStatus(e.ref, e.code, e.originalError);
+          break;
         case 'rejected':
           writes.fail(e.commandId, e.reason);
           break;
@@ -558,6 +571,9 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
 
   return { exchange };
 }
+
+const withLargeObjects = (largeObjects: boolean | undefined) =>
+  largeObjects === undefined ? {} : { largeObjects };
 
 /** SyncHdr status 503 alone: nothing of the message was processed (OMA-DM 1.2 Rep Pro §10.2). */
 function unavailableReply(msg: SyncMlMessage) {

@@ -44,6 +44,13 @@ export interface SessionState {
   readonly loginStatus?: string;
   /** Client MaxMsgSize (protocol.md §7.3, gotcha 34). */
   readonly maxMsgSize: number;
+  /** Client MaxObjSize, when it declared one: binding for the objects the server sends (OMA-DM 1.2 Protocol, "Large Object Handling"). */
+  readonly maxObjSize?: number;
+  /**
+   * `./DevDetail/LrgObj` as the device reported it in this session (Results of a Get): whether it
+   * accepts large objects. Wins over `StepInput.largeObjects` (the value from an earlier inventory).
+   */
+  readonly largeObjects?: boolean;
   /** Queued command ids already sent in this session (never sent twice in one session). */
   readonly sentCommandIds: readonly string[];
   readonly incoming?: IncomingChunk;
@@ -70,7 +77,28 @@ export type Effect =
   | { readonly kind: 'session-started'; readonly sessionId: string; readonly sessionAlert: number }
   | { readonly kind: 'devinfo'; readonly items: readonly ResultItem[] }
   | { readonly kind: 'sent'; readonly ref: SentRef }
-  | { readonly kind: 'status'; readonly ref: SentRef; readonly code: number; readonly originalError?: string }
+  | {
+      readonly kind: 'status';
+      readonly ref: SentRef;
+      readonly code: number;
+      readonly originalError?: string;
+      /**
+       * The device sent no Status for this Atomic/Sequence, only for its children: the code was
+       * derived from theirs (OMA-DM 1.2 clients that answer the inner commands only).
+       */
+      readonly inferred?: true;
+    }
+  /**
+   * The device's code for a node whose command does NOT complete with it: a non-last large-object
+   * chunk answered with anything but 213. Record it on the node only; the command itself fails
+   * through the `rejected` effect that always accompanies this one.
+   */
+  | {
+      readonly kind: 'node-status';
+      readonly ref: SentRef;
+      readonly code: number;
+      readonly originalError?: string;
+    }
   | { readonly kind: 'results'; readonly ref: SentRef; readonly items: readonly ResultItem[] }
   | ({ readonly kind: 'event' } & DeviceEventInput)
   | { readonly kind: 'unenroll' }
@@ -81,6 +109,7 @@ export type Effect =
       readonly tag?: string;
       readonly retryOf: string;
     }
+  /** The command fails now with `reason`: it cannot be sent, or its large object was broken off. */
   | { readonly kind: 'rejected'; readonly commandId: string; readonly reason: string }
   | { readonly kind: 'protocol-error'; readonly reason: string }
   | {

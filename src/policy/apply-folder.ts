@@ -4,9 +4,18 @@
 import type { CatalogLookup } from '../catalog/types.js';
 import type { Logger } from '../logger.js';
 import type { PolicyChange, PolicyStore } from '../storage/policies.js';
+import { type DeliveryStores, deviceProfile } from './delivery.js';
 import { formatIssue } from './errors.js';
 import { folderIsValid, loadPolicyFolder, type PolicyFolder } from './folder.js';
-import { activeSetOf, type GroupPlan, planChanges, readActiveSet, storeFolder } from './policy-set.js';
+import type { DeviceProfile } from './groups.js';
+import {
+  activeSetOf,
+  type GroupPlan,
+  planChanges,
+  readActiveSet,
+  storeFolder,
+  withGroupSizes,
+} from './policy-set.js';
 
 export interface ApplyFolderResult {
   readonly folder: PolicyFolder;
@@ -20,19 +29,39 @@ export interface ApplyFolderResult {
   };
 }
 
+export interface ApplyFolderOptions {
+  readonly catalog: CatalogLookup;
+  readonly dryRun?: boolean;
+  readonly now?: Date;
+  /** The enrolled devices as targeting sees them: the plan then shows how many each group has. */
+  readonly devices?: readonly DeviceProfile[];
+}
+
 export async function applyPolicyFolder(
   store: PolicyStore,
   dir: string,
-  options: { catalog: CatalogLookup; dryRun?: boolean; now?: Date },
+  options: ApplyFolderOptions,
 ): Promise<ApplyFolderResult> {
   const folder = await loadPolicyFolder(dir, { catalog: options.catalog });
   const valid = folderIsValid(folder);
   if (!valid) return { folder, valid, plan: [] };
   const current = await readActiveSet(store);
-  const plan = planChanges(current, activeSetOf(folder));
+  const next = activeSetOf(folder);
+  const changes = planChanges(current, next);
+  const plan = options.devices ? withGroupSizes(changes, current, next, options.devices) : changes;
   if (options.dryRun) return { folder, valid, plan };
   const stored = await storeFolder(store, folder, plan, options.now ?? new Date());
   return { folder, valid, plan, stored };
+}
+
+/** Every enrolled device as targeting sees it (enrollment record, reported facts, last check-in). */
+export async function enrolledDeviceProfiles(stores: DeliveryStores): Promise<DeviceProfile[]> {
+  const profiles: DeviceProfile[] = [];
+  for (const d of await stores.devices.listDevices({ status: 'enrolled' })) {
+    const profile = await deviceProfile(stores, d.deviceId);
+    if (profile) profiles.push(profile);
+  }
+  return profiles;
 }
 
 /** On server start: store the folder when it is valid and changed; otherwise keep the stored set. */
@@ -53,6 +82,10 @@ export async function loadPolicyFolderOnStart(
       );
     }
     return result;
+  }
+  const warnings = result.folder.issues.filter((i) => i.severity === 'warning');
+  if (warnings.length > 0) {
+    logger.warn({ policyDir: dir, issues: warnings.map(formatIssue) }, 'policy folder has warnings');
   }
   if (result.stored?.created) {
     logger.info(

@@ -151,6 +151,48 @@ export function checkReferences(
   return issues;
 }
 
+/**
+ * Groups a policy's assignments reach: what each includes minus what the same assignment excludes
+ * (an exclusion always wins, targeting.ts). Empty = the policy reaches no device.
+ */
+export function reachedGroups(config: AssignmentConfig, policy: string): string[] {
+  const reached = new Set<string>();
+  for (const a of config.assignments) {
+    if (a.policy !== policy) continue;
+    const excluded = new Set(a.exclude ?? []);
+    if (excluded.has(ALL_DEVICES)) continue;
+    for (const g of a.include) if (!excluded.has(g)) reached.add(g);
+  }
+  return [...reached];
+}
+
+/**
+ * A warning for every policy that reaches no group, at its file: it would be stored and never
+ * delivered. Remediation policies (compliance actions) are assigned by compliance instead.
+ */
+export function checkReach(
+  config: AssignmentConfig,
+  policies: readonly { readonly name: string; readonly file: string }[],
+  remediation: ReadonlySet<string>,
+): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  for (const p of policies) {
+    if (remediation.has(p.name) || reachedGroups(config, p.name).length > 0) continue;
+    const assigned = config.assignments.some((a) => a.policy === p.name);
+    issues.push({
+      file: p.file,
+      line: 1,
+      col: 1,
+      code: 'unassigned',
+      severity: 'warning',
+      message: assigned
+        ? `policy ${p.name} reaches no group: every group its assignments include is excluded again; it is delivered to no device`
+        : `policy ${p.name} is not assigned to any group (${ASSIGNMENTS_FILE}); it is delivered to no device`,
+    });
+  }
+  return issues;
+}
+
 /** Re-verification interval for one setting path. */
 export function recheckIntervalMs(config: AssignmentConfig, path: string): number {
   return (

@@ -9,6 +9,7 @@ import type { CommandOutcome, CommandQueuePort, DeliveryStores } from './deliver
 import { deviceProfile, reportedValues } from './delivery.js';
 import type { DeviceProfile } from './groups.js';
 import type { ActiveSet } from './policy-set.js';
+import { cannotBeVerified, type SettingRecord } from './setting-state.js';
 import { indexGroups, isTargeted } from './targeting.js';
 
 export const FACT_TAG_PREFIX = 'fact:';
@@ -162,7 +163,12 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
       {
         values,
         ...(profile.osVersion ? { osVersion: profile.osVersion } : {}),
-        settings: settings.map((s) => ({ path: s.path, policy: s.policy, state: s.state })),
+        settings: settings.map((s) => ({
+          path: s.path,
+          policy: s.policy,
+          state: s.state,
+          unverifiable: cannotBeVerified(s as SettingRecord),
+        })),
       },
       { failingSince: previous?.failingSince ?? null },
       at,

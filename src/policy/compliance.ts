@@ -51,7 +51,9 @@ const RequireSchema = z
     settingsVerified: z
       .array(z.string().min(1))
       .optional()
-      .describe('Policy names or node paths whose settings must be `verified` on the device.'),
+      .describe(
+        'Policy names or node paths whose settings must be `verified` on the device (a setting applied to a node that cannot be read back counts as verified).',
+      ),
   })
   .refine((r) => Object.values(r).some((v) => v !== undefined), 'require at least one condition');
 
@@ -119,6 +121,11 @@ export interface ComplianceFacts {
     readonly path: string;
     readonly policy: string | null;
     readonly state: SettingState;
+    /**
+     * Applied, and the node cannot be read back (`cannotBeVerified` in setting-state.ts: no Get, or
+     * the read-back answered 404/405). Counts as satisfied for `settingsVerified`.
+     */
+    readonly unverifiable?: boolean;
   }[];
 }
 
@@ -192,7 +199,13 @@ export function checkRule(rule: ComplianceRule, facts: ComplianceFacts): Check[]
       checks.push(unknown(`${ref} not delivered to this device`));
       continue;
     }
-    const bad = settings.filter((s) => s.state !== 'verified' && s.state !== 'not_applicable');
+    // A write the device accepted on a node that cannot be read back (write-only in practice) is
+    // the best evidence there will ever be: satisfied, not "not verified yet" forever, never failed.
+    const satisfied = (s: (typeof settings)[number]) =>
+      s.state === 'verified' ||
+      s.state === 'not_applicable' ||
+      (s.state === 'applied' && s.unverifiable === true);
+    const bad = settings.filter((s) => !satisfied(s));
     if (bad.length === 0) checks.push(pass);
     else if (bad.every((s) => ['pending', 'sent', 'applied'].includes(s.state))) {
       checks.push(unknown(`${ref} not verified yet`));

@@ -9,6 +9,7 @@ import type { CatalogLookup } from '../catalog/types.js';
 import {
   ASSIGNMENTS_FILE,
   type AssignmentConfig,
+  checkReach,
   checkReferences,
   EMPTY_ASSIGNMENTS,
   parseAssignments,
@@ -71,6 +72,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
   let locateAssignment: Locate = () => ({ file: join(dir, ASSIGNMENTS_FILE), line: 1, col: 1 });
   let locateRule: Locate = () => ({ file: join(dir, COMPLIANCE_FILE), line: 1, col: 1 });
   const byName = new Map<string, string>();
+  let assignmentsUnread = false;
   for (const file of files) {
     const rel = relative(dir, file);
     const bytes = await readFile(file);
@@ -89,6 +91,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
       issues.push(...r.issues);
       locateAssignment = r.locate;
       if (r.config) assignments = r.config;
+      else assignmentsUnread = true;
     } else if (reserved === 'compliance') {
       const r = parseCompliance(file, text);
       issues.push(...r.issues);
@@ -121,6 +124,19 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
       }
     });
   });
+  const remediation = new Set(
+    compliance.flatMap((rule) => rule.actions.flatMap((a) => ('remediate' in a ? [a.remediate] : []))),
+  );
+  // Policies no assignment reaches (not worth saying while assignments.yaml itself is unreadable).
+  if (!assignmentsUnread) {
+    issues.push(
+      ...checkReach(
+        assignments,
+        [...byName].map(([name, file]) => ({ name, file })),
+        remediation,
+      ),
+    );
+  }
   return { dir, policies, assignments, compliance, hash: hash.digest('hex'), issues: sortIssues(issues) };
 }
 

@@ -6,7 +6,8 @@ import type { ComplianceRule } from './compliance.js';
 import { resolveSettings } from './conflicts.js';
 import { valuesEqual } from './equality.js';
 import { type PolicyFolder, policyHash } from './folder.js';
-import { ALL_DEVICES } from './targeting.js';
+import type { DeviceProfile } from './groups.js';
+import { ALL_DEVICES, groupSizes, indexGroups } from './targeting.js';
 import type { CompiledPolicy, SettingPlan } from './types.js';
 
 export interface ActiveSet {
@@ -70,6 +71,8 @@ export interface GroupPlan {
   readonly removed: readonly SettingChange[];
   /** Nodes two policies assigned to this group set to different values (not delivered). */
   readonly conflicts: readonly string[];
+  /** Enrolled devices in the group now (`withGroupSizes`); absent when not counted. */
+  readonly devices?: number;
 }
 
 /** Desired value per path for the devices of one group (before exclusions and applicability). */
@@ -111,6 +114,28 @@ export function planChanges(current: ActiveSet, next: ActiveSet): GroupPlan[] {
   return plans;
 }
 
+/**
+ * The plan with the number of enrolled devices in each group, by the group's definition in `next`
+ * (or in `current` for a group the new folder drops).
+ */
+export function withGroupSizes(
+  plans: readonly GroupPlan[],
+  current: ActiveSet,
+  next: ActiveSet,
+  devices: readonly DeviceProfile[],
+): GroupPlan[] {
+  const groups = indexGroups([
+    ...current.assignments.groups.filter((g) => !next.assignments.groups.some((n) => n.name === g.name)),
+    ...next.assignments.groups,
+  ]);
+  const sizes = groupSizes(
+    plans.map((p) => p.group),
+    groups,
+    devices,
+  );
+  return plans.map((p) => ({ ...p, devices: sizes.get(p.group) ?? 0 }));
+}
+
 /** Store a valid folder as the new policy set (one transaction). */
 export async function storeFolder(
   store: PolicyStore,
@@ -135,7 +160,8 @@ export function formatPlan(plans: readonly GroupPlan[]): string {
   const lines: string[] = [];
   for (const p of plans) {
     const total = p.added.length + p.changed.length + p.removed.length + p.conflicts.length;
-    lines.push(`group ${p.group}: ${total === 0 ? 'no changes' : ''}`.trimEnd());
+    const size = p.devices === undefined ? '' : ` (${p.devices} ${p.devices === 1 ? 'device' : 'devices'})`;
+    lines.push(`group ${p.group}${size}: ${total === 0 ? 'no changes' : ''}`.trimEnd());
     for (const c of p.added) lines.push(`  + ${c.path} = ${c.to} (${c.policy})`);
     for (const c of p.changed) lines.push(`  ~ ${c.path}: ${c.from} → ${c.to} (${c.policy})`);
     for (const c of p.removed) lines.push(`  - ${c.path} (was ${c.from}, ${c.policy})`);

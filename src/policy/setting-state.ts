@@ -2,9 +2,15 @@
 // it returns the next record and the commands to queue. Storage and the session engine do the I/O.
 //
 //   assign ─▶ pending ─(sent)▶ sent ─(2xx)▶ applied ─(Get equal)▶ verified ─(re-check)▶ Get
-//                                  └(4xx/5xx)▶ failed      └(Get differs)▶ failed    └(differs)▶ drifted ─▶ re-apply
+//                                  └(4xx/5xx)▶ failed      ├(Get differs)▶ drifted ◀─(differs)┘
+//                                      │                   │                 └▶ re-apply (bounded)
+//                                      │                   ├(Get 404/405)▶ applied, cannot be verified (final)
+//                                      │                   └(Get 5xx / no answer)▶ applied, Get again later
 //                                      └(5xx/215/216: after a doubling delay, bounded)▶ pending
 //   unassign ─▶ removing ─(2xx/404)▶ removed          conflict / not_applicable: nothing is sent
+//
+// Only a failing status of the apply (or of the Delete) makes a setting `failed`. What a read-back
+// returns never does: a different value is drift, an unreadable node is applied but unverifiable.
 import type { DmCommand, DmFormat } from '../shared/dm-command.js';
 import { type DeviceSettingRecord, SETTING_STATES, type SettingState } from '../storage/device-settings.js';
 import { valuesEqual } from './equality.js';
@@ -123,6 +129,24 @@ export function emptyRecord(deviceId: string, path: string, format: DmFormat, no
 /** The command took effect: 2xx, except 215 (not executed) and 216 (rolled back) (protocol.md §7.15). */
 const is2xx = (code: number | null): code is number =>
   code !== null && code >= 200 && code < 300 && code !== 215 && code !== 216;
+
+/**
+ * Read-back statuses that say the node cannot be read at all (404 not found, 405 Get not allowed):
+ * Windows has nodes that take a write with 2xx and are write-only in practice.
+ */
+const UNREADABLE: ReadonlySet<number> = new Set([404, 405]);
+
+/**
+ * The device accepted the write but the value can never be read back: a node without Get
+ * (`plan.verifiable` false) or one whose read-back answered 404/405. No verification Get is sent
+ * for it again; compliance counts it as satisfied (`settingsVerified`, compliance.ts).
+ */
+export function cannotBeVerified(record: Pick<SettingRecord, 'state' | 'statusCode' | 'plan'>): boolean {
+  if (record.state !== 'applied') return false;
+  return (
+    record.plan?.verifiable === false || (record.statusCode !== null && UNREADABLE.has(record.statusCode))
+  );
+}
 const DELIVERED: readonly SettingState[] = ['pending', 'sent', 'applied', 'verified', 'drifted', 'failed'];
 
 export function step(record: SettingRecord, event: SettingEvent, opts: MachineOptions): Transition {
@@ -192,14 +216,18 @@ export function step(record: SettingRecord, event: SettingEvent, opts: MachineOp
       if (event.kind === 'apply' && record.state === 'pending')
         return next({ state: 'sent', sentAt: event.at ?? now });
       return unchanged;
-    case 'recheck':
+    case 'recheck': {
       if (!record.plan) return unchanged;
       if (record.state === 'failed' && record.desiredValue !== null && record.nextCheckAt !== null) {
         // A scheduled retry of a transient failure (nextCheckAt set by `onOutcome`).
         return next({ state: 'pending', nextCheckAt: null }, [applyCommand(record.plan, record.added)]);
       }
-      if (record.state !== 'verified' && record.state !== 'drifted') return unchanged;
+      // An applied setting whose read-back failed (5xx, never answered) is read again when due.
+      const readAgain =
+        record.state === 'applied' && record.nextCheckAt !== null && !cannotBeVerified(record);
+      if (record.state !== 'verified' && record.state !== 'drifted' && !readAgain) return unchanged;
       return next({ nextCheckAt: null }, [{ kind: 'verify', command: record.plan.verify }]);
+    }
     case 'resend':
       return resend(record, next, unchanged);
     case 'outcome':
@@ -230,8 +258,11 @@ function resend(
         { kind: 'apply', command: record.added ? plan.apply.update : plan.apply.first },
       ]);
     case 'applied':
-      // A node without Get stays `applied`: there is nothing to wait for.
-      return plan.verifiable === false ? unchanged : next({}, [{ kind: 'verify', command: plan.verify }]);
+      // A node that cannot be read back stays `applied`: there is nothing to wait for. One whose
+      // read-back is scheduled again (nextCheckAt) waits for its re-check.
+      return cannotBeVerified(record) || record.nextCheckAt !== null
+        ? unchanged
+        : next({}, [{ kind: 'verify', command: plan.verify }]);
     case 'removing':
       return plan.remove ? next({}, [{ kind: 'remove', command: plan.remove }]) : unchanged;
     default:
@@ -312,10 +343,28 @@ function onOutcome(
     reported === null
       ? `read-back Get returned ${code === null ? 'no status' : `${code} (${statusReason(code)})`}`
       : `device reports ${JSON.stringify(reported)}, expected ${JSON.stringify(record.desiredValue)}`;
-  if (record.state === 'applied') {
-    return next({ ...seen, state: 'failed', statusCode: code, reason: `verification failed: ${what}` });
+  if (record.state === 'applied' && reported === null) {
+    if (code !== null && UNREADABLE.has(code)) {
+      // Accepted with 2xx, but the node cannot be read: applied, unverifiable; no more Gets.
+      return next({
+        ...seen,
+        statusCode: code,
+        reason: `read-back returned ${code}: the node cannot be verified`,
+        nextCheckAt: null,
+      });
+    }
+    // The read itself failed (5xx, or never answered, e.g. a dropped connection): still applied,
+    // read again at the next re-check.
+    return next({
+      ...seen,
+      statusCode: code,
+      reason: `not verified yet: ${what}`,
+      nextCheckAt: recheck,
+    });
   }
-  if (record.state === 'verified' || record.state === 'drifted') {
+  if (record.state === 'applied' || record.state === 'verified' || record.state === 'drifted') {
+    // A value that differs from the desired one is drift, right after applying too (the device or a
+    // user changed it, maybe while a dropped connection delayed the read-back): re-apply, bounded.
     if (record.driftRetries >= opts.maxDriftRetries) {
       return next({
         ...seen,

@@ -45,3 +45,15 @@ export function targetedPolicies(
   for (const a of assignments) if (isTargeted(device, a, groups)) names.add(a.policy);
   return [...names].sort();
 }
+
+/**
+ * How many of `devices` are members of each named group (`all`: every one); a name with no
+ * definition counts 0.
+ */
+export function groupSizes(
+  names: readonly string[],
+  groups: GroupIndex,
+  devices: readonly DeviceProfile[],
+): Map<string, number> {
+  return new Map(names.map((n) => [n, devices.filter((d) => inGroup(d, n, groups)).length]));
+}

@@ -6,6 +6,7 @@
 import type { AccessType, CatalogLookup, CatalogNode } from '../catalog/types.js';
 import { isSuccessStatus, STATUS } from '../codec/syncml/codes.js';
 import type { DmFormat } from '../shared/dm-command.js';
+import type { ClientKind } from './client.js';
 import type { DmTree } from './dm-tree.js';
 import type { ServerCommand, ServerItem } from './wire.js';
 
@@ -35,6 +36,8 @@ export interface ApplyContext {
   readonly failsAt?: (path: string) => boolean;
   /** Collects effects requested by Exec commands. */
   readonly effects: DeviceEffect[];
+  /** Whose rules to answer by (client.ts); default `windows`. */
+  readonly client?: ClientKind;
 }
 
 /** Nodes Windows answers 202 for: the work continues after the session (protocol.md §7.7). */
@@ -52,17 +55,18 @@ const EXEC_EFFECTS: ReadonlyArray<readonly [RegExp, DeviceEffect]> = [
 
 /** Execute one top-level server command and return the outcomes in the order Windows reports them. */
 export function applyCommand(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
+  const strict = ctx.client === 'strict-omadm';
   switch (cmd.name) {
     case 'Atomic':
-      return applyAtomic(cmd, ctx);
+      return strict ? applyStrictAtomic(cmd, ctx) : applyAtomic(cmd, ctx);
     case 'Sequence':
-      return applySequence(cmd, ctx);
+      return strict ? applyStrictSequence(cmd, ctx) : applySequence(cmd, ctx);
     case 'Get':
     case 'Add':
     case 'Replace':
     case 'Delete':
     case 'Exec':
-      return [applyItemCommand(cmd, ctx)];
+      return strict ? applyPerItem(cmd, ctx) : [applyItemCommand(cmd, ctx)];
     case 'Copy':
       // An OMA DM command Windows does not implement (protocol.md §7.10).
       return [{ cmdId: cmd.cmdId, cmd: cmd.name, status: STATUS.NOT_IMPLEMENTED }];
@@ -245,6 +249,36 @@ function applyAtomic(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
 function applySequence(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
   const { inner } = applyUntilFailure(cmd.commands ?? [], (sub) => applyCommand(sub, ctx));
   return [{ cmdId: cmd.cmdId, cmd: 'Sequence', status: STATUS.OK }, ...inner];
+}
+
+/**
+ * A strict OMA-DM client answers each Item with its own Status and TargetRef (client.ts); a Get's
+ * values come in one Results after them, carried by the last outcome.
+ */
+function applyPerItem(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
+  if (cmd.items.length === 0 || cmd.cmdId === '') return [applyItemCommand(cmd, ctx)];
+  const results: ResultItem[] = [];
+  const outcomes: CommandOutcome[] = cmd.items.map((item) => ({
+    cmdId: cmd.cmdId,
+    cmd: cmd.name,
+    ...(item.target !== undefined && { targetRef: item.target }),
+    status: applyItem(cmd.name as AccessType, item, ctx, results),
+  }));
+  if (cmd.name === 'Get' && results.length > 0) {
+    outcomes[outcomes.length - 1] = { ...outcomes[outcomes.length - 1]!, results };
+  }
+  return outcomes;
+}
+
+/** libdmclient's Atomic: every inner command runs on its own, no rollback, no Status for the Atomic. */
+function applyStrictAtomic(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
+  return (cmd.commands ?? []).flatMap((sub) => applyCommand(sub, ctx));
+}
+
+/** libdmclient's Sequence: the inner commands in order, then the Sequence's own Status. */
+function applyStrictSequence(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
+  const inner = (cmd.commands ?? []).flatMap((sub) => applyCommand(sub, ctx));
+  return [...inner, { cmdId: cmd.cmdId, cmd: 'Sequence', status: STATUS.OK }];
 }
 
 /** Catalog default for a canonical path, as a tree leaf. Policy `Config` nodes hold no value until

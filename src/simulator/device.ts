@@ -4,11 +4,12 @@
 import type { CatalogLookup } from '../catalog/types.js';
 import { ALERT, ALERT_TYPE } from '../codec/syncml/codes.js';
 import { type CommandOutcome, catalogDefault } from './apply.js';
+import type { ClientKind } from './client.js';
 import type { DeviceKey } from './csr.js';
 import { DmTree, type TreeData } from './dm-tree.js';
 import { enroll } from './enroll.js';
 import { driftValue, type FaultPlan } from './faults.js';
-import { type DeviceProfile, profileNodes } from './profile.js';
+import { type DeviceProfile, LARGE_OBJECT_NODE, profileNodes } from './profile.js';
 import type { ProvisionedAccount } from './provisioning.js';
 import { type DigestCredentials, type PendingAlert, runSession, type SessionReport } from './session.js';
 import {
@@ -35,8 +36,16 @@ export interface VirtualDeviceOptions {
   readonly faults?: FaultPlan;
   /** `certificate`: TLS client certificate (the default); `digest`: SyncML MD5 `Cred` (protocol.md §7.4). */
   readonly auth?: 'certificate' | 'digest';
+  /** Largest message the device sends (default 512 KiB; 16384 for `strict-omadm`). */
   readonly maxMsgSize?: number;
+  /** Announce MaxMsgSize in every SyncHdr (default: only `strict-omadm` does). */
   readonly announceMaxMsgSize?: boolean;
+  /**
+   * Which OMA-DM client to behave like: `windows` (default) or `strict-omadm`, a plain OMA-DM 1.2
+   * client shaped like libdmclient (client.ts: no Atomic Status, per-Item Statuses, no large objects,
+   * re-sends only the commands a challenge answered 401/407).
+   */
+  readonly client?: ClientKind;
   readonly onExchange?: ExchangeListener;
   /** Transport factory (defaults to node http/https); tests may inject one. */
   readonly transport?: (tls: TlsOptions) => Transport;
@@ -182,6 +191,7 @@ export class VirtualDevice {
       maxMsgSize: this.options.maxMsgSize,
       announceMaxMsgSize: this.options.announceMaxMsgSize,
       sessionAlert: options.sessionAlert,
+      client: this.options.client,
     });
     this.count(report);
     if (report.ok) this.pendingAlerts = asyncResults(report.outcomes);
@@ -236,7 +246,12 @@ export class VirtualDevice {
 
   private freshTree(): DmTree {
     const tree = new DmTree(catalogDefault(this.options.catalog));
-    for (const [path, value] of Object.entries(profileNodes(this.profile))) {
+    const nodes = profileNodes(this.profile);
+    // libdmclient handles no large objects (client.ts), unless the profile says otherwise.
+    if (this.options.client === 'strict-omadm' && this.profile.nodes?.[LARGE_OBJECT_NODE] === undefined) {
+      nodes[LARGE_OBJECT_NODE] = 'false';
+    }
+    for (const [path, value] of Object.entries(nodes)) {
       const node = this.options.catalog.resolve(path);
       const format = node && node.format !== 'node' ? node.format : 'chr';
       tree.set(path, { value, format, type: node?.mime });

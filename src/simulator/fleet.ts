@@ -1,6 +1,7 @@
 // A fleet of virtual devices against one server: each device enrolls, then checks in M times;
 // up to C devices work at the same time. Used by `mdm simulate` and by load benchmarks.
 import type { CatalogLookup } from '../catalog/types.js';
+import type { ClientKind } from './client.js';
 import type { DeviceKey } from './csr.js';
 import { generateDeviceKey } from './csr.js';
 import { type DeviceSnapshot, type ExchangeListener, VirtualDevice } from './device.js';
@@ -19,6 +20,8 @@ export interface FleetOptions {
   readonly catalog: CatalogLookup;
   readonly tls?: Pick<TlsOptions, 'ca' | 'insecure'>;
   readonly faults?: FaultPlan;
+  /** Which DM client the devices behave like (client.ts); default `windows`. */
+  readonly client?: ClientKind;
   /** Prefix of the profile seeds (device i uses `${seed}-${i}`), for reproducible fleets. */
   readonly seed?: string;
   /** One RSA key for the whole fleet instead of one per device (load tests only). */
@@ -70,6 +73,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       catalog: options.catalog,
       tls: options.tls,
       faults: options.faults,
+      ...(options.client !== undefined && { client: options.client }),
       onExchange: options.onExchange?.(index),
     };
     const saved = options.restore?.[index];

@@ -9,6 +9,7 @@
 // goes into `adopt()` of a fresh device, or `snapshot()` / `VirtualDevice.restore()` carries the
 // whole device (tree, session counter) across processes; `runFleet()` drives many devices.
 export type { CommandOutcome, DeviceEffect } from './apply.js';
+export { CLIENT_KINDS, type ClientKind } from './client.js';
 export { type DeviceKey, generateDeviceKey } from './csr.js';
 export {
   type DeviceIdentity,

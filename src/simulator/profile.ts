@@ -70,6 +70,9 @@ export function makeProfile(seed: string, overrides: Partial<DeviceProfile> = {}
   };
 }
 
+/** Whether the device accepts large objects (OMA-DM 1.2 DevDetail MO). */
+export const LARGE_OBJECT_NODE = './DevDetail/LrgObj';
+
 /** DevInfo values in the order Windows sends them in package 1 (protocol.md §7.5). */
 export function devInfo(profile: DeviceProfile): ReadonlyArray<readonly [string, string]> {
   return [
@@ -91,7 +94,7 @@ export function profileNodes(profile: DeviceProfile): Record<string, string> {
     './DevDetail/FwV': '1.0.0',
     './DevDetail/HwV': '1.0',
     './DevDetail/SwV': profile.osVersion,
-    './DevDetail/LrgObj': 'true',
+    [LARGE_OBJECT_NODE]: 'true',
     './DevDetail/URI/MaxDepth': '0',
     './DevDetail/URI/MaxTotLen': '0',
     './DevDetail/URI/MaxSegLen': '0',

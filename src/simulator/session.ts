@@ -14,6 +14,7 @@ import {
 } from '../codec/syncml/codes.js';
 import { computeMd5Digest } from '../codec/syncml/digest.js';
 import { applyCommand, type CommandOutcome, type DeviceEffect } from './apply.js';
+import { type ClientKind, STRICT_MAX_MSG_SIZE } from './client.js';
 import type { DmTree } from './dm-tree.js';
 import { type FaultPlan, pathMatcher, sleep } from './faults.js';
 import { type DeviceProfile, devInfo } from './profile.js';
@@ -67,6 +68,8 @@ export interface SessionInput {
   readonly announceMaxMsgSize?: boolean;
   /** Session alert: 1201 client-initiated (default) or 1200 server-initiated. */
   readonly sessionAlert?: 1200 | 1201;
+  /** Which DM client to behave like (client.ts); default `windows`. */
+  readonly client?: ClientKind;
 }
 
 export interface SessionReport {
@@ -89,6 +92,7 @@ type Pending =
       readonly cmdRef: string;
       readonly cmd: string;
       readonly data: number;
+      readonly targetRef?: string;
     }
   | {
       readonly kind: 'results';
@@ -98,7 +102,9 @@ type Pending =
       /** The first item's earlier chunks (with Meta Size) were already sent. */
       readonly continued?: boolean;
     }
-  | { readonly kind: 'alert'; readonly code: number };
+  | { readonly kind: 'alert'; readonly code: number; readonly items?: readonly AlertItem[] }
+  /** The DevInfo Replace of package 1 (as a queued element: strict clients, client.ts). */
+  | { readonly kind: 'devinfo' };
 
 const DEFAULT_MAX_MSG_SIZE = 512 * 1024;
 const MAX_MESSAGES = 500;
@@ -139,11 +145,18 @@ class DeviceSession {
   private readonly targetLocUri: string;
   /** Where the next message goes: ADDR, then the server's RespURI once it names one (§7.3). */
   private postUrl: string;
+  /** Behave like a plain OMA-DM 1.2 client (libdmclient) instead of Windows (client.ts). */
+  private readonly strict: boolean;
+  private readonly announceMaxMsgSize: boolean;
+  /** Alerts and the DevInfo Replace of the last message, by CmdID: what a strict client can re-send. */
+  private sentElements = new Map<string, Pending>();
 
   constructor(private readonly input: SessionInput) {
     this.sessionId = input.sessionNumber.toString(16).toUpperCase();
     this.failsAt = pathMatcher(input.faults?.failPaths);
-    this.maxMsgSize = input.maxMsgSize ?? DEFAULT_MAX_MSG_SIZE;
+    this.strict = input.client === 'strict-omadm';
+    this.maxMsgSize = input.maxMsgSize ?? (this.strict ? STRICT_MAX_MSG_SIZE : DEFAULT_MAX_MSG_SIZE);
+    this.announceMaxMsgSize = input.announceMaxMsgSize ?? this.strict;
     this.targetLocUri = input.serverUrl.split('?')[0]!;
     this.postUrl = input.serverUrl;
   }
@@ -161,6 +174,12 @@ class DeviceSession {
           continue;
         }
         if (next === 'abort') return this.report(true, undefined, true);
+        if (next === 'unauthenticated') {
+          return this.report(
+            false,
+            'authentication challenged, but the server answered none of the commands 401/407: nothing to re-send',
+          );
+        }
         if (next === undefined) return this.report(true);
         body = next;
       }
@@ -172,6 +191,14 @@ class DeviceSession {
   /** Package 1 (protocol.md §7.5); also re-sent after a DIGEST challenge. */
   private packageOne(): string {
     const { profile } = this.input;
+    if (this.strict) {
+      // Session alert, then DevInfo, CmdIDs from 1; no Microsoft LoginStatus alert (client.ts).
+      this.queue.push({ kind: 'alert', code: this.input.sessionAlert ?? ALERT.CLIENT_INITIATED_MGMT });
+      for (const a of this.input.alerts ?? [])
+        this.queue.push({ kind: 'alert', code: a.code, items: a.items });
+      this.queue.push({ kind: 'devinfo' });
+      return this.fill(undefined);
+    }
     let cmdId = 2;
     const body = [encodeAlert(cmdId++, this.input.sessionAlert ?? ALERT.CLIENT_INITIATED_MGMT)];
     body.push(
@@ -200,7 +227,7 @@ class DeviceSession {
       target: this.targetLocUri,
       source: this.input.profile.deviceId,
       cred: credData === undefined ? undefined : { type: AUTH_TYPE.MD5, data: credData },
-      maxMsgSize: this.input.announceMaxMsgSize ? this.maxMsgSize : undefined,
+      maxMsgSize: this.announceMaxMsgSize ? this.maxMsgSize : undefined,
     };
   }
 
@@ -231,8 +258,11 @@ class DeviceSession {
     return parseServerMessage(response.body);
   }
 
-  /** Work out the reply to a server message: a body, `again` (re-send package 1), `abort`, or undefined (done). */
-  private respond(msg: ServerMessage): string | 'again' | 'abort' | undefined {
+  /**
+   * Work out the reply to a server message: a body, `again` (re-send package 1), `abort`,
+   * `unauthenticated` (challenged with nothing to re-send), or undefined (done).
+   */
+  private respond(msg: ServerMessage): string | 'again' | 'abort' | 'unauthenticated' | undefined {
     if (msg.maxMsgSize) this.serverMaxMsgSize = msg.maxMsgSize;
     if (msg.respUri) this.postUrl = msg.respUri;
     const hdrStatus = msg.statuses.find((st) => st.cmdRef === '0');
@@ -242,7 +272,7 @@ class DeviceSession {
     if (hdrCode === STATUS.INVALID_CREDENTIALS || hdrCode === STATUS.MISSING_CREDENTIALS) {
       // Challenge: resend package 1 with credentials for the new nonce (§7.4).
       if (!digest || this.authAttempts++ >= 2) throw new Error(`authentication refused (${hdrCode})`);
-      return 'again';
+      return this.strict ? this.resendChallenged(msg) : 'again';
     }
     if (hdrCode === STATUS.AUTH_ACCEPTED) this.authenticated = true;
     else if (hdrStatus && !isSuccessStatus(hdrCode)) {
@@ -266,7 +296,14 @@ class DeviceSession {
       }
       for (const o of this.execute(cmd)) {
         this.outcomes.push(o);
-        statuses.push({ kind: 'status', msgRef: msg.msgId, cmdRef: o.cmdId, cmd: o.cmd, data: o.status });
+        statuses.push({
+          kind: 'status',
+          msgRef: msg.msgId,
+          cmdRef: o.cmdId,
+          cmd: o.cmd,
+          data: o.status,
+          ...(this.strict && o.targetRef !== undefined && { targetRef: o.targetRef }),
+        });
         if (o.results && o.results.length > 0) {
           statuses.push({ kind: 'results', msgRef: msg.msgId, cmdRef: o.cmdId, items: o.results });
         }
@@ -276,9 +313,29 @@ class DeviceSession {
     // Statuses and Results for this message go before anything still queued from earlier.
     this.queue.unshift(...statuses);
     // A server message without Final and without Alert 1222 is part of a longer server package:
-    // answer with Alert 1222 to ask for the next message (§7.9).
-    if (!msg.final && !nextMessageRequested) this.queue.push({ kind: 'alert', code: ALERT.NEXT_MESSAGE });
+    // Windows answers with Alert 1222 to ask for the next message (§7.9); a strict client does not.
+    if (!msg.final && !nextMessageRequested && !this.strict) {
+      this.queue.push({ kind: 'alert', code: ALERT.NEXT_MESSAGE });
+    }
     if (!hasCommands && !nextMessageRequested && msg.final && this.queue.length === 0) return undefined;
+    return this.fill(msg.msgId);
+  }
+
+  /**
+   * After a 401/407 challenge a strict client re-sends exactly the commands the server answered
+   * 401/407 (libdmclient), with Cred for the new nonce; `unauthenticated` when there are none.
+   */
+  private resendChallenged(msg: ServerMessage): string | 'unauthenticated' {
+    const again: Pending[] = [];
+    for (const st of msg.statuses) {
+      if (st.cmdRef === '0' || st.msgRef !== String(this.msgId)) continue;
+      if (st.data !== String(STATUS.INVALID_CREDENTIALS) && st.data !== String(STATUS.MISSING_CREDENTIALS))
+        continue;
+      const element = this.sentElements.get(st.cmdRef);
+      if (element) again.push(element);
+    }
+    if (again.length === 0) return 'unauthenticated';
+    this.queue.unshift(...again);
     return this.fill(msg.msgId);
   }
 
@@ -290,7 +347,10 @@ class DeviceSession {
       catalog: this.input.catalog,
       failsAt: this.failsAt,
       effects: this.effects,
+      ...(this.input.client !== undefined && { client: this.input.client }),
     };
+    // No large-object support: a chunk is taken as the whole value (client.ts).
+    if (this.strict) return applyCommand(cmd, ctx);
     const pending = this.chunk;
     if (pending && (item?.target !== pending.item.target || cmd.name !== pending.cmd.name)) {
       // Another command before the last chunk: the object is dropped, Alert 1225 (§7.9).
@@ -316,21 +376,35 @@ class DeviceSession {
     return applyCommand(cmd, ctx);
   }
 
-  /** Build the next message from the queue, within the size budget; split large Results into chunks. */
-  private fill(serverMsgId: string): string {
+  /**
+   * Build the next message from the queue, within the size budget; split large Results into chunks.
+   * `serverMsgId` undefined: package 1, no Status for a server SyncHdr.
+   */
+  private fill(serverMsgId: string | undefined): string {
     const budget = Math.min(this.maxMsgSize, this.serverMaxMsgSize) - this.envelopeSize();
     let cmdId = 1;
-    const body = [
-      encodeStatus({ cmdId: cmdId++, msgRef: serverMsgId, cmdRef: '0', cmd: 'SyncHdr', data: STATUS.OK }),
-    ];
-    let size = body[0]!.length;
+    const body =
+      serverMsgId === undefined
+        ? []
+        : [
+            encodeStatus({
+              cmdId: cmdId++,
+              msgRef: serverMsgId,
+              cmdRef: '0',
+              cmd: 'SyncHdr',
+              data: STATUS.OK,
+            }),
+          ];
+    const hdrSize = body[0]?.length ?? 0;
+    let size = hdrSize;
     let final = true;
+    this.sentElements = new Map();
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
       const encoded = this.encode(next, cmdId);
       if (size + Buffer.byteLength(encoded) > budget) {
         // An object too large for any message goes out in chunks, one per message (§7.9).
-        const tooLarge = Buffer.byteLength(encoded) > budget - body[0]!.length;
+        const tooLarge = Buffer.byteLength(encoded) > budget - hdrSize;
         if (next.kind === 'results' && tooLarge && budget - size > MIN_CHUNK_ROOM) {
           body.push(this.encode(this.splitResults(next, budget - size, cmdId), cmdId));
         }
@@ -339,6 +413,7 @@ class DeviceSession {
       }
       body.push(encoded);
       size += Buffer.byteLength(encoded);
+      if (next.kind === 'alert' || next.kind === 'devinfo') this.sentElements.set(String(cmdId), next);
       cmdId++;
       this.queue.shift();
       if (next.kind === 'alert' && next.code === ALERT.NEXT_MESSAGE) final = false;
@@ -372,11 +447,20 @@ class DeviceSession {
   private encode(p: Pending, cmdId: number): string {
     switch (p.kind) {
       case 'status':
-        return encodeStatus({ cmdId, msgRef: p.msgRef, cmdRef: p.cmdRef, cmd: p.cmd, data: p.data });
+        return encodeStatus({
+          cmdId,
+          msgRef: p.msgRef,
+          cmdRef: p.cmdRef,
+          cmd: p.cmd,
+          data: p.data,
+          ...(p.targetRef !== undefined && { targetRef: p.targetRef }),
+        });
       case 'results':
         return encodeResults(cmdId, p.msgRef, p.cmdRef, p.items);
       case 'alert':
-        return encodeAlert(cmdId, p.code);
+        return encodeAlert(cmdId, p.code, p.items);
+      case 'devinfo':
+        return encodeDevInfoReplace(cmdId, devInfo(this.input.profile));
     }
   }
 

@@ -202,13 +202,16 @@ export interface StatusOut {
   readonly cmdRef: string;
   readonly cmd: string;
   readonly data: number | string;
+  /** Written by strict OMA-DM clients (one Status per Item); Windows writes none. */
+  readonly targetRef?: string;
 }
 
 /** Windows writes no TargetRef/SourceRef in its Statuses (captures, SOURCE.md). */
 export function encodeStatus(s: StatusOut): string {
+  const targetRef = s.targetRef === undefined ? '' : `<TargetRef>${escapeXml(s.targetRef)}</TargetRef>`;
   return (
     `<Status><CmdID>${s.cmdId}</CmdID><MsgRef>${escapeXml(s.msgRef)}</MsgRef>` +
-    `<CmdRef>${escapeXml(s.cmdRef)}</CmdRef><Cmd>${s.cmd}</Cmd><Data>${s.data}</Data></Status>`
+    `<CmdRef>${escapeXml(s.cmdRef)}</CmdRef><Cmd>${s.cmd}</Cmd>${targetRef}<Data>${s.data}</Data></Status>`
   );
 }
 

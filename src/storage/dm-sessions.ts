@@ -71,6 +71,8 @@ export interface ExchangeSnapshot {
   readonly lastInventoryAt?: string;
   /** The policy revision in force (0 when none was ever applied), read with the exchange. */
   readonly policyRevision: number;
+  /** The device's last value of `inventoryNode`, when asked and reported. */
+  readonly inventoryValue?: string;
 }
 
 export interface DeviceEventInput {
@@ -147,6 +149,8 @@ export interface DmSessionStore {
       readonly pendingLimit?: number;
       /** Also read closed sessions updated after this time (ISO-8601): they may still be live. */
       readonly recentSince?: string;
+      /** Also read the device's last reported value of this node (`inventoryValue`). */
+      readonly inventoryNode?: string;
     },
   ): Promise<ExchangeSnapshot>;
   /** Applies everything one exchange produced; returns the session row id. */

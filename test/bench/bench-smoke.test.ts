@@ -88,7 +88,7 @@ describe('bench building blocks (proxy mode)', () => {
     expect(checkins.messages).toBe(12);
     expect(checkins.latency.count).toBe(12);
     expect(checkins.sessionsWithCommands).toBe(6);
-    expect(checkins.commands.Get).toBe(6 * 13);
+    expect(checkins.commands.Get).toBe(6 * DEFAULT_INVENTORY_NODES.length);
     // Six devices, one session each: the inventory refresh and the 3 queued policy commands.
     expect(checkins.commands.Replace).toBe(6 * 3);
 

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { encodeSyncMl, parseSyncMl } from '../../src/codec/syncml/index.js';
 import type { SyncMlCommand } from '../../src/codec/syncml/types.js';
 import { type StepInput, type StepOutput, step } from '../../src/dm/machine.js';
-import type { AuthDecision, QueuedCommand, SentRef, SessionState } from '../../src/dm/types.js';
+import { Conversation, certAuth, kinds, machineOptions, queued } from './conversation.js';
 import { clientMessage, package1, status } from './helpers.js';
 
 const DEV = 'DEV1';
-const certAuth: AuthDecision = { ok: true, method: 'certificate', hdrStatus: 200 };
-const options = { defaultMaxMsgSize: 512_000, canReplace: () => true };
+const options = machineOptions;
+const q = queued;
 
 function run(partial: Partial<StepInput> & Pick<StepInput, 'message'>): StepOutput {
   return step({
@@ -22,44 +22,6 @@ function run(partial: Partial<StepInput> & Pick<StepInput, 'message'>): StepOutp
     ...partial,
   });
 }
-
-/** Carry a session across exchanges the way session.ts does (state + recorded sent refs). */
-class Conversation {
-  state: SessionState | undefined;
-  sent: SentRef[] = [];
-  constructor(public pending: QueuedCommand[]) {}
-  send(message: StepInput['message'], extra: Partial<StepInput> = {}): StepOutput {
-    const out = step({
-      state: this.state,
-      message,
-      deviceId: message.header.source,
-      auth: certAuth,
-      sent: this.sent,
-      inFlight: this.pending,
-      pending: this.pending,
-      options,
-      ...extra,
-    });
-    if (out.state) this.state = out.state;
-    for (const e of out.effects) {
-      if (e.kind === 'sent') this.sent.push(e.ref);
-      if (e.kind === 'status')
-        this.sent = this.sent.map((r) => (r.msgId === e.ref.msgId && r.cmdId === e.ref.cmdId ? e.ref : r));
-    }
-    return out;
-  }
-}
-
-const q = (id: string, command: QueuedCommand['command'], tag?: string): QueuedCommand => ({
-  id,
-  command,
-  origin: 'admin',
-  attempts: 0,
-  ...(tag && { tag }),
-});
-
-const kinds = (cmds: readonly SyncMlCommand[]) =>
-  cmds.map((c) => (c.kind === 'Status' ? `Status:${c.cmd}:${c.cmdRef}:${c.data}` : `${c.kind}:${c.cmdId}`));
 
 describe('replaying the marcosd4h capture (package 1 → commands → 202 answers → close)', () => {
   const dir = 'fixtures/windows10-syncml-marcosd4h';
@@ -170,6 +132,9 @@ describe('session rules', () => {
     expect(out.effects).toEqual([]);
     expect(out.reply.commands).toEqual([
       { kind: 'Status', cmdId: 1, msgRef: 1, cmdRef: 0, cmd: 'SyncHdr', data: '407', chal },
+      { kind: 'Status', cmdId: 2, msgRef: 1, cmdRef: 2, cmd: 'Alert', data: '407' },
+      { kind: 'Status', cmdId: 3, msgRef: 1, cmdRef: 3, cmd: 'Alert', data: '407' },
+      { kind: 'Status', cmdId: 4, msgRef: 1, cmdRef: 4, cmd: 'Replace', data: '407' },
     ]);
   });
 
@@ -446,7 +411,14 @@ describe('session rules', () => {
     );
     expect(kinds(out.reply.commands)).toEqual(['Status:SyncHdr:0:200', 'Get:2']);
     expect(out.reply.final).toBe(true);
-    expect(out.effects).toContainEqual(expect.objectContaining({ kind: 'status', code: 500 }));
+    expect(out.effects).toContainEqual(
+      expect.objectContaining({
+        kind: 'node-status',
+        ref: expect.objectContaining({ commandId: 'big' }),
+        code: 500,
+      }),
+    );
+    expect(out.effects).toContainEqual(expect.objectContaining({ kind: 'rejected', commandId: 'big' }));
   });
 
   it('reassembles chunked Results and checks the announced size', () => {

@@ -129,7 +129,14 @@ describe('authentication', () => {
       data: '407',
       chal: { type: 'syncml:auth-md5', format: 'b64' },
     });
-    expect(replyOf(r.body).commands.length).toBe(1);
+    // Every command of the challenged message is answered 407 too (SyncML RepPro), so a client that
+    // re-sends only the commands answered 401/407 re-sends them all with its Cred.
+    expect(codes(replyOf(r.body).commands)).toEqual([
+      'SyncHdr:0:407',
+      'Alert:2:407',
+      'Alert:3:407',
+      'Replace:4:407',
+    ]);
     expect(await sessionRows()).toBe(0);
   });
 
@@ -251,13 +258,13 @@ describe('authentication', () => {
     const nonceBefore = (await h.storage.devices.getDigestCredentials(MARCOS))!.appSrv.nonce;
     // DeviceID + SessionID alone: challenged (407), nothing written but the challenge's fresh nonce.
     const bare = replyOf((await h.service.exchange(answer(3, false), none)).body);
-    expect(codes(bare.commands)).toEqual(['SyncHdr:0:407']);
+    expect(codes(bare.commands)).toEqual(['SyncHdr:0:407', 'Results:3:407']);
     expect(bare.header.respUri).toBeUndefined();
     // Another session's token: a wrong credential (401).
     const stolen = replyOf(
       (await h.service.exchange(answer(3, false), none, { sessionToken: fleet.token })).body,
     );
-    expect(codes(stolen.commands)).toEqual(['SyncHdr:0:401']);
+    expect(codes(stolen.commands)).toEqual(['SyncHdr:0:401', 'Results:3:401']);
     expect(await sessionState()).toEqual(before);
     expect(await h.storage.commands.get(id)).toMatchObject({ state: 'sent', statusCode: null });
     expect(await h.storage.inventory.get(MARCOS, './DevDetail/SwV')).toBeUndefined();

@@ -283,6 +283,9 @@ describeBackends('OMA-DM sessions end to end', (backend) => {
       const bare = await post(other, p1, false);
       expect(bare.reply!.commands).toEqual([
         expect.objectContaining({ cmd: 'SyncHdr', data: '407', chal: expect.anything() }),
+        expect.objectContaining({ cmd: 'Alert', cmdRef: 2, data: '407' }),
+        expect.objectContaining({ cmd: 'Alert', cmdRef: 3, data: '407' }),
+        expect.objectContaining({ cmd: 'Replace', cmdRef: 4, data: '407' }),
       ]);
       expect(await server.storage.checkIns.get(other.deviceId)).toBeUndefined();
       const malformed = await post(device, '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr>');
@@ -336,7 +339,10 @@ describeBackends('OMA-DM sessions end to end', (backend) => {
       expect(respUri.slice(0, device.managementUrl.length + 3)).toBe(`${device.managementUrl}?s=`);
       expect(respUri.slice(device.managementUrl.length + 3)).toMatch(/^[\w-]{22}$/);
       const atAddr = await post(device, answer(signed.reply!, device.deviceId, 3), false);
-      expect(atAddr.reply!.commands.map((c) => (c.kind === 'Status' ? c.data : c.kind))).toEqual(['407']);
+      // The SyncHdr and the Results are challenged; the device's Statuses get no Status.
+      expect(
+        atAddr.reply!.commands.map((c) => (c.kind === 'Status' ? `${c.cmd}:${c.data}` : c.kind)),
+      ).toEqual(['SyncHdr:407', 'Results:407']);
       expect(await server.storage.commands.get(id)).toMatchObject({ state: 'sent' });
       const done = await post(
         device,

@@ -82,3 +82,37 @@ describe('compliance rules', () => {
     expect(r.reasons).toEqual(['baseline: security: ./Device/x is drifted']);
   });
 });
+
+describe('settingsVerified and nodes that cannot be read back', () => {
+  const rules = parseCompliance('compliance.yaml', YAML).rules!;
+  const one = (s: { state: 'applied' | 'failed' | 'verified'; unverifiable?: boolean }) => [
+    { path: './Device/x', policy: 'security', ...s },
+  ];
+
+  it('counts an applied setting whose node cannot be read back as satisfied, never as failed', () => {
+    const r = evaluateCompliance(
+      rules,
+      { values: good, settings: one({ state: 'applied', unverifiable: true }) },
+      { failingSince: null },
+      now,
+    );
+    expect(r).toMatchObject({ state: 'compliant', reasons: [] });
+  });
+
+  it('still waits for an applied setting that will be read back, and fails a failed one', () => {
+    const waiting = evaluateCompliance(
+      rules,
+      { values: good, settings: one({ state: 'applied' }) },
+      { failingSince: null },
+      now,
+    );
+    expect(waiting).toMatchObject({ state: 'unknown', reasons: ['baseline: security not verified yet'] });
+    const failed = evaluateCompliance(
+      rules,
+      { values: good, settings: one({ state: 'failed', unverifiable: true }) },
+      { failingSince: null },
+      now,
+    );
+    expect(failed.reasons).toEqual(['baseline: security: ./Device/x is failed']);
+  });
+});

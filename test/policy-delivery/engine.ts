@@ -16,6 +16,10 @@ export interface Queued {
 export class FakeDevice {
   readonly tree = new Map<string, string>();
   readonly failPaths = new Set<string>();
+  /** Commands on these targets get no answer at all (the connection dropped before it). */
+  readonly silentPaths = new Set<string>();
+  /** Nodes that take a write but answer a Get (of the node or its Policy Result) with 404. */
+  readonly writeOnly = new Set<string>();
   /** Every command the device received, in order (`Verb target`). */
   readonly received: string[] = [];
   loginStatus: 'user' | 'none' = 'user';
@@ -31,8 +35,10 @@ export class FakeDevice {
     const target = c.items[0]?.target ?? '';
     this.received.push(`${c.verb} ${target}`);
     const out = base(this.deviceId, q, c.verb, [target]);
+    if (this.silentPaths.has(target)) return [];
     if (this.failPaths.has(target)) return [{ ...out, statusCode: 500 }];
     const configPath = target.replace('/Policy/Result/', '/Policy/Config/');
+    if (c.verb === 'Get' && this.writeOnly.has(configPath)) return [{ ...out, statusCode: 404 }];
     switch (c.verb) {
       case 'Add':
         if (this.tree.has(target)) return [{ ...out, statusCode: 418 }];

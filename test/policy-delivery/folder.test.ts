@@ -69,6 +69,10 @@ describe('policy folder', () => {
     expect(folder.issues.map(formatIssue)).toEqual([
       expect.stringMatching(/assignments\.yaml:2:13: error: no policy named camra in the folder \[schema\]$/),
       expect.stringMatching(/assignments\.yaml:3:20: error: no group named laptops .*\[schema\]$/),
+      // The typo leaves the real policy unassigned.
+      expect.stringMatching(
+        /camera\.yaml:1:1: warning: policy camera is not assigned to any group \(assignments\.yaml\); it is delivered to no device \[unassigned\]$/,
+      ),
       expect.stringMatching(/compliance\.yaml:6:20: error: no policy named fix in the folder \[schema\]$/),
       expect.stringMatching(
         /copy\.yaml:1:1: error: policy name camera is already used by .*camera\.yaml \[schema\]$/,

@@ -20,6 +20,7 @@ const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
 const CORTANA = './Device/Vendor/MSFT/Policy/Config/Experience/AllowCortana';
 const PASSWORD = './Device/Vendor/MSFT/Policy/Config/DeviceLock/DevicePasswordEnabled';
 const LOCK = './Vendor/MSFT/RemoteLock/Lock';
+const RESULT = './Device/Vendor/MSFT/Policy/Result/Camera/AllowCamera';
 const T0 = Date.parse('2026-05-01T08:00:00Z');
 const HOUR = 3_600_000;
 
@@ -284,6 +285,61 @@ describe('delivery through the session hooks', () => {
     device.received.length = 0;
     await session(h, device, storage);
     expect(device.received.filter((r) => r.endsWith(CAMERA))).toEqual([]);
+  });
+
+  it('repairs, never fails, a setting whose read-back came after a dropped connection and a drift', async () => {
+    await apply({
+      'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      'assignments.yaml': 'assignments:\n  - policy: camera\n    include: [all]\n',
+    });
+    await enrollInStorage(storage, 'K1');
+    const device = new FakeDevice('K1');
+    const h = hooks();
+    device.silentPaths.add(RESULT); // the Add is answered, the connection drops before the read-back
+    await session(h, device, storage);
+    expect(await setting('K1', CAMERA)).toMatchObject({ state: 'applied' });
+    device.silentPaths.clear();
+    device.tree.set(CAMERA, '1'); // changed on the device meanwhile
+    clock += HOUR;
+    device.received.length = 0;
+    await session(h, device, storage);
+    expect(device.received).toEqual([`Get ${RESULT}`, `Replace ${CAMERA}`, `Get ${RESULT}`]);
+    expect(await setting('K1', CAMERA)).toMatchObject({
+      state: 'verified',
+      driftRetries: 1,
+      reportedValue: '0',
+      reason: null,
+    });
+  });
+
+  it('reports a node that takes the write but cannot be read back as applied, and reads it no more', async () => {
+    await apply({
+      'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      'assignments.yaml':
+        'assignments:\n  - policy: camera\n    include: [all]\nverification:\n  interval: 1h\n',
+    });
+    await enrollInStorage(storage, 'W1');
+    const device = new FakeDevice('W1');
+    device.writeOnly.add(CAMERA);
+    const h = hooks();
+    await session(h, device, storage);
+    expect(device.received).toEqual([`Add ${CAMERA}`, `Get ${RESULT}`]);
+    const record = await setting('W1', CAMERA);
+    expect(record).toMatchObject({
+      state: 'applied',
+      statusCode: 404,
+      deliveredValue: '0',
+      reason: 'read-back returned 404: the node cannot be verified',
+      nextCheckAt: null,
+    });
+    // Later check-ins, past the re-verification interval: no Get, no retry, nothing changes.
+    for (let i = 0; i < 3; i++) {
+      clock += 2 * HOUR;
+      device.received.length = 0;
+      await session(h, device, storage);
+      expect(device.received).toEqual([]);
+    }
+    expect((await setting('W1', CAMERA))?.updatedAt).toBe(record?.updatedAt);
   });
 
   it('queues again a command whose exchange was lost after the setting was saved', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cannotBeVerified,
   emptyRecord,
   type MachineOptions,
   type SettingEvent,
@@ -122,14 +123,128 @@ describe('setting state machine', () => {
     expect(record).toMatchObject({ state: 'verified', failRetries: 0, reason: null, statusCode: 200 });
   });
 
-  it('fails verification when the read-back differs right after applying', () => {
-    const { record } = run([
+  it('treats a read-back that differs right after applying as drift: re-applied, not failed', () => {
+    const { record, verbs } = run([
       { type: 'assign', policy: 'p', plan: p0 },
       { type: 'outcome', kind: 'apply', code: 200 },
       { type: 'outcome', kind: 'verify', code: 200, data: '1' },
     ]);
-    expect(record.state).toBe('failed');
-    expect(record.reason).toContain('device reports "1", expected "0"');
+    expect(verbs).toEqual(['apply:Add', 'verify:Get', 'apply:Replace']);
+    expect(record).toMatchObject({ state: 'drifted', driftRetries: 1, reportedValue: '1', statusCode: 200 });
+    expect(record.reason).toBe('drifted: device reports "1", expected "0"');
+  });
+
+  it('repairs a drift whose read-back came after a dropped connection, and never fails it', () => {
+    // verified → re-check finds drift → Replace; the connection drops before its read-back.
+    const verified = run([
+      { type: 'assign', policy: 'p', plan: p0 },
+      { type: 'outcome', kind: 'apply', code: 200 },
+      { type: 'outcome', kind: 'verify', code: 200, data: '0' },
+    ]).record;
+    const drifted = run(
+      [{ type: 'recheck' }, { type: 'outcome', kind: 'verify', code: 200, data: '1' }],
+      verified,
+    );
+    const reapplied = run([{ type: 'outcome', kind: 'apply', code: 200 }], drifted.record);
+    expect(reapplied.record.state).toBe('applied');
+    // Next session: the lost Get goes out again and the device has drifted once more.
+    const resent = run([{ type: 'resend' }], reapplied.record);
+    expect(resent.verbs).toEqual(['verify:Get']);
+    const late = run([{ type: 'outcome', kind: 'verify', code: 200, data: '1' }], resent.record);
+    expect(late.record.state).toBe('drifted');
+    expect(late.record.reason).toBe('drift persists after 1 re-applies: device reports "1", expected "0"');
+    expect(late.record.nextCheckAt).toBe('2026-01-01T01:00:00.000Z');
+    // With a re-apply left, the same late read-back repairs it.
+    const generous = step(
+      resent.record,
+      { type: 'outcome', kind: 'verify', code: 200, data: '1' },
+      {
+        ...opts,
+        maxDriftRetries: 3,
+      },
+    );
+    expect(generous.record).toMatchObject({ state: 'drifted', driftRetries: 2 });
+    expect(generous.commands.map((c) => `${c.kind}:${c.command.verb}`)).toEqual(['apply:Replace']);
+    const healed = run(
+      [
+        { type: 'outcome', kind: 'apply', code: 200 },
+        { type: 'outcome', kind: 'verify', code: 200, data: '0' },
+      ],
+      generous.record,
+    );
+    expect(healed.record.state).toBe('verified');
+  });
+
+  it.each([404, 405])(
+    'reports a node whose read-back answers %i after a 2xx write as applied but unverifiable',
+    (code) => {
+      const applied = run([
+        { type: 'assign', policy: 'p', plan: p0 },
+        { type: 'sent', kind: 'apply' },
+        { type: 'outcome', kind: 'apply', code: 200 },
+      ]).record;
+      const { record } = run([{ type: 'outcome', kind: 'verify', code }], applied);
+      expect(record).toMatchObject({
+        state: 'applied',
+        statusCode: code,
+        reason: `read-back returned ${code}: the node cannot be verified`,
+        nextCheckAt: null,
+        deliveredValue: '0',
+        reportedValue: null,
+        failRetries: 0,
+      });
+      expect(cannotBeVerified(record)).toBe(true);
+      // No further verification Gets and no retries: not on re-check, resend, or the next check-in's assign.
+      expect(
+        run([{ type: 'recheck' }, { type: 'resend' }, { type: 'assign', policy: 'p', plan: p0 }], record)
+          .verbs,
+      ).toEqual([]);
+      expect(run([{ type: 'assign', policy: 'p', plan: p0 }], record).record.state).toBe('applied');
+      // A new desired value is delivered (and read back) afresh.
+      const changed = run([{ type: 'assign', policy: 'p', plan: plan(CAMERA, '1') }], record);
+      expect(changed.verbs).toEqual(['apply:Replace']);
+      expect(changed.record).toMatchObject({ state: 'pending', statusCode: null, reason: null });
+    },
+  );
+
+  it('keeps a setting applied when its read-back itself fails, and reads it again at the next re-check', () => {
+    for (const code of [500, null]) {
+      const applied = run([
+        { type: 'assign', policy: 'p', plan: p0 },
+        { type: 'outcome', kind: 'apply', code: 200 },
+      ]).record;
+      const { record } = run([{ type: 'outcome', kind: 'verify', code }], applied);
+      expect(record).toMatchObject({
+        state: 'applied',
+        statusCode: code,
+        nextCheckAt: '2026-01-01T01:00:00.000Z',
+      });
+      expect(record.reason).toBe(
+        code === null
+          ? 'not verified yet: read-back Get returned no status'
+          : 'not verified yet: read-back Get returned 500 (command failed on the device)',
+      );
+      expect(cannotBeVerified(record)).toBe(false);
+      expect(run([{ type: 'resend' }], record).verbs).toEqual([]); // waits for its re-check
+      const again = run(
+        [{ type: 'recheck' }, { type: 'outcome', kind: 'verify', code: 200, data: '0' }],
+        record,
+      );
+      expect(again.verbs).toEqual(['verify:Get']);
+      expect(again.record).toMatchObject({ state: 'verified', reason: null, statusCode: 200 });
+    }
+  });
+
+  it('counts a node without Get as unverifiable once applied', () => {
+    const writeOnly = { ...p0, verifiable: false };
+    const { record, verbs } = run([
+      { type: 'assign', policy: 'p', plan: writeOnly },
+      { type: 'outcome', kind: 'apply', code: 200 },
+    ]);
+    expect(verbs).toEqual(['apply:Add']);
+    expect(record.state).toBe('applied');
+    expect(cannotBeVerified(record)).toBe(true);
+    expect(cannotBeVerified({ ...record, plan: p0 })).toBe(false);
   });
 
   it('detects drift on re-check, re-applies a bounded number of times', () => {

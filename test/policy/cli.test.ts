@@ -132,7 +132,11 @@ describe('mdm policy check on a policy folder', () => {
     expect(lines).toContain(
       `${join(folder, 'compliance.yaml')}:4:7: error: rules.0.require: unknown key \`firewal\` [schema]`,
     );
-    expect(lines.at(-1)).toBe(`FAIL ${folder}: 3 errors`); // and: require at least one condition
+    // The misspelt assignment leaves camera reaching no group: a warning at its file.
+    expect(lines).toContain(
+      `${join(folder, 'camera.yaml')}:1:1: warning: policy camera is not assigned to any group (assignments.yaml); it is delivered to no device [unassigned]`,
+    );
+    expect(lines.at(-1)).toBe(`FAIL ${folder}: 3 errors, 1 warning`); // and: require at least one condition
 
     stdout = '';
     expect(await mdm('policy', 'check', '--json', join(folder, 'compliance.yaml'))).toBe(1);

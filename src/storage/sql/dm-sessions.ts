@@ -246,10 +246,15 @@ export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
             ORDER BY priority DESC, seq LIMIT ?`,
           [deviceId, options.pendingLimit ?? 200],
         );
-        const facts = await c.get<{ last_inventory_at: string | null; revision: number | null }>(
+        const facts = await c.get<{
+          last_inventory_at: string | null;
+          revision: number | null;
+          inventory_value: string | null;
+        }>(
           `SELECT (SELECT last_inventory_at FROM dm_checkins WHERE device_id = ?) AS last_inventory_at,
-                  (SELECT MAX(revision) FROM policy_revisions) AS revision`,
-          [deviceId],
+                  (SELECT MAX(revision) FROM policy_revisions) AS revision,
+                  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS inventory_value`,
+          [deviceId, deviceId, options.inventoryNode ?? ''],
         );
         const all = sessions.map((r) => toSession(deviceId, r));
         const byRow = new Map(all.map((x) => [x.rowId, x]));
@@ -264,6 +269,7 @@ export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
           pending,
           ...(facts?.last_inventory_at && { lastInventoryAt: facts.last_inventory_at }),
           policyRevision: Number(facts?.revision ?? 0),
+          ...(facts?.inventory_value != null && { inventoryValue: facts.inventory_value }),
         };
       }),
     commitExchange: (w) => db.write((c) => commit(c, w)),
