@@ -38,6 +38,8 @@ export const configSchema = z
     databaseUrl: z.string().min(1).optional(),
     /** PostgreSQL connections per server process. */
     databasePoolSize: int(1, 1000).default(10),
+    /** SQLite: WAL size (MiB) past which the log is truncated, holding writes for the moment it takes. */
+    sqliteWalLimitMb: int(1, 1_000_000).default(64),
     /** Folder for generated development certificates. */
     certsDir: z.string().min(1).default('certs'),
     /** Address the listener binds to. */
