@@ -87,6 +87,11 @@ export const configSchema = z
     maxConnectionsPerClient: int(1, 100_000).default(256),
     /** Commands not acknowledged after this many sessions are marked failed. */
     commandMaxAttempts: int(1, 100).default(3),
+    /**
+     * A session a newer one of the same device superseded keeps the commands it carries while its
+     * last exchange is this recent (it may still be talking to the device); then they are re-sent.
+     */
+    liveSessionSeconds: int(1, 3600).default(60),
     /** Inventory refresh: at most once per this many minutes per device. */
     inventoryIntervalMinutes: int(0, 100_000).default(24 * 60),
     /** LocURIs read on check-in for the inventory (comma-separated in MDM_INVENTORY_NODES); unset = built-in set (DevDetail, DeviceStatus). */
