@@ -1,4 +1,4 @@
-// The one place where untrusted XML is parsed (protocol.md §11 gotchas 5 and 29).
+// The one place where untrusted XML is parsed (docs/protocol-notes.md#namespaces, #syncml-messages).
 // Hardening: a size cap, any DOCTYPE / ENTITY declaration refused before parsing (no entity
 // expansion, no external fetch), strict UTF-8, characters XML 1.0 does not allow refused whether raw
 // or written as a character reference (xml-chars.ts), a nesting-depth cap, well-formedness checked,

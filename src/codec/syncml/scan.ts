@@ -1,5 +1,5 @@
-// A strict single-pass XML reader for the SyncML hot path (protocol.md §11 gotcha 29; design.md:
-// "a hot path may add a faster specialised parse inside src/codec"). Same hardening as
+// A strict single-pass XML reader for the SyncML hot path (docs/protocol-notes.md#syncml-messages;
+// docs/architecture.md#performance-choices: a faster specialised parse inside src/codec). Same hardening as
 // `parseXml`: size cap, strict UTF-8, DOCTYPE/ENTITY refused, characters XML 1.0 does not allow
 // refused raw or as character references (xml-chars.ts), depth cap, well-formedness (matching tags,
 // quoted attributes, only the five predefined entities and character references, one root), namespaces
