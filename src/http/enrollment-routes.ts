@@ -9,10 +9,10 @@ import { buildRequestSecurityTokenResponse, parseRequestSecurityToken } from '..
 import { buildGetPoliciesResponse, parseGetPolicies } from '../codec/soap/xcep.js';
 import { createEnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
-import type { AppDeps } from './app.js';
 import { registerSignInPage } from './auth-page.js';
 import { markAuthenticated } from './capture.js';
 import { clientCertificateOf } from './client-cert.js';
+import type { AppDeps } from './deps.js';
 import { rawBody, sendFault, sendSoap, soapBodyErrors } from './soap.js';
 
 export function enrollmentRoutes(deps: AppDeps): Router {
