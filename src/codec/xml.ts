@@ -218,7 +218,8 @@ function convert(node: RawNode, parentScope: Record<string, string>, keepWs: boo
   for (const child of (node[name] as RawNode[]) ?? []) {
     if (TEXT_KEY in child) {
       const t = String(child[TEXT_KEY]);
-      if (keepWs || t.trim() !== '') children.push(t);
+      // Only XML white space (XML 1.0 §2.3 S) makes a text node droppable; U+00A0 or U+2028 is data.
+      if (keepWs || /[^ \t\r\n]/.test(t)) children.push(t);
     } else {
       children.push(convert(child, scope, keepWs));
     }
