@@ -73,7 +73,7 @@ export const configSchema = z
     certValidityDays: int(1, 3650).default(365),
     /** Renewal window announced to the device (days before expiry). */
     renewalPeriodDays: int(1, 365).default(42),
-    /** DMClient poll schedule (protocol.md §5.5): first interval and count, then the steady interval. */
+    /** DMClient poll schedule (docs/protocol-notes.md#provisioning-document): first interval and count, then the steady interval. */
     pollFirstIntervalMinutes: int(1, 1440).default(3),
     pollFirstCount: int(1, 1000).default(5),
     pollIntervalMinutes: int(1, 1440).default(15),
