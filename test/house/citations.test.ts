@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SCANNED = ['src', 'test', 'bench', 'csp-catalog/policy.schema.json', 'README.md'];
-const SKIP_DIRS = new Set(['node_modules', 'dist', '.git']);
+// Generated output (gitignored): benchmark bundles and results, browser test screenshots.
+const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', 'results', 'test-results']);
 const EXT = /\.(ts|js|mjs|md|json|ya?ml)$/;
 
 /** Citations of documents a reader cannot open. */
