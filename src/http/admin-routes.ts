@@ -3,6 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { type ConsoleAuthResult, consoleAuthFor } from '../console/session-auth.js';
 import { hashToken, verifyApiToken } from '../reporting/api-tokens.js';
 import { complianceReport, deviceComplianceReport, policyStatusReport } from '../reporting/compliance.js';
 import { complianceCsv } from '../reporting/csv.js';
@@ -49,6 +50,7 @@ export function adminRoutes(deps: AppDeps): Router {
   const { storage } = deps;
   const now = deps.now ?? (() => new Date());
   const { registry } = deps.metrics ?? createServerMetrics(storage);
+  const consoleAuth = consoleAuthFor(deps);
 
   // Optional Bearer token for the scraper (config `metricsToken`, MDM_METRICS_TOKEN); the admin API
   // tokens are not accepted here so a scraper credential cannot read device reports.
@@ -85,6 +87,32 @@ export function adminRoutes(deps: AppDeps): Router {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const challenge = { 'WWW-Authenticate': 'Bearer realm="mdm-admin"' };
     if (!m) {
+      // The web console's session cookie (+ CSRF token on writes) stands in for a token.
+      let viaConsole: ConsoleAuthResult;
+      try {
+        viaConsole = await consoleAuth.authenticate(req);
+      } catch (err) {
+        next(err);
+        return;
+      }
+      if (viaConsole.outcome === 'ok') {
+        res.locals.principal = viaConsole.principal;
+        next();
+        return;
+      }
+      if (viaConsole.outcome === 'refused') {
+        if (viaConsole.csrf) {
+          await storage.audit
+            .record({
+              actor: 'console',
+              action: 'console.csrf_refused',
+              details: { method: req.method, path: req.path },
+            })
+            .catch(next);
+        }
+        sendProblem(res, viaConsole);
+        return;
+      }
       sendProblem(
         res,
         {

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { CatalogLookup } from '../catalog/types.js';
 import type { Config } from '../config.js';
+import { consoleRoutes } from '../console/routes.js';
 import type { DmHooks } from '../dm/hooks.js';
 import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
@@ -41,7 +42,7 @@ export interface AppDeps {
 export type RouteModule = (deps: AppDeps) => Router;
 
 /** Mounted in order. */
-export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes, consoleRoutes];
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
