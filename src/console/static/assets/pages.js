@@ -1,20 +1,8 @@
 // @ts-check
 // The console's pages. Each renders into `main` from admin API responses (docs/api.md); the
 // endpoints used are exactly the ones a script would call.
-import { ApiError, can, enc, get, post, query, request } from './api.js';
-import {
-  announce,
-  badge,
-  barChart,
-  empty,
-  failure,
-  h,
-  keyValues,
-  loading,
-  replace,
-  table,
-  when,
-} from './ui.js';
+import { ApiError, can, enc, get, post, query } from './api.js';
+import { badge, barChart, empty, failure, h, keyValues, loading, replace, table, when } from './ui.js';
 
 /** @typedef {(main: HTMLElement, args: string[]) => Promise<void>} Page */
 
@@ -139,7 +127,7 @@ async function dashboard(main) {
   );
 }
 
-/** Failing settings by path, from the policies' status (one request per active policy). */
+/** Failing settings by path, from the per-setting summary report. */
 async function failingSettings() {
   const section = h(
     'section',
@@ -147,22 +135,23 @@ async function failingSettings() {
     h('h2', { id: 'd-failing' }, 'Failing settings'),
   );
   try {
-    const list = await get('/api/v1/policies');
-    const policies = /** @type {any[]} */ (list.policies ?? list);
-    /** @type {Record<string, number>} */
-    const failing = {};
-    for (const p of policies) {
-      const status = await get(`/api/v1/policies/${enc(p.name)}/status`);
-      for (const d of status.devices ?? []) {
-        for (const s of d.settings ?? [])
-          if (s.state === 'failed' || s.state === 'drifted') failing[s.path] = (failing[s.path] ?? 0) + 1;
-      }
-    }
-    const rows = countRows(failing);
+    const summary = await get('/api/v1/reports/settings/summary');
+    const rows = /** @type {any[]} */ (summary.items)
+      .map((r) => ({
+        path: r.path,
+        policy: r.policy,
+        failing: Number(r.states.failed ?? 0) + Number(r.states.drifted ?? 0),
+      }))
+      .filter((r) => r.failing > 0)
+      .sort((a, b) => b.failing - a.failing);
     section.append(
       rows.length === 0
         ? empty('No failing settings.')
-        : table('Failing settings by count', ['Setting', 'Devices'], rows.slice(0, 20), ([p, n]) => [p, n]),
+        : table('Failing settings by count', ['Setting', 'Policy', 'Devices'], rows.slice(0, 20), (r) => [
+            r.path,
+            r.policy ?? '—',
+            h('span', { 'data-testid': 'failing-count' }, r.failing),
+          ]),
     );
   } catch (err) {
     section.append(failure(err));
@@ -170,48 +159,57 @@ async function failingSettings() {
   return section;
 }
 
+/** Sortable columns (the API's sort keys) and the plain ones. */
+const DEVICE_COLUMNS = /** @type {const} */ ([
+  ['deviceId', 'Device ID', true],
+  ['name', 'Name', true],
+  ['userUpn', 'User', false],
+  ['osVersion', 'OS version', true],
+  ['complianceState', 'Compliance', false],
+  ['lastCheckInAt', 'Last check-in', true],
+]);
+
 /** @type {Page} */
 async function devices(main) {
-  const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
-  const state = {
-    search: params.get('search') ?? '',
-    sort: 'lastCheckInAt',
-    order: 'desc',
-    cursor: '',
-    history: /** @type {string[]} */ ([]),
-  };
+  const state = { q: '', sort: 'deviceId', order: 'asc', cursor: '', history: /** @type {string[]} */ ([]) };
   const search = h('input', {
     id: 'device-search',
     type: 'search',
-    value: state.search,
-    placeholder: 'id, name or serial',
+    placeholder: 'ID, name or serial number',
+    size: 32,
   });
+  const compliance = h(
+    'select',
+    { id: 'device-compliance' },
+    h('option', { value: '' }, 'Any'),
+    ['compliant', 'noncompliant', 'grace', 'unknown'].map((c) => h('option', { value: c }, c)),
+  );
   const out = h('div', {});
   const form = h(
     'form',
     { className: 'inline', role: 'search' },
     h('div', {}, h('label', { for: 'device-search' }, 'Search devices'), search),
+    h('div', {}, h('label', { for: 'device-compliance' }, 'Compliance'), compliance),
     h('button', { type: 'submit' }, 'Search'),
   );
-  const columns = [
-    ['id', 'Device ID'],
-    ['name', 'Name'],
-    ['user', 'User'],
-    ['osVersion', 'OS version'],
-    ['compliance', 'Compliance'],
-    ['lastCheckInAt', 'Last check-in'],
-  ];
   const load = async () => {
     replace(out, loading('Loading devices…'));
     try {
       const res = await get(
-        `/api/v1/devices${query({ search: state.search, sort: state.sort, order: state.order, limit: 50, cursor: state.cursor })}`,
+        `/api/v1/devices${query({
+          q: state.q,
+          compliance: /** @type {HTMLSelectElement} */ (compliance).value,
+          sort: state.sort,
+          order: state.order,
+          limit: 50,
+          cursor: state.cursor,
+        })}`,
       );
-      const rows = /** @type {any[]} */ (res.devices ?? res.items ?? []);
+      const rows = /** @type {any[]} */ (res.items);
       const header = h(
         'tr',
         {},
-        columns.map(([key, label]) =>
+        DEVICE_COLUMNS.map(([key, label, sortable]) =>
           h(
             'th',
             {
@@ -219,52 +217,54 @@ async function devices(main) {
               'aria-sort':
                 state.sort === key ? (state.order === 'asc' ? 'ascending' : 'descending') : undefined,
             },
-            h(
-              'button',
-              {
-                type: 'button',
-                onclick: () => {
-                  state.order = state.sort === key && state.order === 'asc' ? 'desc' : 'asc';
-                  state.sort = /** @type {string} */ (key);
-                  state.cursor = '';
-                  state.history = [];
-                  load();
-                },
-              },
-              label,
-            ),
+            sortable
+              ? h(
+                  'button',
+                  {
+                    type: 'button',
+                    onclick: () => {
+                      state.order = state.sort === key && state.order === 'asc' ? 'desc' : 'asc';
+                      state.sort = key;
+                      state.cursor = '';
+                      state.history = [];
+                      load();
+                    },
+                  },
+                  label,
+                  state.sort === key ? (state.order === 'asc' ? ' ▲' : ' ▼') : '',
+                )
+              : label,
           ),
         ),
       );
-      const next = res.nextCursor ?? res.next_cursor ?? null;
+      const next = res.nextCursor;
       replace(
         out,
         rows.length === 0
-          ? empty(state.search ? `No device matches “${state.search}”.` : 'No devices are enrolled yet.')
+          ? empty(state.q ? `No device matches “${state.q}”.` : 'No devices match.')
           : h(
               'div',
               { className: 'table-wrap' },
               h(
                 'table',
-                {},
+                { id: 'devices-table' },
                 h('caption', { className: 'visually-hidden' }, 'Devices'),
                 h('thead', {}, header),
                 h(
                   'tbody',
                   {},
-                  rows.map((d) => {
-                    const id = d.id ?? d.deviceId;
-                    return h(
+                  rows.map((d) =>
+                    h(
                       'tr',
                       {},
-                      h('td', {}, h('a', { href: `#/device/${enc(id)}` }, id)),
+                      h('td', {}, h('a', { href: `#/device/${enc(d.deviceId)}` }, d.deviceId)),
                       h('td', {}, d.name ?? '—'),
-                      h('td', {}, d.user ?? d.userUpn ?? '—'),
+                      h('td', {}, d.userUpn),
                       h('td', {}, d.osVersion ?? '—'),
-                      h('td', {}, badge(d.compliance?.state ?? d.compliance ?? d.complianceState)),
+                      h('td', {}, badge(d.complianceState)),
                       h('td', {}, when(d.lastCheckInAt)),
-                    );
-                  }),
+                    ),
+                  ),
                 ),
               ),
             ),
@@ -300,19 +300,18 @@ async function devices(main) {
           ),
           h(
             'span',
-            { role: 'status' },
-            `${rows.length} shown${res.total !== undefined ? ` of ${res.total}` : ''}`,
+            { role: 'status', 'data-testid': 'devices-shown' },
+            `${rows.length} shown, page ${state.history.length + 1}`,
           ),
         ),
       );
-      announce(`${rows.length} devices shown`);
     } catch (err) {
       replace(out, failure(err));
     }
   };
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    state.search = /** @type {HTMLInputElement} */ (search).value.trim();
+    state.q = /** @type {HTMLInputElement} */ (search).value.trim();
     state.cursor = '';
     state.history = [];
     load();
@@ -321,130 +320,169 @@ async function devices(main) {
   await load();
 }
 
-/** @param {any} res */
-const commandId = (res) => res?.id ?? res?.commandId;
+const FINISHED = ['done', 'failed', 'expired', 'cancelled'];
+
+/** Every node's status and results of a command, as text. @param {any} c */
+function resultText(c) {
+  const parts = [];
+  for (const n of c.nodes ?? []) {
+    const results = (n.results ?? []).map((/** @type {any} */ r) => `${r.locUri} = ${r.data ?? ''}`);
+    parts.push(
+      `${n.verb}${n.status !== undefined ? ` ${n.status}` : ''}${results.length ? `: ${results.join('; ')}` : ''}`,
+    );
+  }
+  if (c.failureReason) parts.push(c.failureReason);
+  return parts.join(' · ');
+}
+
+/** @param {any} c */
+const commandTargets = (c) =>
+  c.command?.items
+    ? c.command.items.map((/** @type {any} */ i) => i.target).join(', ')
+    : `${(c.command?.commands ?? []).length} commands`;
+
+/**
+ * Polls a command until it has finished and shows its outcome as it arrives.
+ * @param {string} id @param {HTMLElement} out @param {string} label
+ */
+async function watchCommand(id, out, label) {
+  for (let i = 0; i < 600; i++) {
+    if (!out.isConnected) return;
+    try {
+      const c = await get(`/api/v1/commands/${enc(id)}`);
+      if (FINISHED.includes(c.state)) {
+        replace(
+          out,
+          h(
+            'span',
+            { 'data-testid': 'command-outcome', 'data-state': c.state },
+            `${label} ${c.state}${c.statusCode !== null ? ` (${c.statusCode})` : ''}: `,
+            h('span', { 'data-testid': 'command-result' }, resultText(c)),
+          ),
+        );
+        return;
+      }
+      replace(
+        out,
+        h('span', { 'data-state': c.state }, `${label}: ${c.state} — waiting for the device to check in`),
+      );
+    } catch (err) {
+      replace(out, failure(err));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** @param {unknown} err */
+const refusal = (err) =>
+  h('span', { className: 'diag', role: 'alert' }, err instanceof Error ? err.message : String(err));
 
 /** @type {Page} */
 async function device(main, [id]) {
   if (!id) return devices(main, []);
   page(main, `Device ${id}`, loading());
-  const d = await get(`/api/v1/devices/${enc(id)}`);
-  const outcome = h('div', { role: 'status', 'aria-live': 'polite', id: 'action-outcome' });
+  const detail = await get(`/api/v1/devices/${enc(id)}`);
+  const d = detail.device;
+  const outcome = h(
+    'div',
+    { role: 'status', 'aria-live': 'polite', id: 'action-outcome', className: 'card' },
+    'No action yet.',
+  );
+  /** @param {string} action @param {Record<string, string>} [body] */
+  const runAction = async (action, body = {}) => {
+    const label = action[0]?.toUpperCase() + action.slice(1);
+    try {
+      const res = await post(`/api/v1/devices/${enc(id)}/actions/${action}`, body);
+      if (res.commandId) {
+        replace(outcome, `${label}: queued (command ${res.commandId})`);
+        watchCommand(res.commandId, outcome, label);
+      } else {
+        replace(outcome, h('span', { 'data-testid': 'action-done' }, `${label}: ${res.detail ?? 'done'}`));
+      }
+    } catch (err) {
+      replace(outcome, refusal(err));
+    }
+  };
   const actions = h('div', { className: 'actions' });
-  /** @param {string} label @param {string} action @param {unknown} [body] @param {string} [cls] */
-  const act = (label, action, body, cls = 'secondary') =>
-    h(
-      'button',
-      {
-        type: 'button',
-        className: cls,
-        onclick: async () => {
-          try {
-            const res = await post(`/api/v1/devices/${enc(id)}/${action}`, body ?? {});
-            replace(outcome, `${label}: queued${commandId(res) ? ` (command ${commandId(res)})` : ''}`);
-            if (commandId(res)) watchCommand(commandId(res), outcome, label);
-          } catch (err) {
-            replace(
-              outcome,
-              h(
-                'span',
-                { className: 'diag' },
-                `${label} refused: ${err instanceof Error ? err.message : err}`,
-              ),
-            );
-          }
-        },
-      },
-      label,
-    );
   if (can.act()) {
-    actions.append(act('Sync', 'sync'), act('Lock', 'lock'), act('Reboot', 'reboot'));
-    const nameInput = h('input', { id: 'rename-input', value: d.name ?? '' });
+    for (const a of ['sync', 'lock', 'reboot']) {
+      actions.append(
+        h(
+          'button',
+          { type: 'button', className: 'secondary', onclick: () => runAction(a) },
+          a[0]?.toUpperCase() + a.slice(1),
+        ),
+      );
+    }
+    const nameInput = h('input', { id: 'rename-input', value: d.name ?? '', maxlength: 255 });
     const renameForm = h(
       'form',
       { className: 'inline' },
-      h('div', {}, h('label', { for: 'rename-input' }, 'Name'), nameInput),
+      h('div', {}, h('label', { for: 'rename-input' }, 'Device name'), nameInput),
       h('button', { type: 'submit', className: 'secondary' }, 'Rename'),
     );
-    renameForm.addEventListener('submit', async (e) => {
+    renameForm.addEventListener('submit', (e) => {
       e.preventDefault();
-      try {
-        await request('POST', `/api/v1/devices/${enc(id)}/rename`, {
-          name: /** @type {HTMLInputElement} */ (nameInput).value,
-        });
-        replace(outcome, 'Renamed.');
-      } catch (err) {
-        replace(
-          outcome,
-          h('span', { className: 'diag' }, `Rename refused: ${err instanceof Error ? err.message : err}`),
-        );
-      }
+      runAction('rename', { name: /** @type {HTMLInputElement} */ (nameInput).value });
     });
-    actions.append(renameForm);
-  }
-  if (can.wipe()) {
-    const confirmInput = h('input', { id: 'wipe-confirm', autocomplete: 'off' });
-    const wipeButton = h('button', { type: 'submit', className: 'danger', disabled: true }, 'Wipe device');
+    const confirmInput = h('input', { id: 'wipe-confirm', autocomplete: 'off', size: 36 });
+    const wipeButton = h(
+      'button',
+      { type: 'submit', className: 'danger', disabled: true, id: 'wipe-button' },
+      'Wipe device',
+    );
     confirmInput.addEventListener('input', () => {
       /** @type {HTMLButtonElement} */ (wipeButton).disabled =
         /** @type {HTMLInputElement} */ (confirmInput).value !== id;
     });
     const wipeForm = h(
       'form',
-      { className: 'inline', 'aria-labelledby': 'wipe-title' },
-      h('h2', { id: 'wipe-title', className: 'visually-hidden' }, 'Wipe'),
-      h(
-        'div',
-        {},
-        h('label', { for: 'wipe-confirm' }, `Type the device ID (${id}) to wipe it`),
-        confirmInput,
-      ),
+      { className: 'inline' },
+      h('div', {}, h('label', { for: 'wipe-confirm' }, `To wipe, type the device ID: ${id}`), confirmInput),
       wipeButton,
     );
-    wipeForm.addEventListener('submit', async (e) => {
+    wipeForm.addEventListener('submit', (e) => {
       e.preventDefault();
-      try {
-        const res = await post(`/api/v1/devices/${enc(id)}/wipe`, { confirm: id });
-        replace(outcome, `Wipe: queued${commandId(res) ? ` (command ${commandId(res)})` : ''}`);
-        if (commandId(res)) watchCommand(commandId(res), outcome, 'Wipe');
-      } catch (err) {
-        replace(
-          outcome,
-          h('span', { className: 'diag' }, `Wipe refused: ${err instanceof Error ? err.message : err}`),
-        );
-      }
+      runAction('wipe', { confirm: id });
     });
-    actions.append(wipeForm);
-    actions.append(act('Unenroll', 'unenroll', {}, 'danger'));
+    const unenroll = h(
+      'button',
+      {
+        type: 'button',
+        className: 'danger',
+        onclick: () => {
+          if (window.confirm(`Unenroll ${id}? The device stops being managed.`)) runAction('unenroll');
+        },
+      },
+      'Unenroll',
+    );
+    actions.append(unenroll, renameForm, wipeForm);
   }
   const getForm = h('form', { className: 'inline' });
   if (can.act()) {
-    const target = h('input', { id: 'get-target', value: './DevDetail/SwV', size: 40 });
+    const target = h('input', { id: 'get-target', value: './DevDetail/SwV', size: 48 });
     getForm.append(
-      h('div', {}, h('label', { for: 'get-target' }, 'Read a node (Get)'), target),
+      h('div', {}, h('label', { for: 'get-target' }, 'Read a node (Get command)'), target),
       h('button', { type: 'submit' }, 'Queue Get'),
     );
     getForm.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
         const res = await post(`/api/v1/devices/${enc(id)}/commands`, {
-          command: { verb: 'Get', items: [{ target: /** @type {HTMLInputElement} */ (target).value }] },
+          command: {
+            verb: 'Get',
+            items: [{ target: /** @type {HTMLInputElement} */ (target).value.trim() }],
+          },
         });
-        replace(outcome, `Get: queued (command ${commandId(res)})`);
-        watchCommand(commandId(res), outcome, 'Get');
+        replace(outcome, `Get: queued (command ${res.id})`);
+        watchCommand(res.id, outcome, 'Get');
       } catch (err) {
-        replace(
-          outcome,
-          h('span', { className: 'diag' }, `Get refused: ${err instanceof Error ? err.message : err}`),
-        );
+        replace(outcome, refusal(err));
       }
     });
   }
-  const inventory = d.inventory ?? {};
-  const settings = /** @type {any[]} */ (d.settings ?? d.settingDetails ?? []);
-  const commands = /** @type {any[]} */ (d.commands ?? d.recentCommands ?? []);
-  const events = /** @type {any[]} */ (d.events ?? []);
-  const certificates = /** @type {any[]} */ (d.certificates ?? []);
+  const commands = [...detail.pendingCommands, ...detail.recentCommands];
   page(
     main,
     `Device ${d.name ? `${d.name} (${id})` : id}`,
@@ -453,51 +491,48 @@ async function device(main, [id]) {
       { className: 'grid' },
       h(
         'section',
-        { className: 'card' },
-        h('h2', {}, 'Summary'),
+        { className: 'card', 'aria-labelledby': 'dev-summary' },
+        h('h2', { id: 'dev-summary' }, 'Summary'),
         keyValues([
           ['Device ID', id],
           ['Name', d.name ?? '—'],
-          ['User', d.user ?? d.userUpn ?? '—'],
+          ['Status', d.status],
+          ['User', d.userUpn],
           ['OS version', d.osVersion ?? '—'],
-          ['Compliance', badge(d.compliance?.state ?? d.compliance)],
-          ['Last check-in', when(d.lastCheckInAt)],
-          ['Status', d.status ?? (d.enrolled === false ? 'unenrolled' : 'enrolled')],
+          ['Enrolled', when(d.enrolledAt)],
+          ['Compliance', badge(detail.compliance.state)],
+          ['Reasons', detail.compliance.reasons.join('; ') || '—'],
+          ['Last check-in', when(detail.checkIn?.lastCheckInAt)],
+          ['Sessions', detail.checkIn?.sessions ?? 0],
         ]),
       ),
       h(
         'section',
-        { className: 'card' },
-        h('h2', {}, 'Inventory'),
-        Object.keys(inventory).length === 0
+        { className: 'card', 'aria-labelledby': 'dev-inventory' },
+        h('h2', { id: 'dev-inventory' }, 'Inventory'),
+        detail.inventory.length === 0
           ? empty('No inventory read yet.')
-          : keyValues(
-              Object.entries(inventory).map(([k, v]) => [
-                k,
-                typeof v === 'object' ? JSON.stringify(v) : String(v),
-              ]),
-            ),
+          : keyValues(detail.inventory.map((/** @type {any} */ n) => [n.locUri, n.value ?? '—'])),
       ),
     ),
     h(
       'section',
-      {},
-      h('h2', {}, 'Actions'),
-      can.act() ? actions : empty('Your role can only read.'),
-      getForm,
+      { 'aria-labelledby': 'dev-actions' },
+      h('h2', { id: 'dev-actions' }, 'Actions'),
+      can.act() ? [actions, getForm] : empty('Your role (auditor) can read only.'),
       outcome,
     ),
     h(
       'section',
-      {},
-      h('h2', {}, 'Settings'),
-      settings.length === 0
+      { 'aria-labelledby': 'dev-settings' },
+      h('h2', { id: 'dev-settings' }, 'Settings'),
+      detail.settings.length === 0
         ? empty('No settings assigned.')
         : table(
             'Settings',
             ['Setting', 'Policy', 'Desired', 'Reported', 'State', 'Reason'],
-            settings,
-            (s) => [
+            detail.settings,
+            (/** @type {any} */ s) => [
               s.path,
               s.policy ?? '—',
               s.desiredValue ?? '—',
@@ -509,127 +544,74 @@ async function device(main, [id]) {
     ),
     h(
       'section',
-      {},
-      h('h2', {}, 'Commands'),
+      { 'aria-labelledby': 'dev-commands' },
+      h('h2', { id: 'dev-commands' }, 'Commands'),
       commands.length === 0
         ? empty('No commands yet.')
-        : table('Commands', ['ID', 'Verb', 'Target', 'Status', 'Result', 'Updated'], commands, (c) => [
-            c.id,
-            c.verb ?? c.command?.verb ?? '',
-            (c.items ?? c.command?.items ?? []).map((/** @type {any} */ i) => i.target).join(', '),
-            badge(c.state ?? c.status),
-            resultText(c),
-            when(c.updatedAt ?? c.completedAt ?? c.createdAt),
-          ]),
+        : table(
+            'Commands',
+            ['Command', 'Verb', 'Targets', 'State', 'Result', 'Created'],
+            commands,
+            (/** @type {any} */ c) => [
+              c.id,
+              c.command.verb,
+              commandTargets(c),
+              badge(c.state),
+              resultText(c),
+              when(c.createdAt),
+            ],
+          ),
     ),
     h(
       'section',
-      {},
-      h('h2', {}, 'Events'),
-      events.length === 0
+      { 'aria-labelledby': 'dev-events' },
+      h('h2', { id: 'dev-events' }, 'Events'),
+      detail.events.length === 0
         ? empty('No events yet.')
-        : table('Events', ['When', 'Type', 'Details'], events, (e) => [
-            when(e.at ?? e.createdAt),
-            e.type ?? e.kind,
-            JSON.stringify(e.details ?? e.data ?? {}),
-          ]),
-    ),
-    h(
-      'section',
-      {},
-      h('h2', {}, 'Certificates'),
-      certificates.length === 0
-        ? empty('No certificates listed.')
-        : table('Certificates', ['Serial', 'Subject', 'Not after', 'Status'], certificates, (c) => [
-            c.serial ?? c.serialNumber,
-            c.subject ?? '',
-            when(c.notAfter),
-            c.status ?? (c.revokedAt ? 'revoked' : 'valid'),
-          ]),
+        : table(
+            'Events',
+            ['Received', 'Type', 'Alert', 'Source', 'Data'],
+            detail.events,
+            (/** @type {any} */ e) => [
+              when(e.receivedAt),
+              e.type,
+              e.alertCode,
+              e.source ?? '—',
+              e.data ?? '',
+            ],
+          ),
     ),
   );
-}
-
-/** @param {any} c */
-function resultText(c) {
-  const results = c.results ?? c.nodes ?? [];
-  if (Array.isArray(results) && results.length > 0) {
-    return results
-      .map(
-        (/** @type {any} */ r) =>
-          `${r.target ?? r.locUri ?? ''}${r.status !== undefined ? ` [${r.status}]` : ''}${r.data !== undefined ? ` = ${r.data}` : ''}`,
-      )
-      .join('; ');
-  }
-  return c.result ?? c.statusCode ?? '';
-}
-
-/**
- * Polls a command until it is finished and shows its outcome.
- * @param {string | number} id @param {HTMLElement} out @param {string} label
- */
-async function watchCommand(id, out, label) {
-  for (let i = 0; i < 120; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    if (!out.isConnected) return;
-    try {
-      const c = await get(`/api/v1/commands/${enc(String(id))}`);
-      const state = c.state ?? c.status;
-      if (state && !['pending', 'queued', 'sent'].includes(state)) {
-        replace(
-          out,
-          h(
-            'span',
-            { 'data-testid': 'command-outcome' },
-            `${label} ${state}: `,
-            h('span', { 'data-testid': 'command-result' }, resultText(c)),
-          ),
-        );
-        return;
-      }
-      replace(out, `${label}: ${state ?? 'pending'} (waiting for the device to check in)`);
-    } catch (err) {
-      replace(out, failure(err));
-      return;
-    }
-  }
 }
 
 /** @type {Page} */
 async function policies(main, [name]) {
   if (name) return policy(main, name);
   page(main, 'Policies', loading());
-  const list = await get('/api/v1/policies');
-  const rows = /** @type {any[]} */ (list.policies ?? list);
-  let revisions = /** @type {any[]} */ ([]);
-  try {
-    const r = await get('/api/v1/policies/revisions');
-    revisions = r.revisions ?? r;
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 404)) throw err;
-  }
+  const [list, revisions] = await Promise.all([get('/api/v1/policies'), get('/api/v1/policy-revisions')]);
+  const rows = /** @type {any[]} */ (list.items);
+  const revs = /** @type {any[]} */ (revisions.items);
   page(
     main,
     'Policies',
     rows.length === 0
-      ? empty('No policies applied yet. Write one in the policy editor.')
-      : table('Policies', ['Policy', 'Version', 'Settings by state'], rows, (p) => [
+      ? empty('No policies stored yet. Write one in the policy editor.')
+      : table('Policies', ['Policy', 'Active', 'Version', 'File', 'Settings by state'], rows, (p) => [
           h('a', { href: `#/policies/${enc(p.name)}` }, p.name),
-          p.version ?? '—',
-          Object.entries(p.settings ?? p.counts ?? {})
+          p.active ? 'yes' : 'no',
+          `${p.version} (${p.versions.length} stored)`,
+          p.file,
+          countRows(p.settings)
             .map(([s, n]) => `${s} ${n}`)
-            .join(', '),
+            .join(', ') || '—',
         ]),
-    h('h2', {}, 'Revisions'),
-    revisions.length === 0
+    h('h2', {}, 'Revisions of the policy folder'),
+    revs.length === 0
       ? empty('No revisions yet.')
-      : table('Revisions', ['Revision', 'Applied', 'By', 'Policies'], revisions, (r) => [
-          r.revision ?? r.id,
-          when(r.appliedAt ?? r.createdAt),
-          r.actor ?? '—',
-          (r.policies ?? [])
-            .map((/** @type {any} */ p) => (typeof p === 'string' ? p : `${p.name}@${p.version}`))
-            .join(', '),
+      : table('Revisions', ['Revision', 'Stored', 'Hash'], revs, (r) => [
+          r.revision,
+          when(r.createdAt),
+          String(r.hash).slice(0, 12),
         ]),
   );
 }
@@ -638,15 +620,13 @@ async function policies(main, [name]) {
 async function policy(main, name) {
   page(main, `Policy ${name}`, loading());
   const s = await get(`/api/v1/policies/${enc(name)}/status`);
-  /** @type {Record<string, Record<string, string[]>>} */
-  const byPath = {};
-  for (const d of s.devices ?? []) {
-    for (const setting of d.settings ?? []) {
-      byPath[setting.path] ??= {};
-      const states = byPath[setting.path];
-      if (!states) continue;
-      states[setting.state] ??= [];
-      states[setting.state]?.push(d.deviceId);
+  /** @type {Map<string, Map<string, string[]>>} */
+  const byPath = new Map();
+  for (const d of s.devices) {
+    for (const setting of d.settings) {
+      const states = byPath.get(setting.path) ?? new Map();
+      states.set(setting.state, [...(states.get(setting.state) ?? []), d.deviceId]);
+      byPath.set(setting.path, states);
     }
   }
   page(
@@ -657,20 +637,29 @@ async function policy(main, name) {
       ['File', s.file],
       ['Stored', when(s.storedAt)],
       ['Active', s.active ? 'yes' : 'no'],
+      [
+        'Assigned to',
+        s.assignedTo
+          .map(
+            (/** @type {any} */ a) =>
+              `${a.include.join(', ')}${a.exclude.length ? ` except ${a.exclude.join(', ')}` : ''}`,
+          )
+          .join('; ') || '—',
+      ],
     ]),
-    h('h2', {}, 'Settings'),
-    Object.keys(byPath).length === 0
+    h('h2', {}, 'Settings and the devices in each state'),
+    byPath.size === 0
       ? empty('No device has this policy yet.')
       : table(
           'Settings and the devices in each state',
           ['Setting', 'Devices by state'],
-          Object.entries(byPath),
+          [...byPath],
           ([path, states]) => [
             path,
             h(
               'ul',
               {},
-              Object.entries(states).map(([state, ids]) =>
+              [...states].map(([state, ids]) =>
                 h(
                   'li',
                   {},
@@ -679,7 +668,7 @@ async function policy(main, name) {
                   ids
                     .slice(0, 20)
                     .flatMap((id, i) => [i ? ', ' : '', h('a', { href: `#/device/${enc(id)}` }, id)]),
-                  ids.length > 20 ? ` … ${ids.length - 20} more` : '',
+                  ids.length > 20 ? ` … and ${ids.length - 20} more` : '',
                 ),
               ),
             ),
@@ -690,181 +679,279 @@ async function policy(main, name) {
 
 /** @type {Page} */
 async function catalog(main) {
-  const input = h('input', {
-    id: 'catalog-q',
-    type: 'search',
-    placeholder: 'e.g. MinDevicePasswordLength',
-    size: 40,
-  });
+  const input = h('input', { id: 'catalog-q', type: 'search', placeholder: 'e.g. camera', size: 40 });
   const out = h('div', {});
+  const nodeOut = h('div', { 'aria-live': 'polite' });
   const form = h(
     'form',
     { className: 'inline', role: 'search' },
     h('div', {}, h('label', { for: 'catalog-q' }, 'Search the CSP catalog'), input),
     h('button', { type: 'submit' }, 'Search'),
   );
+  /** @param {string} path */
+  const show = async (path) => {
+    replace(nodeOut, loading('Loading node…'));
+    try {
+      const { node, children } = await get(`/api/v1/catalog/node${query({ path })}`);
+      replace(
+        nodeOut,
+        h(
+          'section',
+          { className: 'card', 'aria-labelledby': 'node-title' },
+          h('h2', { id: 'node-title' }, node.path),
+          keyValues([
+            ['CSP', node.csp],
+            ['Scope', node.scope],
+            ['Type', node.format],
+            ['Access', node.access.join(', ')],
+            ['Allowed values', allowed(node.allowedValues ?? node.allowed) || '—'],
+            ['Default', node.defaultValue ?? '—'],
+            ['Description', node.description ?? '—'],
+            ['Children', children.length ? children.join(', ') : '—'],
+          ]),
+        ),
+      );
+    } catch (err) {
+      replace(nodeOut, failure(err));
+    }
+  };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const q = /** @type {HTMLInputElement} */ (input).value.trim();
     if (!q) return;
     replace(out, loading('Searching…'));
     try {
-      const res = await get(`/api/v1/catalog${query({ q })}`);
-      const nodes = /** @type {any[]} */ (res.nodes ?? res.results ?? res);
+      const res = await get(`/api/v1/catalog/search${query({ q, limit: 50 })}`);
+      const nodes = /** @type {any[]} */ (res.items);
       replace(
         out,
         nodes.length === 0
           ? empty(`Nothing in the catalog matches “${q}”.`)
-          : table(
-              'Catalog nodes',
-              ['Node', 'Type', 'Access', 'Allowed values', 'Description'],
-              nodes.slice(0, 100),
-              (n) => [
-                n.path ?? n.locUri,
-                n.format ?? n.type ?? '',
-                (n.accessTypes ?? n.access ?? []).join?.(', ') ?? '',
-                allowed(n.allowedValues),
-                n.description ?? '',
-              ],
-            ),
+          : table('Catalog nodes', ['Node', 'Type', 'Access', 'Description'], nodes, (n) => [
+              h('button', { type: 'button', className: 'secondary', onclick: () => show(n.path) }, n.path),
+              n.format,
+              n.access.join(', '),
+              n.description ?? '',
+            ]),
       );
     } catch (err) {
       replace(out, failure(err));
     }
   });
-  page(main, 'CSP catalog', form, out);
+  page(main, 'CSP catalog', form, nodeOut, out);
   input.focus();
 }
 
 /** @param {any} v */
 function allowed(v) {
-  if (!v) return '';
+  if (v === undefined || v === null) return '';
   if (Array.isArray(v))
     return v
-      .map((x) => (typeof x === 'object' ? `${x.value}${x.description ? ` (${x.description})` : ''}` : x))
+      .map((x) =>
+        typeof x === 'object' ? `${x.value}${x.description ? ` (${x.description})` : ''}` : String(x),
+      )
       .join(', ');
-  if (typeof v === 'object')
-    return Object.entries(v)
-      .map(([k, x]) => `${k}: ${typeof x === 'object' ? JSON.stringify(x) : x}`)
-      .join(', ');
+  if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
 
-const SAMPLE = `# policies/passwords.yaml
-name: passwords
-settings:
-  - path: ./Device/Vendor/MSFT/Policy/Config/DeviceLock/MinDevicePasswordLength
-    value: 8
-`;
+const SAMPLE_FILES = {
+  'camera-off.yaml':
+    'name: camera-off\ndescription: No camera.\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+  'assignments.yaml': 'assignments:\n  - policy: camera-off\n    include: [all]\n',
+};
 
 /** @type {Page} */
 async function editor(main) {
-  const file = h('input', { id: 'policy-file', value: 'passwords.yaml', size: 30 });
-  const text = h('textarea', { id: 'policy-text', rows: 16, spellcheck: 'false' });
-  /** @type {HTMLTextAreaElement} */ (text).value = SAMPLE;
-  const out = h('div', { 'aria-live': 'polite', id: 'policy-result' });
-  const bundle = () => ({
-    files: {
-      [/** @type {HTMLInputElement} */ (file).value]: /** @type {HTMLTextAreaElement} */ (text).value,
-    },
-  });
-  /** @param {any[]} diagnostics */
-  const showDiagnostics = (diagnostics) => {
-    const lines = /** @type {HTMLTextAreaElement} */ (text).value.split('\n');
-    const grid = h('div', { className: 'lines', role: 'list', 'aria-label': 'Policy with diagnostics' });
-    lines.forEach((line, i) => {
-      const here = diagnostics.filter((d) => Number(d.line) === i + 1);
-      grid.append(
-        h('span', { className: 'n' }, i + 1),
-        h('span', { className: `t${here.length ? ' bad' : ''}` }, line || ' '),
-      );
-      for (const d of here) {
-        grid.append(
-          h('span', { className: 'n' }, ''),
-          h(
-            'span',
-            { className: 'msg', role: 'listitem', 'data-testid': 'diagnostic' },
-            `${d.file ?? ''}:${d.line}:${d.column ?? d.col ?? 1} ${d.severity ?? 'error'}: ${d.message}`,
-          ),
-        );
-      }
-    });
-    const unplaced = diagnostics.filter((d) => !d.line || Number(d.line) > lines.length);
-    return h(
-      'div',
-      {},
-      h('p', { className: 'state error', role: 'alert' }, `${diagnostics.length} problem(s) found.`),
-      grid,
-      unplaced.map((d) =>
-        h('p', { className: 'diag', 'data-testid': 'diagnostic' }, `${d.file ?? ''} ${d.message}`),
+  /** @type {{ name: HTMLInputElement, text: HTMLTextAreaElement, out: HTMLElement }[]} */
+  const files = [];
+  const list = h('div', {});
+  const result = h('div', { 'aria-live': 'polite', id: 'policy-result' });
+  /** @param {string} name @param {string} text */
+  const addFile = (name, text) => {
+    const n = files.length;
+    const nameInput = /** @type {HTMLInputElement} */ (
+      h('input', { id: `file-name-${n}`, value: name, size: 30 })
+    );
+    const area = /** @type {HTMLTextAreaElement} */ (
+      h('textarea', { id: `file-text-${n}`, rows: 10, spellcheck: 'false' })
+    );
+    area.value = text;
+    const out = h('div', { 'data-testid': `file-diagnostics-${n}` });
+    files.push({ name: nameInput, text: area, out });
+    list.append(
+      h(
+        'section',
+        { className: 'card', 'aria-label': `File ${n + 1}` },
+        h('label', { for: `file-name-${n}` }, 'File name'),
+        nameInput,
+        h('label', { for: `file-text-${n}` }, 'YAML'),
+        area,
+        out,
       ),
     );
   };
-  /** @param {'validate' | 'plan'} kind */
-  const run = async (kind) => {
-    replace(out, loading(kind === 'plan' ? 'Planning…' : 'Validating…'));
-    try {
-      const res = await post(`/api/v1/policies/${kind}`, bundle());
-      const diagnostics = /** @type {any[]} */ (res.diagnostics ?? []).filter(
-        (d) => (d.severity ?? 'error') === 'error',
+  for (const [name, text] of Object.entries(SAMPLE_FILES)) addFile(name, text);
+  const bundle = () =>
+    Object.fromEntries(
+      files.filter((f) => f.name.value.trim()).map((f) => [f.name.value.trim(), f.text.value]),
+    );
+  /** Shows each file's issues under the line they are at. @param {any[]} issues */
+  const showIssues = (issues) => {
+    for (const f of files) {
+      const mine = issues.filter(
+        (i) => i.file === f.name.value.trim() || i.file.endsWith(`/${f.name.value.trim()}`),
       );
-      if (diagnostics.length > 0) return replace(out, showDiagnostics(res.diagnostics));
-      if (kind === 'validate')
-        return replace(out, h('p', { className: 'state', 'data-testid': 'valid' }, 'No problems found.'));
-      const changes = /** @type {any[]} */ (res.changes ?? res.plan?.changes ?? []);
+      if (mine.length === 0) {
+        replace(f.out);
+        continue;
+      }
+      const grid = h('div', { className: 'lines' });
+      f.text.value.split('\n').forEach((line, i) => {
+        const here = mine.filter((d) => d.line === i + 1);
+        grid.append(
+          h('span', { className: 'n' }, i + 1),
+          h('span', { className: `t${here.length ? ' bad' : ''}` }, line || ' '),
+        );
+        for (const d of here) {
+          grid.append(
+            h('span', { className: 'n' }, ''),
+            h(
+              'span',
+              { className: 'msg', 'data-testid': 'diagnostic' },
+              `${d.file}:${d.line}:${d.col} ${d.severity} ${d.code}: ${d.message}`,
+            ),
+          );
+        }
+      });
+      replace(f.out, grid);
+    }
+    const placed = new Set(files.map((f) => f.name.value.trim()));
+    return issues.filter((i) => !placed.has(i.file));
+  };
+  /** @param {any[]} issues */
+  const issueSummary = (issues) => {
+    const errors = issues.filter((i) => i.severity === 'error').length;
+    const others = showIssues(issues);
+    return h(
+      'div',
+      {},
+      h(
+        'p',
+        {
+          className: errors ? 'state error' : 'state',
+          role: errors ? 'alert' : 'status',
+          'data-testid': 'issue-summary',
+        },
+        errors
+          ? `${errors} error(s), ${issues.length - errors} warning(s): nothing can be applied.`
+          : `No errors, ${issues.length} warning(s).`,
+      ),
+      others.map((d) =>
+        h(
+          'p',
+          { className: 'diag', 'data-testid': 'diagnostic' },
+          `${d.file}:${d.line}:${d.col} ${d.message}`,
+        ),
+      ),
+    );
+  };
+  const validate = async () => {
+    replace(result, loading('Validating…'));
+    try {
+      const r = await post('/api/v1/policies/validate', { files: bundle() });
+      replace(result, issueSummary(r.issues));
+    } catch (err) {
+      replace(result, failure(err));
+    }
+  };
+  const plan = async () => {
+    replace(result, loading('Planning…'));
+    try {
+      const r = await post('/api/v1/policies/plan', { files: bundle() });
+      if (!r.valid) return replace(result, issueSummary(r.issues));
+      showIssues(r.issues);
+      const groups = /** @type {any[]} */ (r.plan);
       const apply = h(
         'button',
-        { type: 'button', className: 'danger', disabled: !can.applyPolicy() },
+        { type: 'button', className: 'danger', id: 'apply-button' },
         'Confirm and apply',
       );
       apply.addEventListener('click', async () => {
+        replace(result, loading('Applying…'));
         try {
-          const done = await post('/api/v1/policies/apply', bundle());
+          const done = await post('/api/v1/policies/apply', { files: bundle() });
           replace(
-            out,
+            result,
             h(
               'p',
-              { className: 'state', 'data-testid': 'applied' },
-              `Applied: revision ${done.revision ?? done.id ?? '?'}`,
+              { className: 'state', role: 'status', 'data-testid': 'applied' },
+              done.created === false
+                ? `Unchanged: revision ${done.revision}`
+                : `Applied: revision ${done.revision}`,
             ),
           );
         } catch (err) {
           const body = err instanceof ApiError ? err.body : null;
-          replace(out, body?.diagnostics ? showDiagnostics(body.diagnostics) : failure(err));
+          replace(result, body?.issues ? issueSummary(body.issues) : failure(err));
         }
       });
       replace(
-        out,
+        result,
         h('h2', {}, 'Plan'),
-        changes.length === 0
+        groups.length === 0
           ? empty('The plan changes nothing.')
-          : h(
-              'pre',
-              { 'data-testid': 'plan' },
-              changes.map((c) => (typeof c === 'string' ? c : JSON.stringify(c))).join('\n'),
+          : table(
+              'Plan per group',
+              ['Group', 'Devices', 'Added', 'Changed', 'Removed', 'Conflicts'],
+              groups,
+              (g) => [
+                g.group,
+                g.devices ?? '—',
+                g.added.map((/** @type {any} */ c) => `${c.path} = ${c.to}`).join('; ') || '—',
+                g.changed.map((/** @type {any} */ c) => `${c.path}: ${c.from} → ${c.to}`).join('; ') || '—',
+                g.removed.map((/** @type {any} */ c) => c.path).join('; ') || '—',
+                g.conflicts.join('; ') || '—',
+              ],
             ),
         can.applyPolicy() ? apply : empty('Only an admin can apply policies.'),
       );
     } catch (err) {
       const body = err instanceof ApiError ? err.body : null;
-      replace(out, body?.diagnostics ? showDiagnostics(body.diagnostics) : failure(err));
+      replace(result, body?.issues ? issueSummary(body.issues) : failure(err));
     }
   };
+  const newName = h('input', { id: 'new-file', placeholder: 'another.yaml', size: 20 });
   page(
     main,
     'Policy editor',
-    h('div', {}, h('label', { for: 'policy-file' }, 'File name'), file),
-    h('label', { for: 'policy-text' }, 'Policy YAML'),
-    text,
+    h('p', {}, 'The files below are a whole policy folder: applying them replaces the stored folder.'),
+    list,
     h(
       'div',
       { className: 'toolbar' },
-      h('button', { type: 'button', onclick: () => run('validate') }, 'Validate'),
-      h('button', { type: 'button', className: 'secondary', onclick: () => run('plan') }, 'Plan'),
+      h('div', {}, h('label', { for: 'new-file' }, 'Add a file'), newName),
+      h(
+        'button',
+        {
+          type: 'button',
+          className: 'secondary',
+          onclick: () => {
+            const v = /** @type {HTMLInputElement} */ (newName).value.trim();
+            if (v) addFile(v, '');
+          },
+        },
+        'Add file',
+      ),
+      h('button', { type: 'button', onclick: validate }, 'Validate'),
+      h('button', { type: 'button', onclick: plan }, 'Plan'),
     ),
-    out,
+    result,
   );
 }
+
+/** Rows the compliance table shows (the CSV holds every device). */
+const SHOWN = 200;
 
 /** @type {Page} */
 async function reports(main) {
@@ -876,27 +963,38 @@ async function reports(main) {
     'Compliance report',
     h(
       'p',
-      {},
+      { className: 'actions' },
       h(
         'a',
         { href: '/api/v1/compliance?format=csv', download: 'compliance.csv', id: 'compliance-csv' },
-        'Download CSV',
+        'Download compliance CSV',
+      ),
+      h(
+        'a',
+        { href: '/api/v1/reports/settings?format=csv', download: 'settings.csv', id: 'settings-csv' },
+        'Download per-setting CSV',
       ),
     ),
+    rows.length > SHOWN
+      ? h(
+          'p',
+          { role: 'status' },
+          `Showing the first ${SHOWN} of ${rows.length} devices; the CSV has them all.`,
+        )
+      : '',
     rows.length === 0
       ? empty('No devices yet.')
       : table(
           'Compliance by device',
           ['Device', 'User', 'State', 'Reasons', 'Last check-in', 'Settings'],
-          rows,
+          rows.slice(0, SHOWN),
           (d) => [
             h('a', { href: `#/device/${enc(d.deviceId)}` }, d.deviceId),
             d.user ?? '—',
             badge(d.state),
-            (d.reasons ?? []).join('; '),
+            d.reasons.join('; '),
             when(d.lastCheckInAt),
-            Object.entries(d.settings ?? {})
-              .filter(([, n]) => Number(n) > 0)
+            countRows(d.settings)
               .map(([s, n]) => `${s} ${n}`)
               .join(', '),
           ],
@@ -907,7 +1005,7 @@ async function reports(main) {
 /** @type {Page} */
 async function audit(main) {
   const actor = h('input', { id: 'audit-actor', size: 16 });
-  const action = h('input', { id: 'audit-action', size: 16 });
+  const action = h('input', { id: 'audit-action', size: 16, placeholder: 'e.g. devices.' });
   const deviceId = h('input', { id: 'audit-device', size: 16 });
   const out = h('div', {});
   const form = h(
@@ -919,15 +1017,29 @@ async function audit(main) {
     h('button', { type: 'submit' }, 'Filter'),
   );
   const val = (/** @type {HTMLElement} */ el) => /** @type {HTMLInputElement} */ (el).value.trim();
+  /** @type {string[]} */
+  const history = [];
+  let cursor = '';
   const load = async () => {
-    replace(out, loading('Loading audit log…'));
+    replace(out, loading('Loading the audit log…'));
     try {
-      const res = await get(
-        `/api/v1/audit${query({ actor: val(actor), action: val(action), deviceId: val(deviceId), limit: 200 })}`,
-      );
-      const entries = /** @type {any[]} */ (res.entries ?? res.items ?? res);
+      const filters = { actor: val(actor), action: val(action), deviceId: val(deviceId) };
+      const res = await get(`/api/v1/audit${query({ ...filters, limit: 100, cursor })}`);
+      const entries = /** @type {any[]} */ (res.items);
       replace(
         out,
+        h(
+          'p',
+          {},
+          h(
+            'a',
+            {
+              href: `/api/v1/audit${query({ ...filters, limit: 500, format: 'csv' })}`,
+              download: 'audit.csv',
+            },
+            'Download CSV',
+          ),
+        ),
         entries.length === 0
           ? empty('No audit entries match.')
           : table('Audit log', ['When', 'Actor', 'Action', 'Device', 'Details'], entries, (e) => [
@@ -935,8 +1047,39 @@ async function audit(main) {
               e.actor,
               e.action,
               e.deviceId ? h('a', { href: `#/device/${enc(e.deviceId)}` }, e.deviceId) : '—',
-              JSON.stringify(e.details ?? {}),
+              JSON.stringify(e.details),
             ]),
+        h(
+          'div',
+          { className: 'pager' },
+          h(
+            'button',
+            {
+              type: 'button',
+              className: 'secondary',
+              disabled: history.length === 0,
+              onclick: () => {
+                cursor = history.pop() ?? '';
+                load();
+              },
+            },
+            'Newer',
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              className: 'secondary',
+              disabled: !res.nextCursor,
+              onclick: () => {
+                history.push(cursor);
+                cursor = res.nextCursor;
+                load();
+              },
+            },
+            'Older',
+          ),
+        ),
       );
     } catch (err) {
       replace(out, failure(err));
@@ -944,6 +1087,8 @@ async function audit(main) {
   };
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    cursor = '';
+    history.length = 0;
     load();
   });
   page(main, 'Audit log', form, out);
