@@ -109,6 +109,8 @@ export interface DeviceStore {
    * Returns false when the device has no live enrollment.
    */
   markUnenrolled(deviceId: string, at?: string): Promise<boolean>;
+  /** Sets the device's display name (an admin rename); returns false for an unknown device. */
+  renameDevice(deviceId: string, name: string, at?: string): Promise<boolean>;
   /** DIGEST credentials of the device's current enrollment. */
   getDigestCredentials(deviceId: string): Promise<DigestCredentials | undefined>;
   /** Stores the nonce sent to the device in a `Chal`/NextNonce (protocol.md §7.4). */

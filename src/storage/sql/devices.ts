@@ -208,6 +208,15 @@ export function sqlDeviceStore(db: SqlExecutor): DeviceStore {
       }),
     markUnenrolled: (deviceId, at = new Date().toISOString()) =>
       db.write((c) => unenrollDevice(c, deviceId, at)),
+    renameDevice: (deviceId, name, at = new Date().toISOString()) =>
+      db.write(
+        async (c) =>
+          (await c.run('UPDATE devices SET name = ?, updated_at = ? WHERE device_id = ?', [
+            name,
+            at,
+            deviceId,
+          ])) > 0,
+      ),
     getDigestCredentials: (deviceId) =>
       db.read(async (c): Promise<DigestCredentials | undefined> => {
         const row = await c.get<DigestRow>(
