@@ -5,10 +5,11 @@
 // cross-origin `Origin` is refused. The cookie is `__Host-` prefixed, HttpOnly, Secure,
 // SameSite=Strict (RFC 6265bis §4.1.3.2, §5.4.7); the database holds only its SHA-256.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from '../http/app.js';
 import type { AdminRole, AdminSession } from '../storage/admins.js';
 import type { Storage } from '../storage/index.js';
+import type { ApiToken } from '../storage/tokens.js';
 
 export const SESSION_COOKIE = '__Host-mdm-console';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -165,4 +166,51 @@ export function consoleAuthFor(deps: AppDeps): ConsoleAuth {
     AUTH.set(deps.storage, auth);
   }
   return auth;
+}
+
+/** The API caller a console session acts as: the account's role, `console:<name>` in the audit log. */
+export function consoleApiToken(principal: ConsolePrincipal): ApiToken {
+  return {
+    id: principal.actor,
+    name: principal.actor,
+    role: principal.role,
+    hash: '',
+    createdAt: principal.session.createdAt,
+    lastUsedAt: principal.session.lastSeenAt,
+    revokedAt: null,
+  };
+}
+
+function problem(res: ServerResponse, status: number, title: string, detail: string, headers = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/problem+json', ...headers });
+  res.end(JSON.stringify({ type: 'about:blank', title, status, detail }));
+}
+
+/**
+ * The admin API's alternative to a Bearer token: authenticates `req` by the console session and
+ * sets `res.locals.apiToken` (the API's caller) when it is good ('ok'); answers 401 (an ended
+ * session) or 403 (a write without the CSRF token, audited) itself ('answered'); 'none' when the
+ * request has no console cookie (the caller then asks for a token).
+ */
+export async function consoleApiAuth(
+  auth: ConsoleAuth,
+  storage: Pick<Storage, 'audit'>,
+  req: IncomingMessage,
+  res: ServerResponse & { locals: Record<string, unknown> },
+): Promise<'ok' | 'answered' | 'none'> {
+  const result = await auth.authenticate(req);
+  if (result.outcome === 'none') return 'none';
+  if (result.outcome === 'ok') {
+    res.locals.apiToken = consoleApiToken(result.principal);
+    return 'ok';
+  }
+  if (result.csrf) {
+    await storage.audit.record({
+      actor: 'console',
+      action: 'console.csrf_refused',
+      details: { method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '' },
+    });
+  }
+  problem(res, result.status, result.title, result.detail);
+  return 'answered';
 }

@@ -40,7 +40,7 @@ describeBrowser('web console in Chromium', () => {
 
   async function signedIn(name: string, password: string): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({
-            viewport: { width: 1280, height: 900 },
+      viewport: { width: 1280, height: 900 },
       acceptDownloads: true,
     });
     const page = await context.newPage();
@@ -99,7 +99,7 @@ describeBrowser('web console in Chromium', () => {
 
   it('shows the sign-in form, refuses a wrong password and signs in', async () => {
     const context = await browser.newContext({
-            viewport: { width: 1280, height: 900 },
+      viewport: { width: 1280, height: 900 },
     });
     const page = await context.newPage();
     await page.goto(`${server.url}/console`);

@@ -141,6 +141,14 @@ export function sqlCommandQueue(db: SqlExecutor): CommandQueue {
         ]);
         return row ? parseNodes(row.nodes) : [];
       }),
+    cancel: (commandId) =>
+      db.write(
+        async (c) =>
+          (await c.run(
+            "UPDATE dm_commands SET state = 'cancelled', completed_at = ? WHERE command_id = ? AND state = 'pending'",
+            [new Date().toISOString(), commandId],
+          )) > 0,
+      ),
     cancelPending: (deviceId) =>
       db.write((c) =>
         c.run(
