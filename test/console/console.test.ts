@@ -161,7 +161,7 @@ describeBrowser('web console in Chromium', () => {
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Download compliance CSV' }).click(),
     ]);
-    expect(download.suggestedFilename()).toBe('compliance.csv');
+    expect(download.suggestedFilename()).toMatch(/\.csv$/);
     const csv = readFileSync((await download.path())!, 'utf8');
     const lines = csv.trim().split(/\r?\n/);
     expect(lines[0]).toMatch(/^device_id,user,enrolled,compliance_state,/);
@@ -185,4 +185,143 @@ describeBrowser('web console in Chromium', () => {
     expect(await status(page, '/console/session')).toBe(200);
     await context.close();
   });
+
+  it('finds a device by search among 1,000, opens it, queues a sync and a Get and shows the result', async () => {
+    const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
+    const target = profiles[1]!;
+    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.getByRole('heading', { name: 'Devices', level: 1 }).waitFor();
+    await expect.poll(() => page.getByTestId('devices-shown').textContent()).toBe('50 shown, page 1');
+    // Server-side paging: the second page starts where the first ended.
+    const firstOnPage1 = await page.locator('#devices-table tbody tr td a').first().textContent();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => page.getByTestId('devices-shown').textContent()).toBe('50 shown, page 2');
+    expect(await page.locator('#devices-table tbody tr td a').first().textContent()).not.toBe(firstOnPage1);
+    await fitsWidth(page);
+    await shot(page, 'devices');
+    // Search by a part of the DeviceID.
+    await page.getByLabel('Search devices').fill(target.deviceId.slice(4, 20));
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(() => page.getByTestId('devices-shown').textContent()).toBe('1 shown, page 1');
+    await page.getByRole('link', { name: target.deviceId }).click();
+    await page.getByRole('heading', { name: `Device ${target.deviceName} (${target.deviceId})` }).waitFor();
+    // Settings with desired and reported values and their state.
+    const camera = page.locator('section[aria-labelledby="dev-settings"] tr').filter({ hasText: CAMERA });
+    await expect.poll(() => camera.textContent()).toContain('verified');
+    await fitsWidth(page);
+    await shot(page, 'device');
+
+    await page.getByRole('button', { name: 'Sync' }).click();
+    await expect.poll(() => page.locator('#action-outcome').textContent()).toMatch(/^Sync: /);
+    await page.getByLabel('Read a node (Get command)').fill('./DevDetail/SwV');
+    await page.getByRole('button', { name: 'Queue Get' }).click();
+    await expect.poll(() => page.locator('#action-outcome').textContent()).toMatch(/Get: pending/);
+    // The device checks in; the page shows the result as it arrives.
+    expect((await devices[1]!.checkIn()).ok).toBe(true);
+    await page.getByTestId('command-outcome').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('command-outcome').getAttribute('data-state')).toBe('done');
+    expect(await page.getByTestId('command-result').textContent()).toContain(
+      `./DevDetail/SwV = ${target.osVersion}`,
+    );
+    await context.close();
+  }, 90_000);
+
+  it('shows a policy error at its line, then plans and applies a valid folder that devices verify', async () => {
+    const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
+    await page.getByRole('link', { name: 'Policy editor' }).click();
+    await page.getByRole('heading', { name: 'Policy editor' }).waitFor();
+    await page.locator('#file-name-0').fill('cortana-off.yaml');
+    await page
+      .locator('#file-text-0')
+      .fill('name: cortana-off\nsettings:\n  - path: Experience/AllowCortanaa\n    value: 0\n');
+    await page
+      .locator('#file-text-1')
+      .fill(
+        'assignments:\n  - policy: camera-off\n    include: [all]\n  - policy: cortana-off\n    include: [all]\nverification:\n  interval: 0s\n',
+      );
+    await page.getByLabel('Add a file').fill('camera-off.yaml');
+    await page.getByRole('button', { name: 'Add file' }).click();
+    await page.locator('#file-text-2').fill(POLICIES['camera-off.yaml']!);
+    await page.getByRole('button', { name: 'Validate' }).click();
+    const diagnostic = page.getByTestId('file-diagnostics-0').getByTestId('diagnostic').first();
+    await diagnostic.waitFor();
+    expect(await diagnostic.textContent()).toMatch(/^cortana-off\.yaml:3:\d+ error /);
+    // The line it names is marked in the listing.
+    expect(await page.getByTestId('file-diagnostics-0').locator('.bad').textContent()).toBe(
+      '  - path: Experience/AllowCortanaa',
+    );
+    await fitsWidth(page);
+    await shot(page, 'policy-editor-error');
+    // Planning refuses too; nothing is stored.
+    const before = (await server.storage.policies.currentPolicySet()).policies.map((p) => p.name);
+    await page.getByRole('button', { name: 'Plan' }).click();
+    await expect.poll(() => page.getByTestId('issue-summary').textContent()).toMatch(/^\d+ error/);
+
+    await page
+      .locator('#file-text-0')
+      .fill('name: cortana-off\nsettings:\n  - path: Experience/AllowCortana\n    value: 0\n');
+    await page.getByRole('button', { name: 'Plan' }).click();
+    await page.getByRole('button', { name: 'Confirm and apply' }).waitFor();
+    expect(await page.locator('#policy-result').textContent()).toContain(
+      './Device/Vendor/MSFT/Policy/Config/Experience/AllowCortana',
+    );
+    expect((await server.storage.policies.currentPolicySet()).policies.map((p) => p.name)).toEqual(before);
+    await shot(page, 'policy-plan');
+    await page.getByRole('button', { name: 'Confirm and apply' }).click();
+    await expect.poll(() => page.getByTestId('applied').textContent()).toMatch(/^Applied: revision \d+$/);
+    // The simulated devices check in and verify the new setting.
+    for (const d of devices) expect((await d.checkIn()).ok).toBe(true);
+    await page.goto(`${server.url}/console#/policies/cortana-off`);
+    const row = page.getByRole('row').filter({ hasText: 'Experience/AllowCortana' });
+    await expect.poll(() => row.textContent()).toContain(`verified ${SIMULATED}:`);
+    await fitsWidth(page);
+    await shot(page, 'policy');
+    await page.goto(`${server.url}/console#/policies`);
+    await page.getByRole('link', { name: 'cortana-off' }).waitFor();
+    await shot(page, 'policies');
+    await context.close();
+  }, 90_000);
+
+  it('hides the wipe action from an auditor, whose wipe the API refuses with 403', async () => {
+    const { context, page } = await signedIn('audrey', AUDITOR_PASSWORD);
+    const target = profiles[2]!.deviceId;
+    await page.goto(`${server.url}/console#/device/${target}`);
+    await page.getByRole('heading', { name: new RegExp(`^Device .*${target}`) }).waitFor();
+    expect(await page.getByText('Your role (auditor) can read only.').count()).toBe(1);
+    expect(await page.getByRole('button', { name: /wipe/i }).count()).toBe(0);
+    expect(await page.getByLabel(/type the device ID/).count()).toBe(0);
+    const refused = await page.evaluate(async (id) => {
+      const session = (await (await fetch('/console/session')).json()) as { csrfToken: string };
+      const res = await fetch(`/api/v1/devices/${id}/actions/wipe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        body: JSON.stringify({ confirm: id }),
+      });
+      return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
+    }, target);
+    expect(refused.status).toBe(403);
+    expect(refused.type).toMatch(/^application\/problem\+json/);
+    expect(await server.storage.commands.listForDevice(target, { states: ['pending'], limit: 10 })).toEqual(
+      [],
+    );
+    await page.goto(`${server.url}/console#/audit`);
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    // The refusal is in the audit log under the auditor's name; the admin's apply under hers.
+    await page.getByLabel('Actor').fill('console:audrey');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('cell', { name: 'api.forbidden' }).first().waitFor();
+    await page.getByLabel('Actor').fill('console:alice');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('cell', { name: 'policy.apply', exact: true }).first().waitFor();
+    await fitsWidth(page);
+    await shot(page, 'audit');
+    await page.goto(`${server.url}/console#/catalog`);
+    await page.getByLabel('Search the CSP catalog').fill('AllowCamera');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByRole('button', { name: CAMERA }).click();
+    await page.getByRole('heading', { name: CAMERA }).waitFor();
+    await fitsWidth(page);
+    await shot(page, 'catalog');
+    await context.close();
+  }, 90_000);
 });
