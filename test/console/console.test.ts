@@ -109,10 +109,20 @@ describeBrowser('web console in Chromium', () => {
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('Wrong name or password.');
-    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Keyboard only: the password field has the focus after a failure; Enter submits.
+    await page.keyboard.type(ADMIN_PASSWORD);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     expect(await page.locator('#who').textContent()).toBe('alice (admin)');
+    // After sign-in the focus is on the page's content; on a fresh load the first Tab reaches the
+    // skip link, which moves the focus there.
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('main');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('main');
     const [cookie] = await context.cookies();
     expect(cookie).toMatchObject({
       name: '__Host-mdm-console',

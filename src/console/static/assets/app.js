@@ -42,8 +42,9 @@ function showSignIn(message = '') {
         password: /** @type {HTMLInputElement} */ (password).value,
       });
       setSession(s);
-      if (!location.hash || location.hash === '#/') location.hash = '#/dashboard';
+      if (!location.hash || location.hash === '#/') history.replaceState(null, '', '#/dashboard');
       start();
+      main.focus();
     } catch (err) {
       error.hidden = false;
       error.textContent =
@@ -84,6 +85,11 @@ function start() {
   render();
 }
 
+// The skip link moves the focus without touching the hash (the hash is the page's route).
+document.querySelector('.skip')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
 window.addEventListener('hashchange', () => {
   render();
   main.focus();
