@@ -68,7 +68,7 @@ export function buildOpenApi(routes: readonly RouteDef[], version: string): Json
         description: spec.description,
         ...(spec.schema && {
           content: {
-            'application/json': { schema: convert(spec.schema, 'output') },
+            [spec.mediaType ?? 'application/json']: { schema: convert(spec.schema, 'output') },
             ...(r.csv && Number(status) < 300 ? { 'text/csv': { schema: { type: 'string' } } } : {}),
           },
         }),

@@ -44,6 +44,8 @@ export interface RouteResult {
 
 export interface ResponseSpec {
   readonly description: string;
+  /** Default `application/json`; `application/problem+json` for an error with members of its own. */
+  readonly mediaType?: string;
   /** Omitted for problem responses (documented as problem+json). */
   readonly schema?: z.ZodType;
 }
@@ -183,6 +185,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: A
           return;
         }
         if (result.body === undefined) res.end();
+        else if (spec.mediaType) res.type(spec.mediaType).send(JSON.stringify(result.body));
         else res.json(result.body);
       } catch (err) {
         next(err);

@@ -387,6 +387,13 @@ export const ApplyResult = z.strictObject({
     .optional(),
 });
 
+export const ApplyProblem = ApplyResult.extend({
+  type: z.string(),
+  title: z.string(),
+  status: z.literal(422),
+  detail: z.string(),
+});
+
 export const Revision = z.strictObject({
   revision: z.number().int(),
   hash: z.string(),

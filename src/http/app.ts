@@ -8,7 +8,7 @@ import { consoleRoutes } from '../console/routes.js';
 import type { DmHooks } from '../dm/hooks.js';
 import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
-import { createServerMetrics, type ServerMetrics } from '../reporting/metrics.js';
+import { createServerMetrics, routeFamily, type ServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
 import { adminRoutes } from './admin-routes.js';
@@ -55,8 +55,22 @@ export function createRequestHandler(appDeps: AppDeps): RequestHandler {
   const deps = { ...appDeps, metrics: appDeps.metrics ?? createServerMetrics(appDeps.storage) };
   const dm = createDmEndpoint(deps);
   const app = createApp(deps, dm);
-  if (deps.config.captureDir) return app;
-  return (req, res) => (isDmRequest(req) ? dm.handle(req, res) : app(req, res));
+  const metrics = deps.metrics;
+  const route: RequestHandler = deps.config.captureDir
+    ? app
+    : (req, res) => (isDmRequest(req) ? dm.handle(req, res) : app(req, res));
+  // Request durations per route family (and OMA-DM exchange durations) for /metrics.
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    // Taken now: routers rewrite req.url while they handle it.
+    const family = isDmRequest(req) ? 'omadm' : routeFamily((req.url ?? '/').split('?')[0]!);
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequest(family, req.method ?? 'GET', res.statusCode, seconds);
+      if (family === 'omadm' && req.method === 'POST') metrics.dmExchange(seconds);
+    });
+    route(req, res);
+  };
 }
 
 export function createApp(deps: AppDeps, dm: DmEndpoint = createDmEndpoint(deps)): Express {

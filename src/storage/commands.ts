@@ -108,6 +108,8 @@ export interface CommandQueue {
   listNodes(commandId: string): Promise<CommandNode[]>;
   /** Cancels one command while it is still pending; returns false when it is not pending. */
   cancel(commandId: string): Promise<boolean>;
+  /** Commands per state over every device (the `pending` count is the queue depth). */
+  countByState(): Promise<Record<CommandState, number>>;
   /** Cancels the device's pending commands; returns how many. */
   cancelPending(deviceId: string): Promise<number>;
 }

@@ -10,6 +10,7 @@ import { SETTING_STATES, type SettingState } from '../../storage/device-settings
 import { ApiProblem, notFound } from '../problem.js';
 import { type RouteContext, type RouteDef, route } from '../route.js';
 import {
+  ApplyProblem,
   ApplyRequest,
   ApplyResult,
   PolicyDetail,
@@ -208,7 +209,11 @@ export const policyRoutes: RouteDef[] = [
     problems: [415],
     responses: {
       200: { description: 'stored (or unchanged: created false)', schema: ApplyResult },
-      422: { description: 'the folder has errors; nothing stored', schema: ApplyResult },
+      422: {
+        description: 'the folder has errors; nothing stored (problem+json with the diagnostics)',
+        mediaType: 'application/problem+json',
+        schema: ApplyProblem,
+      },
     },
     handler: async (ctx) => {
       const result = await applyBundle(ctx.storage, ctx.body.files, {
@@ -217,7 +222,18 @@ export const policyRoutes: RouteDef[] = [
         actor: ctx.actor,
         source: 'api bundle',
       }).catch(bundleProblem);
-      return { status: result.valid ? 200 : 422, body: applyBody(result) };
+      if (result.valid) return { body: applyBody(result) };
+      const errors = result.folder.issues.filter((i) => i.severity === 'error').length;
+      return {
+        status: 422,
+        body: {
+          type: 'about:blank',
+          title: 'Unprocessable Content',
+          status: 422,
+          detail: `${errors} error(s); nothing stored`,
+          ...applyBody(result),
+        },
+      };
     },
   }),
   route({
