@@ -104,6 +104,14 @@ export const configSchema = z
     complianceRefreshMinutes: int(1, 100_000).default(60),
     /** When set, `/metrics` requires `Authorization: Bearer <this token>`; unset = open (bind or firewall it). */
     metricsToken: z.string().min(16).optional(),
+    /** Console sessions end after this many minutes without a request (README "Web console"). */
+    consoleIdleMinutes: int(1, 24 * 60).default(30),
+    /** Failed console sign-ins per account name within 15 minutes before further attempts are refused. */
+    consoleMaxFailedSignIns: int(1, 1000).default(5),
+    /** Admin API requests per minute per API token (a burst of this many, refilled evenly); over it: 429 with Retry-After. */
+    apiRateLimit: int(1, 1_000_000).default(600),
+    /** On SIGTERM: stop accepting, wait this long for requests in flight, then close the database. */
+    shutdownTimeoutSeconds: int(0, 3600).default(20),
     /** When set, authenticated sessions are recorded into this folder as replayable fixtures. */
     captureDir: z.string().min(1).optional(),
     /** Largest captured fixture; a full one is closed and the next exchange starts a new one. */

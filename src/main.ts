@@ -36,7 +36,11 @@ export interface MdmServer {
   readonly storage: Storage;
   /** Resolves when the database is reachable and the start-up work (policy folder) is done. */
   readonly ready: Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops the server: with `graceful`, stop accepting and let requests in flight (OMA-DM exchanges
+   * included) finish within `shutdownTimeoutSeconds`; then close the database.
+   */
+  close(options?: { readonly graceful?: boolean }): Promise<void>;
 }
 
 export async function startMdmServer(initial: Config, options: StartOptions = {}): Promise<MdmServer> {
@@ -101,10 +105,10 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       tls,
       storage,
       ready: startup.done,
-      async close() {
+      async close(closing = {}) {
         startup.stop();
         pruning.stop();
-        await listener.close();
+        await listener.close(closing.graceful ? config.shutdownTimeoutSeconds * 1000 : 0);
         await storage.close();
       },
     };
@@ -204,7 +208,7 @@ async function runFromCommandLine(): Promise<void> {
   }
   const server = await startMdmServer(config);
   const stop = () => {
-    server.close().then(
+    server.close({ graceful: true }).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { STATUS_TEXT } from '../codec/syncml/codes.js';
 import { type ItemCommandRequest, itemCommand } from '../dm/actions.js';
-import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
+import { AdminCommandError, commandAction, queueAdminCommand } from '../services/commands.js';
 import { DM_FORMATS, type DmFormat } from '../shared/dm-command.js';
 import type { CommandNode, CommandRecord } from '../storage/commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
@@ -107,11 +107,12 @@ export function registerCommands(program: Command): void {
           if (minutes !== undefined && !(minutes > 0))
             throw new CliError('--expires-in must be a positive number of minutes', 2);
           try {
+            const dmCommand = itemCommand(request);
             const id = await queueAdminCommand(storage, {
               deviceId,
-              command: itemCommand(request),
+              command: dmCommand,
               actor: actorOf(options),
-              action: `commands.${request.verb.toLowerCase()}`,
+              action: commandAction(dmCommand),
               ...(priority !== undefined && { priority }),
               ...(options.tag !== undefined && { tag: options.tag }),
               ...(minutes !== undefined && {

@@ -1,8 +1,8 @@
 // `mdm devices list|show|lock|wipe|reboot|unenroll`: enrolled devices, their inventory and
 // commands, and the device actions (docs/protocol-notes.md#csps, #generic-alerts).
 import type { Command } from 'commander';
-import { ACTION_PRIORITY, DEVICE_ACTIONS, type DeviceAction, deviceActionCommand } from '../dm/actions.js';
-import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
+import { DEVICE_ACTIONS, type DeviceAction } from '../dm/actions.js';
+import { AdminCommandError, queueDeviceAction } from '../services/devices.js';
 import type { Storage } from '../storage/index.js';
 import { describeCommand } from './commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
@@ -126,17 +126,8 @@ export function registerDevices(program: Command): void {
         withContext(command, async ({ storage }) => {
           if (action === 'wipe' && !options.yes)
             throw new CliError('wipe erases the device; repeat with --yes to confirm', 2);
-          const device = await storage.devices.getDevice(deviceId);
-          if (!device) throw new CliError(`no device ${deviceId}`);
           try {
-            const id = await queueAdminCommand(storage, {
-              deviceId,
-              command: deviceActionCommand(action, device.providerId),
-              actor: actorOf(options),
-              action: `devices.${action}`,
-              origin: 'action',
-              priority: ACTION_PRIORITY,
-            });
+            const id = await queueDeviceAction(storage, { deviceId, action, actor: actorOf(options) });
             printHuman(id);
           } catch (err) {
             if (err instanceof AdminCommandError) throw new CliError(err.message);

@@ -2,6 +2,7 @@
 // MDM_* variables, flags) and its database. Each command group lives in its own module.
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
+import { registerAdmins } from './admins.js';
 import { registerAudit } from './audit.js';
 import { registerCa } from './ca.js';
 import { registerCatalog } from './catalog.js';
@@ -24,6 +25,7 @@ export type RegisterCommands = (program: Command) => void;
 const groups: RegisterCommands[] = [
   registerServe,
   registerUsers,
+  registerAdmins,
   registerDevices,
   registerCommands,
   registerAudit,

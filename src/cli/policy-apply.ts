@@ -3,9 +3,9 @@
 // next check-in). Nothing is stored when any file has an error.
 import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
-import { applyPolicyFolder, enrolledDeviceProfiles } from '../policy/apply-folder.js';
 import { formatIssue } from '../policy/errors.js';
 import { formatPlan } from '../policy/policy-set.js';
+import { applyFolder } from '../services/policy.js';
 import { actorOf, configFor, runAction, withContext } from './context.js';
 import { printHuman } from './output.js';
 import { policyCommand } from './policy.js';
@@ -31,22 +31,12 @@ export function registerPolicyApply(program: Command): void {
           const folderDir = dir ?? configFor(command).policyDir;
           const catalog = opts.catalog ? Catalog.load(opts.catalog) : defaultCatalog();
           await withContext(command, async ({ storage }) => {
-            const result = await applyPolicyFolder(storage.policies, folderDir, {
+            const result = await applyFolder(storage, folderDir, {
               catalog,
               dryRun: opts.dryRun === true,
-              devices: await enrolledDeviceProfiles(storage),
+              actor: actorOf(opts),
+              source: folderDir,
             });
-            if (result.stored?.created) {
-              await storage.audit.record({
-                actor: actorOf(opts),
-                action: 'policy.apply',
-                details: {
-                  folder: folderDir,
-                  revision: result.stored.revision,
-                  changes: result.stored.changes.map((c) => `${c.change} ${c.name} v${c.version}`),
-                },
-              });
-            }
             const errors = result.folder.issues.filter((i) => i.severity === 'error');
             if (opts.json) {
               process.stdout.write(

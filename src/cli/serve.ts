@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
       const server = await startMdmServer(config);
       await new Promise<void>((resolve) => {
         const stop = () => {
-          server.close().then(resolve, resolve);
+          server.close({ graceful: true }).then(resolve, resolve);
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

@@ -1,7 +1,8 @@
 // `mdm tokens create|list|revoke`: API tokens for the admin API (`Authorization: Bearer …`).
 // The token is printed once; only its SHA-256 is stored.
 import type { Command } from 'commander';
-import { createApiToken } from '../reporting/api-tokens.js';
+import { createToken, revokeToken } from '../services/tokens.js';
+import { DEFAULT_TOKEN_ROLE, TOKEN_ROLES, type TokenRole } from '../storage/tokens.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
 import { oneLine, printHuman, printList } from './output.js';
 
@@ -11,19 +12,25 @@ export function registerTokens(program: Command): void {
     .command('create')
     .description('create a token and print it once (store it now: it cannot be shown again)')
     .option('-n, --name <name>', 'what the token is for', 'admin')
+    .option(
+      '--role <role>',
+      `${TOKEN_ROLES.join('|')}: admin everything, operator device actions and commands, auditor read-only`,
+      DEFAULT_TOKEN_ROLE,
+    )
     .option('--actor <name>', 'who is asking (audit log; default the OS user)')
-    .action((opts: { name: string; actor?: string }, command: Command) =>
+    .action((opts: { name: string; role: string; actor?: string }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
-          const { id, token } = await createApiToken(storage.tokens, opts.name);
+          if (!(TOKEN_ROLES as readonly string[]).includes(opts.role))
+            throw new CliError(`--role must be one of ${TOKEN_ROLES.join(', ')}`, 2);
           // The audit entry names the token, never its value.
-          await storage.audit.record({
+          const { id, token, role } = await createToken(storage, {
+            name: opts.name,
+            role: opts.role as TokenRole,
             actor: actorOf(opts),
-            action: 'tokens.create',
-            details: { id, name: opts.name },
           });
           printHuman(
-            `created token ${id} (${opts.name}); use it as: Authorization: Bearer <token>`,
+            `created ${role} token ${id} (${opts.name}); use it as: Authorization: Bearer <token>`,
             process.stderr,
           );
           process.stdout.write(`${token}\n`);
@@ -43,7 +50,7 @@ export function registerTokens(program: Command): void {
             empty: 'no tokens; create one with: mdm tokens create',
             line: (t) => {
               const state = t.revokedAt ? `revoked ${t.revokedAt}` : `last used ${t.lastUsedAt ?? 'never'}`;
-              return `${t.id}\t${oneLine(t.name)}\tcreated ${t.createdAt}\t${state}`;
+              return `${t.id}\t${oneLine(t.name)}\t${t.role}\tcreated ${t.createdAt}\t${state}`;
             },
           });
         }),
@@ -57,10 +64,8 @@ export function registerTokens(program: Command): void {
     .action((id: string, opts: { actor?: string }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
-          if (!(await storage.tokens.revokeToken(id, new Date().toISOString()))) {
+          if (!(await revokeToken(storage, { id, actor: actorOf(opts) })))
             throw new CliError(`no live token ${id}`);
-          }
-          await storage.audit.record({ actor: actorOf(opts), action: 'tokens.revoke', details: { id } });
           printHuman(`revoked ${id}`);
         }),
       ),

@@ -1,6 +1,6 @@
 // `mdm users add|list|remove`: the enrollment users (OnPremise and Federated sign-in).
 import type { Command } from 'commander';
-import { addUser, UserError } from '../enrollment/users.js';
+import { addUser, removeUser, UserError } from '../services/users.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
 import { oneLine, printHuman, printList } from './output.js';
 
@@ -17,17 +17,12 @@ export function registerUsers(program: Command): void {
       runAction(() =>
         withContext(command, async ({ storage }) => {
           try {
-            await addUser(storage.users, upn, options.password);
+            // The audit entry names the user, never the password.
+            await addUser(storage, { upn, password: options.password, actor: actorOf(options) });
           } catch (err) {
             if (err instanceof UserError) throw new CliError(err.message);
             throw err;
           }
-          // The audit entry names the user, never the password.
-          await storage.audit.record({
-            actor: actorOf(options),
-            action: 'users.add',
-            details: { upn: upn.trim() },
-          });
           printHuman(`added ${upn.trim()}`);
         }),
       ),
@@ -58,12 +53,8 @@ export function registerUsers(program: Command): void {
     .action((upn: string, options: { actor?: string }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
-          if (!(await storage.users.removeUser(upn.trim()))) throw new CliError(`no user ${upn.trim()}`);
-          await storage.audit.record({
-            actor: actorOf(options),
-            action: 'users.remove',
-            details: { upn: upn.trim() },
-          });
+          if (!(await removeUser(storage, { upn, actor: actorOf(options) })))
+            throw new CliError(`no user ${upn.trim()}`);
           printHuman(`removed ${upn.trim()}`);
         }),
       ),

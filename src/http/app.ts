@@ -2,7 +2,8 @@
 // write a `RouteModule` (deps → Router) and add it to `ROUTE_MODULES`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
-import { createServerMetrics } from '../reporting/metrics.js';
+import { consoleRoutes } from '../console/routes.js';
+import { createServerMetrics, routeFamily } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware, markAuthenticated } from './capture.js';
@@ -18,7 +19,7 @@ export type { AppDeps } from './deps.js';
 export type RouteModule = (deps: AppDeps) => Router;
 
 /** Mounted in order. */
-export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes, consoleRoutes];
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -31,8 +32,22 @@ export function createRequestHandler(appDeps: AppDeps): RequestHandler {
   const deps = { ...appDeps, metrics: appDeps.metrics ?? createServerMetrics(appDeps.storage) };
   const dm = createDmEndpoint(deps);
   const app = createApp(deps, dm);
-  if (deps.config.captureDir) return app;
-  return (req, res) => (isDmRequest(req) ? dm.handle(req, res) : app(req, res));
+  const metrics = deps.metrics;
+  const route: RequestHandler = deps.config.captureDir
+    ? app
+    : (req, res) => (isDmRequest(req) ? dm.handle(req, res) : app(req, res));
+  // Request durations per route family (and OMA-DM exchange durations) for /metrics.
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    // Taken now: routers rewrite req.url while they handle it.
+    const family = isDmRequest(req) ? 'omadm' : routeFamily((req.url ?? '/').split('?')[0]!);
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequest(family, req.method ?? 'GET', res.statusCode, seconds);
+      if (family === 'omadm' && req.method === 'POST') metrics.dmExchange(seconds);
+    });
+    route(req, res);
+  };
 }
 
 export function createApp(deps: AppDeps, dm: DmEndpoint = createDmEndpoint(deps)): Express {

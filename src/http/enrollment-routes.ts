@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { buildDiscoverResponse, parseDiscover } from '../codec/soap/discovery.js';
 import { parseSoapRequest, type SoapRequest } from '../codec/soap/envelope.js';
+import { EnrollmentFault } from '../codec/soap/faults.js';
 import { ACTIONS } from '../codec/soap/namespaces.js';
 import { buildRequestSecurityTokenResponse, parseRequestSecurityToken } from '../codec/soap/wstep.js';
 import { buildGetPoliciesResponse, parseGetPolicies } from '../codec/soap/xcep.js';
@@ -14,6 +15,9 @@ import { markAuthenticated } from './capture.js';
 import { clientCertificateOf } from './client-cert.js';
 import type { AppDeps } from './deps.js';
 import { rawBody, sendFault, sendSoap, soapBodyErrors } from './soap.js';
+
+/** The `mdm_enrollments_total` result of a refused enrollment: its fault subcode (a bounded set) or `error`. */
+const faultResult = (err: unknown) => (err instanceof EnrollmentFault ? err.subcode : 'error');
 
 export function enrollmentRoutes(deps: AppDeps): Router {
   const { config, logger } = deps;
@@ -26,6 +30,7 @@ export function enrollmentRoutes(deps: AppDeps): Router {
     path: string,
     responseAction: string,
     handle: (soap: SoapRequest, req: Request, res: Response) => Promise<string>,
+    onFault?: (err: unknown) => void,
   ) {
     router.post(
       path,
@@ -38,6 +43,7 @@ export function enrollmentRoutes(deps: AppDeps): Router {
           relatesTo = soap.messageId;
           sendSoap(res, await handle(soap, req, res));
         } catch (err) {
+          onFault?.(err);
           sendFault(res, err, { action: responseAction, relatesTo }, logger);
         }
       },
@@ -61,24 +67,30 @@ export function enrollmentRoutes(deps: AppDeps): Router {
     return buildGetPoliciesResponse(response);
   });
 
-  soapRoute(ENROLLMENT_PATHS.enrollment, ACTIONS.requestSecurityTokenResponse, async (soap, req, res) => {
-    const request = parseRequestSecurityToken(soap);
-    const result = await service.requestSecurityToken(
-      request,
-      soap.security,
-      clientCertificateOf(req, config),
-    );
-    logger.info(
-      { deviceId: result.deviceId, requestType: request.requestType, serial: result.certificate.serial },
-      'device certificate issued',
-    );
-    markAuthenticated(res, result.deviceId);
-    return buildRequestSecurityTokenResponse({
-      relatesTo: request.messageId,
-      provisioningDoc: result.provisioningDoc,
-      now: new Date(),
-    });
-  });
+  soapRoute(
+    ENROLLMENT_PATHS.enrollment,
+    ACTIONS.requestSecurityTokenResponse,
+    async (soap, req, res) => {
+      const request = parseRequestSecurityToken(soap);
+      const result = await service.requestSecurityToken(
+        request,
+        soap.security,
+        clientCertificateOf(req, config),
+      );
+      logger.info(
+        { deviceId: result.deviceId, requestType: request.requestType, serial: result.certificate.serial },
+        'device certificate issued',
+      );
+      markAuthenticated(res, result.deviceId);
+      deps.metrics?.enrollment(/renew/i.test(request.requestType) ? 'renewed' : 'issued');
+      return buildRequestSecurityTokenResponse({
+        relatesTo: request.messageId,
+        provisioningDoc: result.provisioningDoc,
+        now: new Date(),
+      });
+    },
+    (err) => deps.metrics?.enrollment(faultResult(err)),
+  );
 
   registerSignInPage(router, service, config);
   return router;

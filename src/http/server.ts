@@ -57,7 +57,11 @@ export interface Listener {
   readonly server: http.Server | https.Server;
   readonly port: number;
   readonly protocol: 'https' | 'http';
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, then waits up to `graceMs` for requests in flight to finish
+   * (idle keep-alive connections are closed at once), then closes every connection.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Starts listening; requests go to `handler()` (looked up per request, so the app can be set after binding). */
@@ -90,6 +94,16 @@ export async function listen(options: ListenOptions, handler: () => RequestHandl
     : http.createServer(timeouts, onRequest);
   server.keepAliveTimeout = 65_000;
   limitConnectionsPerClient(server, limits);
+  let inFlight = 0;
+  let stopping = false;
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight++;
+    // While stopping, a kept-alive connection is not reused (RFC 9112 §9.6 Connection: close).
+    if (stopping) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      inFlight--;
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -102,11 +116,17 @@ export async function listen(options: ListenOptions, handler: () => RequestHandl
     server,
     port,
     protocol: options.tls ? 'https' : 'http',
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    async close(graceMs = 0) {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const deadline = Date.now() + graceMs;
+      while (inFlight > 0 && Date.now() < deadline) {
+        server.closeIdleConnections();
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
 

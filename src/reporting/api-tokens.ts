@@ -1,7 +1,7 @@
 // Admin API tokens: 256 random bits, shown once; only the SHA-256 is stored (a token this long
 // needs no slow hash). Checked in constant time by looking up the hash.
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApiToken, TokenStore } from '../storage/tokens.js';
+import { type ApiToken, DEFAULT_TOKEN_ROLE, type TokenRole, type TokenStore } from '../storage/tokens.js';
 
 const TOKEN_PREFIX = 'mdm_';
 
@@ -13,10 +13,11 @@ export async function createApiToken(
   store: Pick<TokenStore, 'createToken'>,
   name: string,
   now = new Date(),
+  role: TokenRole = DEFAULT_TOKEN_ROLE,
 ): Promise<{ id: string; token: string }> {
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const id = randomBytes(6).toString('hex');
-  await store.createToken({ id, name, hash: hashToken(token), createdAt: now.toISOString() });
+  await store.createToken({ id, name, role, hash: hashToken(token), createdAt: now.toISOString() });
   return { id, token };
 }
 

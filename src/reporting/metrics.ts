@@ -2,7 +2,8 @@
 // read from the database at scrape time, so every server instance reports the same numbers; what
 // happens inside a process (command outcomes it recorded) is counted in that process, the way
 // Prometheus sums counters over instances.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CommandQueue } from '../storage/commands.js';
 import { COMPLIANCE_STATES } from '../storage/compliance.js';
 import { SETTING_STATES } from '../storage/device-settings.js';
 import type { ReportStores } from './compliance.js';
@@ -13,13 +14,68 @@ export interface DmMetricsSink {
   commandOutcome(origin: string, verb: string, statusClass: '2xx' | '4xx' | '5xx' | 'none'): void;
 }
 
+/** Route families of `mdm_http_request_duration_seconds` (bounded label values). */
+export type RouteFamily = 'omadm' | 'enrollment' | 'api' | 'metrics' | 'health' | 'other';
+
 export interface ServerMetrics {
   readonly registry: Registry;
   readonly dm: DmMetricsSink;
+  /** One finished HTTP request. */
+  httpRequest(family: RouteFamily, method: string, status: number, seconds: number): void;
+  /** One OMA-DM exchange (a SyncML message and its answer). */
+  dmExchange(seconds: number): void;
+  /** One enrollment request (MS-MDE2 RequestSecurityToken): `issued`, `renewed` or a fault code. */
+  enrollment(result: string): void;
 }
 
-export function createServerMetrics(stores: ReportStores): ServerMetrics {
+/** The route family of a request path. */
+export function routeFamily(path: string): RouteFamily {
+  if (path.startsWith('/ManagementServer/')) return 'omadm';
+  if (path.startsWith('/EnrollmentServer/')) return 'enrollment';
+  if (path.startsWith('/api/')) return 'api';
+  if (path === '/metrics') return 'metrics';
+  if (path === '/healthz' || path === '/readyz' || path === '/version') return 'health';
+  return 'other';
+}
+
+export function createServerMetrics(
+  stores: ReportStores & { readonly commands?: Pick<CommandQueue, 'countByState'> },
+): ServerMetrics {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const http = new Histogram({
+    name: 'mdm_http_request_duration_seconds',
+    help: 'HTTP request duration by route family, method and status class',
+    labelNames: ['family', 'method', 'class'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const exchange = new Histogram({
+    name: 'mdm_omadm_exchange_duration_seconds',
+    help: 'OMA-DM exchange duration (one SyncML message from a device and the answer)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const enrollments = new Counter({
+    name: 'mdm_enrollments_total',
+    help: 'Enrollment requests (MS-MDE2 RequestSecurityToken) by result, since this process started',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  if (stores.commands) {
+    const commands = stores.commands;
+    new Gauge({
+      name: 'mdm_command_queue_depth',
+      help: 'Queued commands waiting for a device session (pending) or its answer (sent)',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const counts = await commands.countByState();
+        this.set({ state: 'pending' }, counts.pending);
+        this.set({ state: 'sent' }, counts.sent);
+      },
+    });
+  }
   new Gauge({
     name: 'mdm_devices',
     help: 'Enrolled devices by compliance state',
@@ -63,5 +119,9 @@ export function createServerMetrics(stores: ReportStores): ServerMetrics {
     dm: {
       commandOutcome: (origin, verb, statusClass) => outcomes.inc({ origin, verb, class: statusClass }),
     },
+    httpRequest: (family, method, status, seconds) =>
+      http.observe({ family, method, class: `${Math.floor(status / 100)}xx` }, seconds),
+    dmExchange: (seconds) => exchange.observe(seconds),
+    enrollment: (result) => enrollments.inc({ result }),
   };
 }

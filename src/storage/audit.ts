@@ -16,8 +16,22 @@ export interface AuditEntry extends AuditEntryInput {
   readonly at: string;
 }
 
+export interface AuditListOptions {
+  readonly deviceId?: string;
+  readonly actor?: string;
+  /** An action name, or a prefix ending in `.` (e.g. `devices.`). */
+  readonly action?: string;
+  /** ISO-8601 bounds on `at` (since inclusive, until exclusive). */
+  readonly since?: string;
+  readonly until?: string;
+  /** Only entries with a smaller id (the next page when listing newest first). */
+  readonly beforeId?: number;
+  /** Default 50. */
+  readonly limit?: number;
+}
+
 export interface AuditLog {
   record(entry: AuditEntryInput): Promise<AuditEntry>;
   /** Newest first. */
-  list(options?: { readonly deviceId?: string; readonly limit?: number }): Promise<AuditEntry[]>;
+  list(options?: AuditListOptions): Promise<AuditEntry[]>;
 }

@@ -7,7 +7,8 @@ import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
  * `pending`: waiting for a session. `sent`: sent in the current session, no Status yet.
  * `done`: the device answered the command itself (see `statusCode`, any code, 2xx = success).
  * `failed`: the server gave up (no answer after `commandMaxAttempts` sessions, or too large to send).
- * `expired`: `expiresAt` passed before it was sent. `cancelled`: the device unenrolled.
+ * `expired`: `expiresAt` passed before it was sent. `cancelled`: the device unenrolled or an admin
+ * cancelled it while pending.
  */
 export const COMMAND_STATES = ['pending', 'sent', 'done', 'failed', 'expired', 'cancelled'] as const;
 export type CommandState = (typeof COMMAND_STATES)[number];
@@ -105,6 +106,10 @@ export interface CommandQueue {
   listForDevice(deviceId: string, options?: ListCommandsOptions): Promise<CommandRecord[]>;
   /** Every node of a command as sent, with status codes and results, in send order. */
   listNodes(commandId: string): Promise<CommandNode[]>;
+  /** Cancels one command while it is still pending; returns false when it is not pending. */
+  cancel(commandId: string): Promise<boolean>;
+  /** Commands per state over every device (the `pending` count is the queue depth). */
+  countByState(): Promise<Record<CommandState, number>>;
   /** Cancels the device's pending commands; returns how many. */
   cancelPending(deviceId: string): Promise<number>;
 }

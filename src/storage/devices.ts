@@ -94,6 +94,39 @@ export interface ListDevicesOptions {
   readonly status?: DeviceStatus;
 }
 
+/** Sort keys of `queryDevices`. */
+export const DEVICE_SORT_KEYS = ['deviceId', 'name', 'lastCheckInAt', 'enrolledAt', 'osVersion'] as const;
+export type DeviceSortKey = (typeof DEVICE_SORT_KEYS)[number];
+
+/** Filters, sort and keyset page of a device list (admin API `GET /api/v1/devices`). */
+export interface DeviceQuery {
+  readonly status?: DeviceStatus;
+  /** Evaluated compliance state (`unknown` includes devices never evaluated). */
+  readonly compliance?: string;
+  /** Enrolling user's UPN, case-insensitive. */
+  readonly user?: string;
+  /** OS version prefix, e.g. `10.0.22631`. */
+  readonly osVersion?: string;
+  /** Last check-in strictly before / at or after (ISO-8601); devices never seen match neither. */
+  readonly checkedInBefore?: string;
+  readonly checkedInAfter?: string;
+  /** Case-insensitive substring of the DeviceID, name or SMBIOS serial number. */
+  readonly search?: string;
+  readonly sort: DeviceSortKey;
+  readonly order: 'asc' | 'desc';
+  /** Keyset cursor: the sort value (null sorts as '') and DeviceID of the last row of the previous page. */
+  readonly after?: { readonly key: string; readonly deviceId: string };
+  readonly limit: number;
+}
+
+/** A device as a fleet list shows it. */
+export interface DeviceListRow extends Device {
+  readonly lastCheckInAt: string | null;
+  readonly complianceState: string;
+  /** `./DevDetail/Ext/Microsoft/SMBIOSSerialNumber` as last reported. */
+  readonly serialNumber: string | null;
+}
+
 export interface DeviceStore {
   /**
    * Records a completed enrollment in one transaction: upserts the device, ends every live
@@ -104,11 +137,15 @@ export interface DeviceStore {
   getDevice(deviceId: string): Promise<Device | undefined>;
   /** Devices sorted by DeviceID. */
   listDevices(options?: ListDevicesOptions): Promise<Device[]>;
+  /** One page of devices matching the query, in its order. */
+  queryDevices(query: DeviceQuery): Promise<DeviceListRow[]>;
   /**
    * Ends the device's live enrollment and revokes its certificates, in one transaction.
    * Returns false when the device has no live enrollment.
    */
   markUnenrolled(deviceId: string, at?: string): Promise<boolean>;
+  /** Sets the device's display name (an admin rename); returns false for an unknown device. */
+  renameDevice(deviceId: string, name: string, at?: string): Promise<boolean>;
   /** DIGEST credentials of the device's current enrollment. */
   getDigestCredentials(deviceId: string): Promise<DigestCredentials | undefined>;
   /** Stores the nonce sent to the device in a `Chal`/NextNonce (docs/protocol-notes.md#digest-authentication). */

@@ -44,6 +44,24 @@ export interface StoredPolicySet {
   readonly appliedAt: string | null;
 }
 
+/** A policy name with its current version; inactive once it left the folder. */
+export interface PolicyHead {
+  readonly name: string;
+  readonly version: number;
+  readonly active: boolean;
+  readonly updatedAt: string;
+}
+
+/** One stored revision of the policy folder. */
+export interface PolicyRevision {
+  readonly revision: number;
+  readonly hash: string;
+  readonly config: unknown;
+  /** The plan it was stored with. */
+  readonly summary: unknown;
+  readonly createdAt: string;
+}
+
 export interface PolicyStore {
   /**
    * Stores a policy folder in one transaction: new versions for added/changed policies, removed
@@ -60,4 +78,9 @@ export interface PolicyStore {
   currentPolicySet(): Promise<StoredPolicySet>;
   /** Every stored version of one policy, oldest first. */
   policyVersions(name: string): Promise<PolicyVersion[]>;
+  /** Every policy ever stored, by name. */
+  listPolicyHeads(): Promise<PolicyHead[]>;
+  /** Revisions, newest first. */
+  listRevisions(): Promise<PolicyRevision[]>;
+  getRevision(revision: number): Promise<PolicyRevision | undefined>;
 }

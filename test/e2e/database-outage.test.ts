@@ -105,10 +105,16 @@ describe.skipIf(!postgresAvailable())(
       expect(api.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(JSON.parse(api.body)).toMatchObject({ status: 503, title: 'Service Unavailable' });
       expect(await server.storage.ready()).toBe(false);
+      // Liveness stays up; readiness says the database is not there.
+      expect((await apiGet('/healthz', '')).status).toBe(200);
+      const notReady = await apiGet('/readyz', '');
+      expect(notReady.status).toBe(503);
+      expect(JSON.parse(notReady.body)).toEqual({ status: 'unavailable', database: false });
 
       cluster.ctl('start');
       await server.ready;
       expect(await server.storage.ready()).toBe(true);
+      expect(JSON.parse((await apiGet('/readyz', '')).body)).toEqual({ status: 'ready', database: true });
       await server.addUser(USER, PASSWORD);
       expect((await policyRequest()).status).toBe(200);
     });
@@ -133,6 +139,7 @@ describe.skipIf(!postgresAvailable())(
       expect(down.ok).toBe(false);
       expect(down.error).toMatch(/HTTP 503/);
       expect((await apiGet('/api/v1/compliance', token.token)).status).toBe(503);
+      expect((await apiGet('/readyz', '')).status).toBe(503);
       expect(logs.join('')).toMatch(/OMA-DM message refused: database unavailable/);
 
       cluster.ctl('start');

@@ -630,7 +630,7 @@ export function describeStorage(name: string, factory: StorageFactory): void {
 
     describe('tokens, audit log, login throttle', () => {
       it('creates, finds, marks and revokes API tokens', async () => {
-        await storage.tokens.createToken({ id: 't1', name: 'ci', hash: 'h1', createdAt: AT });
+        await storage.tokens.createToken({ id: 't1', name: 'ci', role: 'admin', hash: 'h1', createdAt: AT });
         expect(await storage.tokens.findTokenByHash('h1')).toMatchObject({
           id: 't1',
           name: 'ci',

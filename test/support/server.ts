@@ -42,8 +42,8 @@ export interface TestServer {
   addUser(upn: string, password: string): Promise<void>;
   /** Resolves when the database is reachable and the server's start-up work is done. */
   readonly ready: Promise<void>;
-  /** Stops the server and deletes the temporary folders (unless `keepFiles`). */
-  close(options?: { keepFiles?: boolean }): Promise<void>;
+  /** Stops the server (`graceful`: as on SIGTERM) and deletes the temporary folders (unless `keepFiles`). */
+  close(options?: { keepFiles?: boolean; graceful?: boolean }): Promise<void>;
 }
 
 /**
@@ -99,7 +99,7 @@ export async function startTestServer(
       `dataDir: ${dataDir}\ncertsDir: ${certsDir}\n${databaseUrl ? `databaseUrl: ${databaseUrl}\n` : ''}${extra}`,
     addUser: (upn, password) => addUser(server.storage.users, upn, password),
     async close(closing = {}) {
-      await server.close();
+      await server.close({ graceful: closing.graceful === true });
       if (!closing.keepFiles) {
         rmSync(root, { recursive: true, force: true });
         if (options.dataDir) rmSync(options.dataDir, { recursive: true, force: true });

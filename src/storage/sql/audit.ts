@@ -1,6 +1,6 @@
 // Audit log of administrative actions (table: audit_log).
 import type { AuditEntry, AuditLog } from '../audit.js';
-import type { SqlExecutor } from './client.js';
+import type { SqlExecutor, SqlValue } from './client.js';
 
 interface AuditRow {
   id: number;
@@ -32,13 +32,24 @@ export function sqlAuditLog(db: SqlExecutor): AuditLog {
       }),
     list: (options = {}) =>
       db.read(async (c) => {
-        const limit = options.limit ?? 50;
-        const rows = options.deviceId
-          ? await c.all<AuditRow>('SELECT * FROM audit_log WHERE device_id = ? ORDER BY id DESC LIMIT ?', [
-              options.deviceId,
-              limit,
-            ])
-          : await c.all<AuditRow>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?', [limit]);
+        const where: string[] = [];
+        const args: SqlValue[] = [];
+        const add = (clause: string, ...values: SqlValue[]) => {
+          where.push(clause);
+          args.push(...values);
+        };
+        if (options.deviceId !== undefined) add('device_id = ?', options.deviceId);
+        if (options.actor !== undefined) add('actor = ?', options.actor);
+        if (options.action?.endsWith('.')) {
+          add('substr(action, 1, ?) = ?', options.action.length, options.action);
+        } else if (options.action !== undefined) add('action = ?', options.action);
+        if (options.since !== undefined) add('at >= ?', options.since);
+        if (options.until !== undefined) add('at < ?', options.until);
+        if (options.beforeId !== undefined) add('id < ?', options.beforeId);
+        const rows = await c.all<AuditRow>(
+          `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+          [...args, options.limit ?? 50],
+        );
         return rows.map(toEntry);
       }),
   };

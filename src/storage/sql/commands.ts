@@ -2,13 +2,14 @@
 // next session). Each command keeps its node records: every node as sent (session, MsgID, CmdID)
 // with the device's Status code and Results, so outcomes survive any server instance.
 import type { CommandOrigin, DmCommand } from '../../shared/dm-command.js';
-import type {
-  CommandNode,
-  CommandQueue,
-  CommandRecord,
-  CommandState,
-  EnqueueCommand,
-  QueuedCommand,
+import {
+  COMMAND_STATES,
+  type CommandNode,
+  type CommandQueue,
+  type CommandRecord,
+  type CommandState,
+  type EnqueueCommand,
+  type QueuedCommand,
 } from '../commands.js';
 import { placeholders, type SqlClient, type SqlExecutor } from './client.js';
 import { timeOrderedId } from './ids.js';
@@ -141,6 +142,23 @@ export function sqlCommandQueue(db: SqlExecutor): CommandQueue {
         ]);
         return row ? parseNodes(row.nodes) : [];
       }),
+    countByState: () =>
+      db.read(async (c) => {
+        const counts = Object.fromEntries(COMMAND_STATES.map((s) => [s, 0])) as Record<CommandState, number>;
+        for (const r of await c.all<{ state: CommandState; n: number | string }>(
+          'SELECT state, COUNT(*) AS n FROM dm_commands GROUP BY state',
+        ))
+          counts[r.state] = Number(r.n);
+        return counts;
+      }),
+    cancel: (commandId) =>
+      db.write(
+        async (c) =>
+          (await c.run(
+            "UPDATE dm_commands SET state = 'cancelled', completed_at = ? WHERE command_id = ? AND state = 'pending'",
+            [new Date().toISOString(), commandId],
+          )) > 0,
+      ),
     cancelPending: (deviceId) =>
       db.write((c) =>
         c.run(

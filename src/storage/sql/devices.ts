@@ -2,13 +2,16 @@
 // MS-MDE2 3.1.4 enrollment facts, MS-MDM 2.2.4 DIGEST credentials of the provisioning document).
 import type {
   Device,
+  DeviceListRow,
+  DeviceQuery,
+  DeviceSortKey,
   DeviceStore,
   DigestCredentials,
   EnrollmentAuthPolicy,
   EnrollmentType,
   NewEnrollment,
 } from '../devices.js';
-import type { SqlClient, SqlExecutor } from './client.js';
+import type { SqlClient, SqlExecutor, SqlValue } from './client.js';
 
 interface DeviceRow {
   device_id: string;
@@ -47,6 +50,76 @@ const DEVICE_SELECT = `
       SELECT x.enrollment_id FROM enrollments x WHERE x.device_id = d.device_id
        ORDER BY CASE WHEN x.status = 'active' THEN 0 ELSE 1 END, x.enrolled_at DESC, x.enrollment_id DESC
        LIMIT 1)`;
+
+const SERIAL_NODE = './DevDetail/Ext/Microsoft/SMBIOSSerialNumber';
+
+const SORT_COLUMNS: Record<DeviceSortKey, string> = {
+  deviceId: 'device_id',
+  name: "COALESCE(name, '')",
+  lastCheckInAt: "COALESCE(last_checkin_at, '')",
+  enrolledAt: 'enrolled_at',
+  osVersion: "COALESCE(os_version, '')",
+};
+
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** The keyset-paged device list query: filters, then (sort key, DeviceID) after the cursor. */
+function deviceListQuery(q: DeviceQuery): { sql: string; params: SqlValue[] } {
+  const where: string[] = [];
+  const params: SqlValue[] = [SERIAL_NODE];
+  const add = (clause: string, ...values: SqlValue[]) => {
+    where.push(clause);
+    params.push(...values);
+  };
+  if (q.status) add(`status = ?`, q.status === 'enrolled' ? 'active' : 'ended');
+  if (q.compliance) add('compliance_state = ?', q.compliance);
+  if (q.user) add('LOWER(user_upn) = LOWER(?)', q.user);
+  if (q.osVersion) add("os_version LIKE ? ESCAPE '\\'", `${likeEscape(q.osVersion)}%`);
+  if (q.checkedInBefore) add('last_checkin_at < ?', q.checkedInBefore);
+  if (q.checkedInAfter) add('last_checkin_at >= ?', q.checkedInAfter);
+  if (q.search) {
+    const like = `%${likeEscape(q.search.toLowerCase())}%`;
+    add(
+      `(LOWER(device_id) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(name, '')) LIKE ? ESCAPE '\\'
+        OR LOWER(COALESCE(serial_number, '')) LIKE ? ESCAPE '\\')`,
+      like,
+      like,
+      like,
+    );
+  }
+  const key = SORT_COLUMNS[q.sort];
+  const cmp = q.order === 'asc' ? '>' : '<';
+  if (q.after) {
+    if (q.sort === 'deviceId') add(`device_id ${cmp} ?`, q.after.deviceId);
+    else
+      add(
+        `(${key} ${cmp} ? OR (${key} = ? AND device_id ${cmp} ?))`,
+        q.after.key,
+        q.after.key,
+        q.after.deviceId,
+      );
+  }
+  const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+  const order = q.sort === 'deviceId' ? `device_id ${dir}` : `${key} ${dir}, device_id ${dir}`;
+  params.push(q.limit);
+  return {
+    sql: `SELECT * FROM (
+      SELECT t.*, ck.last_checkin_at, COALESCE(dc.state, 'unknown') AS compliance_state,
+             inv.value AS serial_number
+        FROM (${DEVICE_SELECT}) t
+        LEFT JOIN dm_checkins ck ON ck.device_id = t.device_id
+        LEFT JOIN device_compliance dc ON dc.device_id = t.device_id
+        LEFT JOIN dm_inventory inv ON inv.device_id = t.device_id AND inv.loc_uri = ?
+    ) listed ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`,
+    params,
+  };
+}
+
+interface DeviceListSqlRow extends DeviceRow {
+  last_checkin_at: string | null;
+  compliance_state: string;
+  serial_number: string | null;
+}
 
 function toDevice(row: DeviceRow): Device {
   return {
@@ -206,8 +279,27 @@ export function sqlDeviceStore(db: SqlExecutor): DeviceStore {
         const devices = rows.map(toDevice);
         return options.status ? devices.filter((d) => d.status === options.status) : devices;
       }),
+    queryDevices: (query) =>
+      db.read(async (c): Promise<DeviceListRow[]> => {
+        const { sql, params } = deviceListQuery(query);
+        return (await c.all<DeviceListSqlRow>(sql, params)).map((r) => ({
+          ...toDevice(r),
+          lastCheckInAt: r.last_checkin_at,
+          complianceState: r.compliance_state,
+          serialNumber: r.serial_number,
+        }));
+      }),
     markUnenrolled: (deviceId, at = new Date().toISOString()) =>
       db.write((c) => unenrollDevice(c, deviceId, at)),
+    renameDevice: (deviceId, name, at = new Date().toISOString()) =>
+      db.write(
+        async (c) =>
+          (await c.run('UPDATE devices SET name = ?, updated_at = ? WHERE device_id = ?', [
+            name,
+            at,
+            deviceId,
+          ])) > 0,
+      ),
     getDigestCredentials: (deviceId) =>
       db.read(async (c): Promise<DigestCredentials | undefined> => {
         const row = await c.get<DigestRow>(

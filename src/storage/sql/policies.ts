@@ -2,6 +2,8 @@
 // policy_revisions).
 import type {
   PolicyChange,
+  PolicyHead,
+  PolicyRevision,
   PolicySetInput,
   PolicyStore,
   PolicyVersion,
@@ -24,6 +26,18 @@ interface RevisionRow {
   config: string;
   created_at: string;
 }
+
+interface FullRevisionRow extends RevisionRow {
+  summary: string;
+}
+
+const toRevision = (r: FullRevisionRow): PolicyRevision => ({
+  revision: Number(r.revision),
+  hash: r.hash,
+  config: JSON.parse(r.config) as unknown,
+  summary: JSON.parse(r.summary) as unknown,
+  createdAt: r.created_at,
+});
 
 const toVersion = (r: VersionRow): PolicyVersion => ({
   name: r.name,
@@ -123,5 +137,33 @@ export function sqlPolicyStore(db: SqlExecutor): PolicyStore {
           await c.all<VersionRow>('SELECT * FROM policy_versions WHERE name = ? ORDER BY version', [name])
         ).map(toVersion),
       ),
+    listPolicyHeads: () =>
+      db.read(async (c) =>
+        (
+          await c.all<{ name: string; version: number; active: number; updated_at: string }>(
+            'SELECT name, version, active, updated_at FROM policy_heads ORDER BY name',
+          )
+        ).map(
+          (r): PolicyHead => ({
+            name: r.name,
+            version: Number(r.version),
+            active: Number(r.active) === 1,
+            updatedAt: r.updated_at,
+          }),
+        ),
+      ),
+    listRevisions: () =>
+      db.read(async (c) =>
+        (await c.all<FullRevisionRow>('SELECT * FROM policy_revisions ORDER BY revision DESC')).map(
+          toRevision,
+        ),
+      ),
+    getRevision: (revision) =>
+      db.read(async (c) => {
+        const row = await c.get<FullRevisionRow>('SELECT * FROM policy_revisions WHERE revision = ?', [
+          revision,
+        ]);
+        return row && toRevision(row);
+      }),
   };
 }

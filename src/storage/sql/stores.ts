@@ -1,6 +1,7 @@
 // Every store over one executor: the backend's autocommit executor for the `Storage` itself, or a
 // transaction's executor for the `tx` handed to `Storage.transaction` work.
 import type { Storage, Stores } from '../index.js';
+import { sqlAdminAccountStore } from './admins.js';
 import { sqlAuditLog } from './audit.js';
 import { sqlCertificateStore } from './certificates.js';
 import type { SqlExecutor } from './client.js';
@@ -30,11 +31,12 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   events: sqlDeviceEventStore,
   audit: sqlAuditLog,
   loginThrottle: sqlLoginThrottleStore,
+  admins: sqlAdminAccountStore,
 };
 
 /**
  * Adds every store over `db` to `target`, each built on first use (an exchange's transaction
- * touches a few of them; building all fourteen for each one is wasted work on the hot path).
+ * touches a few of them; building every one of them for each is wasted work on the hot path).
  */
 export function withSqlStores(target: Omit<Storage, keyof Stores>, db: SqlExecutor): Storage {
   for (const key of Object.keys(FACTORIES) as (keyof Stores)[]) {

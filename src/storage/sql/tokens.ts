@@ -1,10 +1,11 @@
 // Admin API tokens (table: api_tokens); only SHA-256 hashes are stored.
-import type { ApiToken, TokenStore } from '../tokens.js';
+import type { ApiToken, TokenRole, TokenStore } from '../tokens.js';
 import type { SqlExecutor } from './client.js';
 
 interface Row {
   id: string;
   name: string;
+  role: string;
   hash: string;
   created_at: string;
   last_used_at: string | null;
@@ -14,6 +15,7 @@ interface Row {
 const toToken = (r: Row): ApiToken => ({
   id: r.id,
   name: r.name,
+  role: r.role as TokenRole,
   hash: r.hash,
   createdAt: r.created_at,
   lastUsedAt: r.last_used_at,
@@ -24,9 +26,10 @@ export function sqlTokenStore(db: SqlExecutor): TokenStore {
   return {
     createToken: (t) =>
       db.write(async (c) => {
-        await c.run('INSERT INTO api_tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)', [
+        await c.run('INSERT INTO api_tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)', [
           t.id,
           t.name,
+          t.role,
           t.hash,
           t.createdAt,
         ]);
@@ -46,6 +49,11 @@ export function sqlTokenStore(db: SqlExecutor): TokenStore {
       db.read(async (c) =>
         (await c.all<Row>('SELECT * FROM api_tokens ORDER BY created_at, id')).map(toToken),
       ),
+    getToken: (id) =>
+      db.read(async (c) => {
+        const row = await c.get<Row>('SELECT * FROM api_tokens WHERE id = ?', [id]);
+        return row && toToken(row);
+      }),
     revokeToken: (id, at) =>
       db.write(
         async (c) =>

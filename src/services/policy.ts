@@ -1,0 +1,124 @@
+// Policy folder operations shared by `mdm policy apply|check` and the admin API (docs/api.md): the
+// API receives a folder as a bundle (file name → YAML text), writes it to a private temporary
+// folder and runs the very same load → validate → plan → store (src/policy/apply-folder.ts), so
+// both surfaces behave alike: nothing is stored on any error; the revision number is returned.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import type { CatalogLookup } from '../catalog/types.js';
+import { type ApplyFolderResult, applyPolicyFolder, enrolledDeviceProfiles } from '../policy/apply-folder.js';
+import { type CheckResult, checkPath } from '../policy/check.js';
+import type { PolicyIssue } from '../policy/errors.js';
+import { MAX_POLICY_BYTES } from '../policy/parse.js';
+import type { Storage } from '../storage/index.js';
+
+export class BundleError extends Error {
+  override name = 'BundleError';
+}
+
+/** At most this many files in one bundle. */
+export const MAX_BUNDLE_FILES = 500;
+
+/** Why a bundle file name cannot be used, or undefined: relative, `/`-separated, no `..`, YAML. */
+export function bundleNameProblem(name: string): string | undefined {
+  if (name === '' || name.length > 255) return 'a file name is 1–255 characters';
+  if (name.startsWith('/') || name.includes('\\') || /^[a-zA-Z]:/.test(name))
+    return 'a file name is relative and uses / between folders';
+  const parts = name.split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.')))
+    return 'a file name has no empty, hidden, . or .. segments';
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a file name has no control characters';
+  if (!/\.ya?ml$/i.test(name)) return 'only .yaml and .yml files belong in a policy folder';
+  return undefined;
+}
+
+/** Writes a bundle to a new temporary folder, runs `work` on it and deletes it. */
+export async function withBundle<T>(
+  files: Readonly<Record<string, string>>,
+  work: (dir: string) => Promise<T>,
+): Promise<T> {
+  const names = Object.keys(files);
+  if (names.length > MAX_BUNDLE_FILES) throw new BundleError(`at most ${MAX_BUNDLE_FILES} files`);
+  for (const name of names) {
+    const problem = bundleNameProblem(name);
+    if (problem) throw new BundleError(`${JSON.stringify(name)}: ${problem}`);
+    if (Buffer.byteLength(files[name]!, 'utf8') > MAX_POLICY_BYTES)
+      throw new BundleError(`${name}: larger than ${MAX_POLICY_BYTES} bytes`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'mdm-bundle-'));
+  try {
+    for (const name of names) {
+      const path = join(dir, ...name.split('/'));
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, files[name]!, { mode: 0o600 });
+    }
+    return await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** An issue with its file named as in the bundle (relative, `/`-separated). */
+export function relativeIssue(dir: string, issue: PolicyIssue): PolicyIssue {
+  const rel = relative(dir, issue.file);
+  return { ...issue, file: rel === '' ? '.' : rel.split(sep).join('/') };
+}
+
+/** `mdm policy check` on a bundle: the whole folder (every file and the cross-references). */
+export async function checkBundle(
+  files: Readonly<Record<string, string>>,
+  catalog: CatalogLookup,
+): Promise<CheckResult> {
+  return withBundle(files, async (dir) => {
+    const r = await checkPath(dir, catalog);
+    return { ...r, file: '.', issues: r.issues.map((i) => relativeIssue(dir, i)) };
+  });
+}
+
+export interface ApplyRequest {
+  readonly catalog: CatalogLookup;
+  readonly dryRun: boolean;
+  readonly actor: string;
+  /** Where the folder came from, for the audit log (a path, or `api bundle`). */
+  readonly source: string;
+}
+
+/** `mdm policy apply`: validate, plan per group (with group sizes), store unless a dry run; audited. */
+export async function applyFolder(
+  storage: Storage,
+  dir: string,
+  r: ApplyRequest,
+): Promise<ApplyFolderResult> {
+  const result = await applyPolicyFolder(storage.policies, dir, {
+    catalog: r.catalog,
+    dryRun: r.dryRun,
+    devices: await enrolledDeviceProfiles(storage),
+  });
+  if (result.stored?.created) {
+    await storage.audit.record({
+      actor: r.actor,
+      action: 'policy.apply',
+      details: {
+        folder: r.source,
+        revision: result.stored.revision,
+        changes: result.stored.changes.map((c) => `${c.change} ${c.name} v${c.version}`),
+      },
+    });
+  }
+  return result;
+}
+
+/** `applyFolder` on a bundle; issue files are named as in the bundle. */
+export async function applyBundle(
+  storage: Storage,
+  files: Readonly<Record<string, string>>,
+  r: ApplyRequest,
+): Promise<ApplyFolderResult> {
+  return withBundle(files, async (dir) => {
+    const result = await applyFolder(storage, dir, r);
+    return {
+      ...result,
+      folder: { ...result.folder, issues: result.folder.issues.map((i) => relativeIssue(dir, i)) },
+    };
+  });
+}

@@ -1,0 +1,337 @@
+// The web console in headless Chromium against the real HTTPS server: simulated Windows devices
+// enroll and check in, an admin signs in and reads the dashboard, reports and audit log; writes
+// without the CSRF token are refused. Screenshots of each page go to test-results/console/.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { defaultCatalog } from '../../src/catalog/catalog.js';
+import { addAdminAccount } from '../../src/console/accounts.js';
+import { complianceReport } from '../../src/reporting/compliance.js';
+import { VirtualDevice } from '../../src/simulator/device.js';
+import { makeProfile } from '../../src/simulator/profile.js';
+import { enrollInStorage } from '../policy-delivery/engine.js';
+import { describeBrowser, launchChromium, SCREENSHOT_DIR } from '../support/browser.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const USER = 'console@contoso.com';
+const USER_PASSWORD = 'Console-user-1';
+const ADMIN_PASSWORD = 'console-admin-pass';
+const AUDITOR_PASSWORD = 'console-auditor-pass';
+const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
+const SIMULATED = 3;
+const BULK = 997;
+
+const POLICIES: Record<string, string> = {
+  'camera-off.yaml': 'name: camera-off\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+  'assignments.yaml':
+    'assignments:\n  - policy: camera-off\n    include: [all]\nverification:\n  interval: 0s\n',
+};
+
+describeBrowser('web console in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let root: string;
+  const devices: VirtualDevice[] = [];
+  const profiles = Array.from({ length: SIMULATED }, (_, i) =>
+    makeProfile(`console-${i}`, { osVersion: '10.0.22631.4037', osEdition: '4' }),
+  );
+
+  async function signedIn(name: string, password: string): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/console`);
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    return { context, page };
+  }
+
+  /** No horizontal scrolling at 1280 px. */
+  async function fitsWidth(page: Page): Promise<void> {
+    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
+    expect(width).toBeLessThanOrEqual(1280);
+  }
+
+  /** Status of a GET from the page itself (its cookies, its origin). */
+  const status = (page: Page, path: string) =>
+    page.evaluate<number, string>(async (p) => (await fetch(p, { credentials: 'same-origin' })).status, path);
+
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'mdm-console-'));
+    const policyDir = join(root, 'policies');
+    mkdirSync(policyDir);
+    for (const [file, text] of Object.entries(POLICIES)) writeFileSync(join(policyDir, file), text);
+    server = await startTestServer({ policyDir });
+    await server.ready;
+    await server.addUser(USER, USER_PASSWORD);
+    await addAdminAccount(server.storage.admins, 'alice', 'admin', ADMIN_PASSWORD);
+    await addAdminAccount(server.storage.admins, 'audrey', 'auditor', AUDITOR_PASSWORD);
+    const catalog = defaultCatalog();
+    for (const profile of profiles) {
+      const device = new VirtualDevice({ profile, catalog, tls: { ca: server.tlsCertPem } });
+      await device.enroll(server.url, USER, USER_PASSWORD);
+      expect((await device.checkIn()).ok).toBe(true);
+      devices.push(device);
+    }
+    // The rest of the fleet: enrolled, never checked in.
+    for (let i = 0; i < BULK; i++) {
+      await enrollInStorage(server.storage, `BULK-${String(i).padStart(4, '0')}`, {
+        user: `user${i}@contoso.com`,
+      });
+    }
+    browser = await launchChromium(server.tlsCertPem);
+  }, 240_000);
+  afterAll(async () => {
+    await browser?.close();
+    for (const d of devices) d.close();
+    await server?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('shows the sign-in form, refuses a wrong password and signs in', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+    });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/console`);
+    await page.getByRole('heading', { name: 'Sign in to the MDM console' }).waitFor();
+    await shot(page, 'sign-in');
+    await page.getByLabel('Name').fill('alice');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Wrong name or password.');
+    // Keyboard only: the password field has the focus after a failure; Enter submits.
+    await page.keyboard.type(ADMIN_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    expect(await page.locator('#who').textContent()).toBe('alice (admin)');
+    // After sign-in the focus is on the page's content; on a fresh load the first Tab reaches the
+    // skip link, which moves the focus there.
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('main');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('main');
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({
+      name: '__Host-mdm-console',
+      httpOnly: true,
+      secure: true,
+      sameSite: 'Strict',
+    });
+    // The cookie is not readable from the page's script.
+    expect(await page.evaluate<string>('document.cookie')).toBe('');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to the MDM console' }).waitFor();
+    expect(await status(page, '/api/v1/compliance')).toBe(401);
+    await context.close();
+  });
+
+  it('renders the dashboard with the numbers of the simulated fleet', async () => {
+    const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
+    await page.getByTestId('device-count').waitFor();
+    expect(await page.getByTestId('device-count').textContent()).toBe(String(SIMULATED + BULK));
+    // Each simulated device verified the camera setting in its first session.
+    const verified = await server.storage.deviceSettings.querySettings({ state: 'verified' });
+    expect(verified.filter((s) => s.path === CAMERA)).toHaveLength(SIMULATED);
+    expect(await page.getByTestId('setting-verified').textContent()).toBe(String(SIMULATED));
+    expect(await page.getByTestId('checkins-24h').textContent()).toBe(String(SIMULATED));
+    // Devices never seen (the bulk of the fleet) count as not seen for 7 days.
+    expect(await page.getByTestId('stale-count').textContent()).toBe(String(BULK));
+    // Compliance states: the same counts as the report the server computes.
+    const report = await complianceReport(server.storage);
+    const byState = new Map<string, number>();
+    for (const d of report) byState.set(d.state, (byState.get(d.state) ?? 0) + 1);
+    for (const [state, n] of byState)
+      expect(await page.getByTestId(`compliance-${state}`).textContent()).toBe(String(n));
+    await fitsWidth(page);
+    await shot(page, 'dashboard');
+    await context.close();
+  });
+
+  it('downloads the compliance CSV', async () => {
+    const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
+    await page.goto(`${server.url}/console#/reports`);
+    await page.getByRole('heading', { name: 'Compliance report' }).waitFor();
+    await page.getByRole('link', { name: profiles[0]!.deviceId }).waitFor();
+    await fitsWidth(page);
+    await shot(page, 'reports');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download compliance CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/\.csv$/);
+    const csv = readFileSync((await download.path())!, 'utf8');
+    const lines = csv.trim().split(/\r?\n/);
+    expect(lines[0]).toMatch(/^device_id,user,enrolled,compliance_state,/);
+    for (const p of profiles) {
+      expect(
+        lines.some((l) => l.startsWith(`${p.deviceId},`) && l.includes(CAMERA) && l.includes('verified')),
+      ).toBe(true);
+    }
+    await context.close();
+  });
+
+  it('refuses a write from the signed-in page without the CSRF token', async () => {
+    const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
+    const refused = await page.evaluate(async () => {
+      const res = await fetch('/console/session', { method: 'DELETE', credentials: 'same-origin' });
+      return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+    });
+    expect(refused.status, refused.body).toBe(403);
+    expect(refused.type).toMatch(/^application\/problem\+json/);
+    // Still signed in: the refused request changed nothing.
+    expect(await status(page, '/console/session')).toBe(200);
+    await context.close();
+  });
+
+  it('finds a device by search among 1,000, opens it, queues a sync and a Get and shows the result', async () => {
+    const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
+    const target = profiles[1]!;
+    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.getByRole('heading', { name: 'Devices', level: 1 }).waitFor();
+    await expect.poll(() => page.getByTestId('devices-shown').textContent()).toBe('50 shown, page 1');
+    // Server-side paging: the second page starts where the first ended.
+    const firstOnPage1 = await page.locator('#devices-table tbody tr td a').first().textContent();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => page.getByTestId('devices-shown').textContent()).toBe('50 shown, page 2');
+    expect(await page.locator('#devices-table tbody tr td a').first().textContent()).not.toBe(firstOnPage1);
+    await fitsWidth(page);
+    await shot(page, 'devices');
+    // Search by a part of the DeviceID.
+    await page.getByLabel('Search devices').fill(target.deviceId.slice(4, 20));
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(() => page.getByTestId('devices-shown').textContent()).toBe('1 shown, page 1');
+    await page.getByRole('link', { name: target.deviceId }).click();
+    await page.getByRole('heading', { name: `Device ${target.deviceName} (${target.deviceId})` }).waitFor();
+    // Settings with desired and reported values and their state.
+    const camera = page.locator('section[aria-labelledby="dev-settings"] tr').filter({ hasText: CAMERA });
+    await expect.poll(() => camera.textContent()).toContain('verified');
+    await fitsWidth(page);
+    await shot(page, 'device');
+
+    await page.getByRole('button', { name: 'Sync' }).click();
+    await expect.poll(() => page.locator('#action-outcome').textContent()).toMatch(/^Sync: /);
+    await page.getByLabel('Read a node (Get command)').fill('./DevDetail/SwV');
+    await page.getByRole('button', { name: 'Queue Get' }).click();
+    await expect.poll(() => page.locator('#action-outcome').textContent()).toMatch(/Get: pending/);
+    // The device checks in; the page shows the result as it arrives.
+    expect((await devices[1]!.checkIn()).ok).toBe(true);
+    await page.getByTestId('command-outcome').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('command-outcome').getAttribute('data-state')).toBe('done');
+    expect(await page.getByTestId('command-result').textContent()).toContain(
+      `./DevDetail/SwV = ${target.osVersion}`,
+    );
+    await context.close();
+  }, 90_000);
+
+  it('shows a policy error at its line, then plans and applies a valid folder that devices verify', async () => {
+    const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
+    await page.getByRole('link', { name: 'Policy editor' }).click();
+    await page.getByRole('heading', { name: 'Policy editor' }).waitFor();
+    await page.locator('#file-name-0').fill('cortana-off.yaml');
+    await page
+      .locator('#file-text-0')
+      .fill('name: cortana-off\nsettings:\n  - path: Experience/AllowCortanaa\n    value: 0\n');
+    await page
+      .locator('#file-text-1')
+      .fill(
+        'assignments:\n  - policy: camera-off\n    include: [all]\n  - policy: cortana-off\n    include: [all]\nverification:\n  interval: 0s\n',
+      );
+    await page.getByLabel('Add a file').fill('camera-off.yaml');
+    await page.getByRole('button', { name: 'Add file' }).click();
+    await page.locator('#file-text-2').fill(POLICIES['camera-off.yaml']!);
+    await page.getByRole('button', { name: 'Validate' }).click();
+    const diagnostic = page.getByTestId('file-diagnostics-0').getByTestId('diagnostic').first();
+    await diagnostic.waitFor();
+    expect(await diagnostic.textContent()).toMatch(/^cortana-off\.yaml:3:\d+ error /);
+    // The line it names is marked in the listing.
+    expect(await page.getByTestId('file-diagnostics-0').locator('.bad').textContent()).toBe(
+      '  - path: Experience/AllowCortanaa',
+    );
+    await fitsWidth(page);
+    await shot(page, 'policy-editor-error');
+    // Planning refuses too; nothing is stored.
+    const before = (await server.storage.policies.currentPolicySet()).policies.map((p) => p.name);
+    await page.getByRole('button', { name: 'Plan' }).click();
+    await expect.poll(() => page.getByTestId('issue-summary').textContent()).toMatch(/^\d+ error/);
+
+    await page
+      .locator('#file-text-0')
+      .fill('name: cortana-off\nsettings:\n  - path: Experience/AllowCortana\n    value: 0\n');
+    await page.getByRole('button', { name: 'Plan' }).click();
+    await page.getByRole('button', { name: 'Confirm and apply' }).waitFor();
+    expect(await page.locator('#policy-result').textContent()).toContain(
+      './Device/Vendor/MSFT/Policy/Config/Experience/AllowCortana',
+    );
+    expect((await server.storage.policies.currentPolicySet()).policies.map((p) => p.name)).toEqual(before);
+    await shot(page, 'policy-plan');
+    await page.getByRole('button', { name: 'Confirm and apply' }).click();
+    await expect.poll(() => page.getByTestId('applied').textContent()).toMatch(/^Applied: revision \d+$/);
+    // The simulated devices check in and verify the new setting.
+    for (const d of devices) expect((await d.checkIn()).ok).toBe(true);
+    await page.goto(`${server.url}/console#/policies/cortana-off`);
+    const row = page.getByRole('row').filter({ hasText: 'Experience/AllowCortana' });
+    await expect.poll(() => row.textContent()).toContain(`verified ${SIMULATED}:`);
+    await fitsWidth(page);
+    await shot(page, 'policy');
+    await page.goto(`${server.url}/console#/policies`);
+    await page.getByRole('link', { name: 'cortana-off' }).waitFor();
+    await shot(page, 'policies');
+    await context.close();
+  }, 90_000);
+
+  it('hides the wipe action from an auditor, whose wipe the API refuses with 403', async () => {
+    const { context, page } = await signedIn('audrey', AUDITOR_PASSWORD);
+    const target = profiles[2]!.deviceId;
+    await page.goto(`${server.url}/console#/device/${target}`);
+    await page.getByRole('heading', { name: new RegExp(`^Device .*${target}`) }).waitFor();
+    expect(await page.getByText('Your role (auditor) can read only.').count()).toBe(1);
+    expect(await page.getByRole('button', { name: /wipe/i }).count()).toBe(0);
+    expect(await page.getByLabel(/type the device ID/).count()).toBe(0);
+    const refused = await page.evaluate(async (id) => {
+      const session = (await (await fetch('/console/session')).json()) as { csrfToken: string };
+      const res = await fetch(`/api/v1/devices/${id}/actions/wipe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        body: JSON.stringify({ confirm: id }),
+      });
+      return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
+    }, target);
+    expect(refused.status).toBe(403);
+    expect(refused.type).toMatch(/^application\/problem\+json/);
+    expect(await server.storage.commands.listForDevice(target, { states: ['pending'], limit: 10 })).toEqual(
+      [],
+    );
+    await page.goto(`${server.url}/console#/audit`);
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    // The refusal is in the audit log under the auditor's name; the admin's apply under hers.
+    await page.getByLabel('Actor').fill('console:audrey');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('cell', { name: 'api.forbidden' }).first().waitFor();
+    await page.getByLabel('Actor').fill('console:alice');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('cell', { name: 'policy.apply', exact: true }).first().waitFor();
+    await fitsWidth(page);
+    await shot(page, 'audit');
+    await page.goto(`${server.url}/console#/catalog`);
+    await page.getByLabel('Search the CSP catalog').fill('AllowCamera');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByRole('button', { name: CAMERA }).click();
+    await page.getByRole('heading', { name: CAMERA }).waitFor();
+    await fitsWidth(page);
+    await shot(page, 'catalog');
+    await context.close();
+  }, 90_000);
+});
