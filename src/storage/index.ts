@@ -6,6 +6,7 @@
 // every call runs inside that one transaction, on its connection; it commits when the work resolves
 // and rolls back when it throws. Work inside a transaction does no network I/O and never calls the
 // outer `storage` (that call would wait for the transaction it is part of).
+import type { AppStore } from './apps.js';
 import type { AuditLog } from './audit.js';
 import type { CertificateStore } from './certificates.js';
 import type { CheckInStore } from './checkins.js';
@@ -38,6 +39,7 @@ export interface Stores {
   readonly events: DeviceEventStore;
   readonly audit: AuditLog;
   readonly loginThrottle: LoginThrottleStore;
+  readonly apps: AppStore;
 }
 
 export interface Storage extends Stores {

@@ -1,6 +1,7 @@
 // Every store over one executor: the backend's autocommit executor for the `Storage` itself, or a
 // transaction's executor for the `tx` handed to `Storage.transaction` work.
 import type { Storage, Stores } from '../index.js';
+import { sqlAppStore } from './apps.js';
 import { sqlAuditLog } from './audit.js';
 import { sqlCertificateStore } from './certificates.js';
 import type { SqlExecutor } from './client.js';
@@ -30,6 +31,7 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   events: sqlDeviceEventStore,
   audit: sqlAuditLog,
   loginThrottle: sqlLoginThrottleStore,
+  apps: sqlAppStore,
 };
 
 /**
