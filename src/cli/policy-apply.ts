@@ -35,6 +35,7 @@ export function registerPolicyApply(program: Command): void {
               catalog,
               dryRun: opts.dryRun === true,
               devices: await enrolledDeviceProfiles(storage),
+              content: storage.apps,
             });
             if (result.stored?.created) {
               await storage.audit.record({

@@ -12,6 +12,7 @@ import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware, markAuthenticated } from './capture.js';
+import { contentRoutes } from './content-routes.js';
 import { createDmEndpoint, DM_PATH, type DmEndpoint, isDmRequest } from './dm-endpoint.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
 import { clientErrorStatus } from './errors.js';
@@ -41,7 +42,7 @@ export interface AppDeps {
 export type RouteModule = (deps: AppDeps) => Router;
 
 /** Mounted in order. */
-export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes, contentRoutes];
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
