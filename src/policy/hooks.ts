@@ -82,7 +82,7 @@ export interface PolicyHooksOptions {
   readonly factRefreshMs?: number;
   readonly sendWebhook?: WebhookSender;
   /** Base of the download URLs of hosted app packages (`MDM_PUBLIC_URL`). */
-  readonly publicUrl?: string;
+  readonly publicUrl?: string | (() => string);
 }
 
 /** Queue port that collects what is queued, for the session engine to commit. */

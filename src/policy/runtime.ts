@@ -21,6 +21,8 @@ export interface PolicyRuntime {
 
 export function createPolicyRuntime(options: {
   config: Pick<Config, 'policyDir' | 'complianceRefreshMinutes'> & Partial<Pick<Config, 'publicUrl'>>;
+  /** The public URL once the listener is bound (port 0); default `config.publicUrl`. */
+  publicUrl?: () => string;
   storage: Pick<Storage, 'policies' | 'apps'>;
   logger: Logger;
   catalog?: CatalogLookup;
@@ -31,7 +33,11 @@ export function createPolicyRuntime(options: {
   const hooks = createPolicyHooks({
     logger,
     factRefreshMs: options.config.complianceRefreshMinutes * 60_000,
-    ...(options.config.publicUrl ? { publicUrl: options.config.publicUrl } : {}),
+    ...(options.publicUrl
+      ? { publicUrl: options.publicUrl }
+      : options.config.publicUrl
+        ? { publicUrl: options.config.publicUrl }
+        : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   return {

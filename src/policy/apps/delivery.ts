@@ -29,8 +29,8 @@ export interface AppDeliveryStores {
 
 export interface AppDeliveryOptions {
   readonly logger: Logger;
-  /** Base of the content URLs of hosted packages (`MDM_PUBLIC_URL`). */
-  readonly publicUrl: string;
+  /** Base of the content URLs of hosted packages (`MDM_PUBLIC_URL`; a function when known only once listening). */
+  readonly publicUrl: string | (() => string);
   readonly now?: () => Date;
   readonly priority?: number;
 }
@@ -95,6 +95,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
   const now = options.now ?? (() => new Date());
   const priority = options.priority ?? 50;
   const { logger } = options;
+  const publicUrl = () => (typeof options.publicUrl === 'function' ? options.publicUrl() : options.publicUrl);
 
   function fresh(deviceId: string, w: Wanted): AppRecord {
     return {
@@ -235,7 +236,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
               : null,
         };
         changed.push(start);
-        await send('install', key, installCommands(first.plan, options.publicUrl));
+        await send('install', key, installCommands(first.plan, publicUrl()));
         continue;
       }
       if (record.state === 'failed' && record.nextRetryAt && Date.parse(record.nextRetryAt) <= at.getTime()) {
@@ -247,7 +248,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
           sentAt: at.toISOString(),
           updatedAt: at.toISOString(),
         });
-        await send('install', key, installCommands(record.plan ?? first.plan, options.publicUrl));
+        await send('install', key, installCommands(record.plan ?? first.plan, publicUrl()));
         continue;
       }
       if (poll && record.state === 'installing')
