@@ -3,6 +3,7 @@
 // happens inside a process (command outcomes it recorded) is counted in that process, the way
 // Prometheus sums counters over instances.
 import { Counter, Gauge, Registry } from 'prom-client';
+import { APP_STATES } from '../storage/apps.js';
 import { COMPLIANCE_STATES } from '../storage/compliance.js';
 import { SETTING_STATES } from '../storage/device-settings.js';
 import type { ReportStores } from './compliance.js';
@@ -40,6 +41,19 @@ export function createServerMetrics(stores: ReportStores): ServerMetrics {
     async collect() {
       const counts = await stores.deviceSettings.countSettingsByState();
       for (const state of SETTING_STATES) this.set({ state }, counts[state]);
+    },
+  });
+  new Gauge({
+    name: 'mdm_apps',
+    help: 'Device × app records by package kind and deployment state',
+    labelNames: ['kind', 'state'],
+    registers: [registry],
+    async collect() {
+      if (!stores.apps) return;
+      const counts = await stores.apps.countAppsByState();
+      for (const kind of ['msi', 'msix'])
+        for (const state of APP_STATES)
+          this.set({ kind, state }, counts.find((c) => c.kind === kind && c.state === state)?.count ?? 0);
     },
   });
   new Counter({

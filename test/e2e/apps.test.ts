@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
+import { buildProgram } from '../../src/cli/index.js';
 import { applyPolicyFolder } from '../../src/policy/apply-folder.js';
 import { formatIssue } from '../../src/policy/errors.js';
 import { VirtualDevice } from '../../src/simulator/device.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import type { DeviceAppRecord } from '../../src/storage/apps.js';
 import { describeBackends } from '../support/backends.js';
+import { captureCli } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { buildMsi, describeWithWixl } from '../support/wixl.js';
 
@@ -250,6 +252,49 @@ verification:
         installedVersion: '3.1.0.0',
       });
       expect(devices.modern.apps.inventory()).toMatchObject([{ kind: 'msix', id: PFN, version: '3.1.0.0' }]);
+    });
+
+    it('the report shows each state: CLI table, CSV and JSON, and /metrics', async () => {
+      const configFile = join(root, 'mdm.yaml');
+      writeFileSync(configFile, server.configYaml());
+      const mdm = (...args: string[]) =>
+        captureCli(() => buildProgram().parseAsync(['node', 'mdm', '--config', configFile, ...args]));
+      const json = await mdm('report', 'apps', '--format', 'json');
+      expect(json.code, json.err).toBe(0);
+      const rows = (
+        JSON.parse(json.out) as { apps: { deviceId: string; state: string; lastErrorHex: string | null }[] }
+      ).apps;
+      const stateOf = (name: Name) =>
+        rows.filter((r) => r.deviceId === profiles[name].deviceId).map((r) => r.state);
+      expect(stateOf('installer')).toEqual(['installed']);
+      expect(stateOf('badhash')).toEqual(['failed']);
+      expect(stateOf('conflicted')).toEqual(['conflict']);
+      expect(stateOf('old')).toEqual(['not_applicable']);
+      expect(stateOf('modern')).toEqual(['installed']);
+      expect(rows.find((r) => r.deviceId === profiles.badhash.deviceId)?.lastErrorHex).toBe('0x80091007');
+      const csv = await mdm('report', 'apps', '--format', 'csv');
+      const lines = csv.out.trimEnd().split('\r\n');
+      expect(lines[0]).toBe(
+        'device_id,app,kind,name,policy,state,app_id,desired_version,installed_version,csp_status,status_code,' +
+          'last_error,last_error_hex,last_error_desc,reason,attempts,next_retry_at,sent_at,installed_at,updated_at',
+      );
+      expect(lines).toHaveLength(rows.length + 1);
+      const bad = lines.find((l) => l.startsWith(`${profiles.badhash.deviceId},`))!;
+      expect(bad).toContain(
+        ',failed,{22222222-0000-0000-0000-000000000001},1.0.0,,60,200,-2146889721,0x80091007,The hash value is not correct.,',
+      );
+      const table = await mdm('report', 'apps', '--state', 'failed');
+      expect(table.out.split('\n')[0]).toMatch(
+        /^DEVICE\s+APP\s+STATE\s+VERSION\s+INSTALLED\s+ERROR\s+REASON$/,
+      );
+      expect(table.out).toContain('0x80091007 The hash value is not correct.');
+      expect((await mdm('report', 'apps', '--state', 'nope')).code).toBe(2);
+      const metrics = await fetchWithCa(server, '/metrics');
+      const text = metrics.body.toString('utf8');
+      expect(text).toMatch(/^mdm_apps\{kind="msi",state="installed"\} 1$/m);
+      expect(text).toMatch(/^mdm_apps\{kind="msi",state="failed"\} 2$/m);
+      expect(text).toMatch(/^mdm_apps\{kind="msi",state="conflict"\} 1$/m);
+      expect(text).toMatch(/^mdm_apps\{kind="msix",state="installed"\} 1$/m);
     });
 
     it('uninstalls when unassigned', async () => {
