@@ -13,11 +13,6 @@ export interface MsiProperties {
 
 export type MsiRead = { ok: true; properties: MsiProperties } | { ok: false; reason: string };
 
-/** The msiinfo binary (`MDM_MSIINFO` overrides the name on PATH). */
-export function msiinfoCommand(): string {
-  return process.env.MDM_MSIINFO || 'msiinfo';
-}
-
 /** Parses the `msiinfo export <file> Property` text (IDT format: three header lines, then key TAB value). */
 export function parsePropertyTable(text: string): MsiProperties {
   const map = new Map<string, string>();
@@ -39,7 +34,7 @@ export function parsePropertyTable(text: string): MsiProperties {
 export function readMsiProperties(path: string): MsiRead {
   let out: string;
   try {
-    out = execFileSync(msiinfoCommand(), ['export', path, 'Property'], {
+    out = execFileSync('msiinfo', ['export', path, 'Property'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 30_000,
