@@ -8,6 +8,7 @@
 // `failureRetryDelay` doubling, at most a day).
 import type { Logger } from '../../logger.js';
 import type { AppStore, DeviceAppRecord } from '../../storage/apps.js';
+import type { CommandQueue } from '../../storage/commands.js';
 import type { CommandOutcome, CommandQueuePort } from '../delivery.js';
 import { compareVersions, type DeviceProfile } from '../groups.js';
 import type { ActiveSet } from '../policy-set.js';
@@ -25,6 +26,8 @@ export type AppRecord = DeviceAppRecord<AppPlan>;
 
 export interface AppDeliveryStores {
   readonly apps?: Pick<AppStore, 'listDeviceApps' | 'saveDeviceApps'>;
+  /** The session engine's queue, to notice app commands it gave up on (expired, never answered). */
+  readonly commands?: Pick<CommandQueue, 'listForDevice'>;
 }
 
 export interface AppDeliveryOptions {
@@ -178,6 +181,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
     );
     if (wanted.size === 0 && existing.size === 0) return 0;
     const at = now();
+    if (poll) await failLost(stores, set, deviceId, existing);
     const changed: AppRecord[] = [];
     let queued = 0;
     const send = async (op: AppOp, key: string, list: unknown[]) => {
@@ -288,6 +292,36 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
     if (changed.length > 0) await stores.apps.saveDeviceApps(changed);
     if (queued > 0) logger.debug({ deviceId, commands: queued }, 'app commands queued');
     return queued;
+  }
+
+  /**
+   * At check-in: an app still `pending` or `removing` with no command of its own left in the queue
+   * lost its commands (they expired, or the engine gave up after `commandMaxAttempts` sessions
+   * without an answer). It fails, and is retried on the usual backoff.
+   */
+  async function failLost(
+    stores: AppDeliveryStores,
+    set: ActiveSet,
+    deviceId: string,
+    records: Map<string, AppRecord>,
+  ): Promise<void> {
+    if (!stores.commands || !stores.apps) return;
+    const waiting = [...records.values()].filter((r) => r.state === 'pending' || r.state === 'removing');
+    if (waiting.length === 0) return;
+    const open = await stores.commands.listForDevice(deviceId, { states: ['pending', 'sent'], limit: 1000 });
+    const outstanding = new Set(open.flatMap((c) => (c.tag ? [parseAppTag(c.tag)?.key] : [])));
+    const lost: AppRecord[] = [];
+    for (const r of waiting) {
+      if (outstanding.has(r.appKey)) continue;
+      const what = r.state === 'pending' ? 'install' : 'uninstall';
+      const failed = fail(set, r, { statusCode: null }, `${what} commands were never answered`);
+      lost.push(failed);
+      records.set(r.appKey, failed);
+    }
+    if (lost.length > 0) {
+      await stores.apps.saveDeviceApps(lost);
+      logger.warn({ deviceId, apps: lost.map((r) => r.appKey) }, 'app commands lost');
+    }
   }
 
   async function onCommandOutcome(
