@@ -292,7 +292,8 @@ export interface DeviceSnapshot {
 }
 
 /** An MSI install accepted with 202 finishes after the session; Windows reports it with a 1224
- *  alert in a later session (protocol.md §8.2, win32csp_install; Data 0 = success, else the HRESULT). */
+ *  `com.microsoft.mdm.win32csp_install` alert in a later session (Data 0 = success, else the HRESULT;
+ *  https://learn.microsoft.com/en-us/windows/client-management/mdm/enterprisedesktopappmanagement-csp). */
 function installAlert(a: AppAlert): PendingAlert {
   return {
     code: ALERT.CLIENT_EVENT,
