@@ -59,7 +59,8 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       : undefined;
     const tokenSecret = loadOrCreateTokenSecret(initial.dataDir, initial.tokenSecret);
     // Policy delivery and compliance: hooks into every OMA-DM session.
-    const policy = createPolicyRuntime({ config: initial, storage, logger });
+    let publicUrl = initial.publicUrl;
+    const policy = createPolicyRuntime({ config: initial, storage, logger, publicUrl: () => publicUrl });
     let handler: RequestHandler | undefined;
     const listener = await listen(
       { host: initial.host, port: initial.port, tls, clientCaPem: [ca.pem], limits: listenLimits(initial) },
@@ -72,6 +73,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
           publicUrl: options.publicUrlForPort(listener.port, listener.protocol),
         }
       : initial;
+    publicUrl = config.publicUrl;
     handler = createRequestHandler({
       config,
       storage,

@@ -7,6 +7,7 @@ import { createServerMetrics, routeFamily } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware, markAuthenticated } from './capture.js';
+import { contentRoutes } from './content-routes.js';
 import type { AppDeps } from './deps.js';
 import { createDmEndpoint, DM_PATH, type DmEndpoint, isDmRequest } from './dm-endpoint.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
@@ -19,7 +20,12 @@ export type { AppDeps } from './deps.js';
 export type RouteModule = (deps: AppDeps) => Router;
 
 /** Mounted in order. */
-export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes, consoleRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [
+  enrollmentRoutes,
+  adminRoutes,
+  consoleRoutes,
+  contentRoutes,
+];
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 

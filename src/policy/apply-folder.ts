@@ -3,7 +3,9 @@
 // Nothing is stored when any file has an error.
 import type { CatalogLookup } from '../catalog/types.js';
 import type { Logger } from '../logger.js';
+import type { AppStore } from '../storage/apps.js';
 import type { PolicyChange, PolicyStore } from '../storage/policies.js';
+import { storeHostedFiles } from './apps/hosting.js';
 import { type DeliveryStores, deviceProfile } from './delivery.js';
 import { formatIssue } from './errors.js';
 import { folderIsValid, loadPolicyFolder, type PolicyFolder } from './folder.js';
@@ -35,6 +37,8 @@ export interface ApplyFolderOptions {
   readonly now?: Date;
   /** The enrolled devices as targeting sees them: the plan then shows how many each group has. */
   readonly devices?: readonly DeviceProfile[];
+  /** Where the local app packages the policies reference are stored (required when there are any). */
+  readonly content?: Pick<AppStore, 'putContent' | 'hasContent'>;
 }
 
 export async function applyPolicyFolder(
@@ -50,6 +54,12 @@ export async function applyPolicyFolder(
   const changes = planChanges(current, next);
   const plan = options.devices ? withGroupSizes(changes, current, next, options.devices) : changes;
   if (options.dryRun) return { folder, valid, plan };
+  const hosted = folder.hosted ?? [];
+  if (hosted.length > 0) {
+    if (!options.content)
+      throw new Error('the policy folder has app packages but no content store was given');
+    await storeHostedFiles(options.content, hosted, options.now ?? new Date());
+  }
   const stored = await storeFolder(store, folder, plan, options.now ?? new Date());
   return { folder, valid, plan, stored };
 }
@@ -70,8 +80,9 @@ export async function loadPolicyFolderOnStart(
   dir: string,
   catalog: CatalogLookup,
   logger: Logger,
+  content?: Pick<AppStore, 'putContent' | 'hasContent'>,
 ): Promise<ApplyFolderResult | undefined> {
-  const result = await applyPolicyFolder(store, dir, { catalog });
+  const result = await applyPolicyFolder(store, dir, { catalog, ...(content ? { content } : {}) });
   if (!result.valid) {
     const missing = result.folder.issues.length === 1 && result.folder.issues[0]!.code === 'file-read';
     if (missing) logger.info({ policyDir: dir }, 'no policy folder; keeping the stored policies');

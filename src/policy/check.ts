@@ -50,7 +50,7 @@ export async function checkPath(path: string, catalog: CatalogLookup): Promise<C
     file: path,
     kind: 'policy',
     ok: true,
-    summary: `${r.policy.name}, ${plural(settings, 'setting')}`,
+    summary: `${r.policy.name}, ${plural(settings, 'setting')}${r.policy.apps?.length ? `, ${plural(r.policy.apps.length, 'app')}` : ''}`,
     name: r.policy.name,
     settings,
     issues: r.issues,

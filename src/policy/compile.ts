@@ -14,6 +14,7 @@ export function compilePolicy(policy: ValidatedPolicy): CompiledPolicy {
     file: policy.file,
     settings: policy.settings.map(planSetting),
     atomic: policy.atomic,
+    ...(policy.apps.length > 0 ? { apps: policy.apps } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
 // through `onCommandOutcome` and moves the setting on (applied → verified, drifted, failed …).
 import type { Logger } from '../logger.js';
 import type { CommandOrigin, DmCommand, DmContainerVerb, DmItemVerb } from '../shared/dm-command.js';
+import type { AppStore } from '../storage/apps.js';
 import { type CheckInStore, userLoggedOn } from '../storage/checkins.js';
 import type { CommandQueue } from '../storage/commands.js';
 import type { ComplianceStore } from '../storage/compliance.js';
@@ -72,6 +73,8 @@ export interface DeliveryStores {
   readonly checkIns: Pick<CheckInStore, 'get'>;
   /** The session engine's queue: commands it gave up on (never acknowledged, expired). */
   readonly commands?: Pick<CommandQueue, 'listForDevice'>;
+  /** App deployment records (src/policy/apps/delivery.ts); written straight through. */
+  readonly apps?: Pick<AppStore, 'listDeviceApps' | 'saveDeviceApps'>;
 }
 
 /**

@@ -20,6 +20,8 @@ export const POLICY_ISSUE_CODES = {
   'duplicate-setting': 'the same node is set more than once',
   'missing-dependency': 'the setting only takes effect when another setting has a given value',
   'file-read': 'a file referenced by the policy cannot be read',
+  'app-package':
+    'an application package lacks what installing it needs (identity, version) or is given twice',
   unassigned:
     'the policy reaches no device group: no assignment includes it (or each excludes what it includes)',
 } as const;

@@ -104,6 +104,7 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number): Exchan
     inventory: { list: (id) => inventory.get(id) },
     checkIns: { get: (id) => checkIns.get(id) },
     ...(tx.commands && { commands: tx.commands }),
+    ...(tx.apps && { apps: tx.apps }),
     async flush() {
       if (dirtySettings.size > 0) await tx.deviceSettings.saveDeviceSettings([...dirtySettings.values()]);
       for (const [deviceId, list] of dirtyFacts)

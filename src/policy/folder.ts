@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { CatalogLookup } from '../catalog/types.js';
+import type { HostedFile } from './apps/types.js';
 import {
   ASSIGNMENTS_FILE,
   type AssignmentConfig,
@@ -38,6 +39,8 @@ export interface PolicyFolder {
   /** sha256 over every file's relative name and bytes: equal folders store nothing new. */
   readonly hash: string;
   readonly issues: readonly PolicyIssue[];
+  /** Local app packages the policies reference: stored with the set, served at `/content/<sha256>`. */
+  readonly hosted?: readonly HostedFile[];
 }
 
 export interface LoadFolderOptions {
@@ -47,6 +50,7 @@ export interface LoadFolderOptions {
 export async function loadPolicyFolder(dir: string, options: LoadFolderOptions): Promise<PolicyFolder> {
   const issues: PolicyIssue[] = [];
   const policies: CompiledPolicy[] = [];
+  const hosted = new Map<string, HostedFile>();
   let assignments = EMPTY_ASSIGNMENTS;
   let compliance: readonly ComplianceRule[] = [];
   const hash = createHash('sha256');
@@ -107,6 +111,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
         continue;
       }
       byName.set(r.policy.name, file);
+      for (const h of r.validated?.hosted ?? []) hosted.set(h.sha256, h);
       policies.push({ ...r.policy, file: rel });
     }
   }
@@ -137,7 +142,18 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
       ),
     );
   }
-  return { dir, policies, assignments, compliance, hash: hash.digest('hex'), issues: sortIssues(issues) };
+  // The packages' bytes are part of what the folder defines (a rebuilt MSI is a new revision).
+  for (const h of [...hosted.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1)))
+    hash.update(`content\0${h.sha256}\0`);
+  return {
+    dir,
+    policies,
+    assignments,
+    compliance,
+    hash: hash.digest('hex'),
+    issues: sortIssues(issues),
+    hosted: [...hosted.values()],
+  };
 }
 
 export function folderIsValid(folder: PolicyFolder): boolean {

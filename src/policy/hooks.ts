@@ -12,6 +12,7 @@
 import type { Logger } from '../logger.js';
 import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
 import type { CommandQueue } from '../storage/commands.js';
+import { createAppDelivery, parseAppTag } from './apps/delivery.js';
 import {
   type ComplianceService,
   createComplianceService,
@@ -29,6 +30,7 @@ import {
 import { type ExchangeView, exchangeView } from './exchange-view.js';
 import type { DeviceProfile } from './groups.js';
 import type { ActiveSet } from './policy-set.js';
+import { indexGroups, targetedPolicies } from './targeting.js';
 
 /** The session engine's check-in (src/dm/hooks.ts `CheckIn`). */
 export interface CheckInInfo {
@@ -79,6 +81,8 @@ export interface PolicyHooksOptions {
   readonly now?: () => Date;
   readonly factRefreshMs?: number;
   readonly sendWebhook?: WebhookSender;
+  /** Base of the download URLs of hosted app packages (`MDM_PUBLIC_URL`). */
+  readonly publicUrl?: string | (() => string);
 }
 
 /** Queue port that collects what is queued, for the session engine to commit. */
@@ -126,6 +130,11 @@ interface ExchangeWork {
 export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
   const delivery = createDeliveryService(options);
   const compliance = createComplianceService(options);
+  const apps = createAppDelivery({
+    logger: options.logger,
+    publicUrl: options.publicUrl ?? 'https://localhost:8443',
+    ...(options.now ? { now: options.now } : {}),
+  });
   // Keyed by the engine's context object: one per exchange, dropped with it.
   const exchanges = new WeakMap<EngineContext, ExchangeWork>();
 
@@ -148,11 +157,24 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
     deviceId: string,
     queue: CommandQueuePort,
     profile?: DeviceProfile,
+    poll = false,
   ) {
     const set = await delivery.activeSet(stores);
     const known = profile ?? (await deviceProfile(stores, deviceId));
     const record = await compliance.evaluate(stores, set, deviceId, queue, known);
-    await delivery.reconcileDevice(stores, deviceId, queue, remediationPolicies(set, record), known);
+    const extra = remediationPolicies(set, record);
+    await delivery.reconcileDevice(stores, deviceId, queue, extra, known);
+    if (stores.apps && set.revision > 0) {
+      const names = known
+        ? [
+            ...new Set([
+              ...targetedPolicies(known, set.assignments.assignments, indexGroups(set.assignments.groups)),
+              ...extra,
+            ]),
+          ]
+        : [];
+      await apps.reconcileDevice(stores, set, deviceId, names, known, queue, poll);
+    }
   }
 
   return {
@@ -162,15 +184,20 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
       const { view } = work(ctx);
       // Nothing assigned, no rule, and nothing delivered to remove: nothing to do (the common case
       // of a fleet without policies costs one read).
-      if (isEmpty(await delivery.activeSet(view))) {
-        if ((await view.deviceSettings.listDeviceSettings(checkIn.deviceId)).length === 0) return [];
+      const current = await delivery.activeSet(view);
+      if (isEmpty(current)) {
+        if ((await view.deviceSettings.listDeviceSettings(checkIn.deviceId)).length === 0) {
+          // Apps to remove can only exist once a policy set was applied.
+          if (current.revision === 0 || !view.apps) return [];
+          if ((await view.apps.listDeviceApps(checkIn.deviceId)).length === 0) return [];
+        }
       }
       const followUps: FollowUp[] = [];
       const queue = collectingQueue(followUps);
       await delivery.syncWithQueue(view, checkIn.deviceId, queue);
       const profile = await deviceProfile(view, checkIn.deviceId, checkIn.loginStatus ?? 'none');
       await compliance.requestFacts(view, await delivery.activeSet(view), checkIn.deviceId, queue, profile);
-      await refresh(view, checkIn.deviceId, queue, profile);
+      await refresh(view, checkIn.deviceId, queue, profile, true);
       return followUps;
     },
     async onCommandOutcome(engineOutcome, ctx) {
@@ -180,6 +207,10 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
       const followUps: FollowUp[] = [];
       const outcome = toOutcome(engineOutcome);
       const queue = collectingQueue(followUps);
+      if (outcome.origin === 'policy' && parseAppTag(outcome.tag)) {
+        await apps.onCommandOutcome(w.view, await delivery.activeSet(w.view), outcome, queue);
+        return followUps;
+      }
       const fact = await compliance.recordFact(w.view, outcome);
       if (fact !== 'none') {
         // Re-evaluate (and re-target: remediation, OS version groups) only when a fact changed, once.

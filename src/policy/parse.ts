@@ -14,6 +14,8 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { editDistance } from '../catalog/suggest.js';
+import { type ParsedApp, readApps } from './apps/parse.js';
+import { MsiUrlSchema, MsixPackageSchema, PolicyAppSchema } from './apps/schema.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import { PolicySchema, PolicySettingSchema } from './schema.js';
 
@@ -60,6 +62,8 @@ export interface ParsedPolicy {
   readonly minOsBuild?: Located<string>;
   readonly atomic: boolean;
   readonly settings: readonly ParsedSetting[];
+  /** The `apps:` entries (apps/parse.ts). */
+  readonly apps: readonly ParsedApp[];
 }
 
 export interface ParseResult {
@@ -109,7 +113,7 @@ export function parsePolicy(text: string, file: string): ParseResult {
         issue(
           positions.of(root, start),
           'schema',
-          `${what}; a policy needs at least \`name\` and \`settings\``,
+          `${what}; a policy needs at least \`name\` and \`settings\` or \`apps\``,
         ),
       ],
     };
@@ -117,11 +121,13 @@ export function parsePolicy(text: string, file: string): ParseResult {
   const js: unknown = doc.toJS({ maxAliasCount: 100 });
   const issues: PolicyIssue[] = [];
   const badSettings = new Set<number>();
+  const badApps = new Set<number>();
   const result = PolicySchema.safeParse(js, { reportInput: true });
   if (!result.success) {
     for (const zi of result.error.issues) {
       if (zi.path[0] === 'settings' && typeof zi.path[1] === 'number') badSettings.add(zi.path[1]);
-      issues.push(schemaIssue(zi, doc, positions, start));
+      if (zi.path[0] === 'apps' && typeof zi.path[1] === 'number') badApps.add(zi.path[1]);
+      issues.push(...unionIssues(zi).map((i) => schemaIssue(i, doc, positions, start)));
     }
   }
   const settingsNode = root.get('settings', true);
@@ -136,6 +142,18 @@ export function parsePolicy(text: string, file: string): ParseResult {
     });
   }
   const raw = (result.success ? result.data : js) as Partial<z.infer<typeof PolicySchema>>;
+  const apps = readApps((js as { apps?: unknown }).apps, badApps, (path) =>
+    positions.of(nodeAt(doc, path), start),
+  );
+  if (!root.has('settings') && !root.has('apps')) {
+    issues.push(
+      issue(
+        positions.of(root, start),
+        'schema',
+        'a policy needs `settings`, `apps` or both (neither is given)',
+      ),
+    );
+  }
   const targetNode = root.get('target', true);
   const scopeNode = isMap(targetNode) ? targetNode.get('scope', true) : undefined;
   const osNode = isMap(targetNode) ? targetNode.get('minOsBuild', true) : undefined;
@@ -151,6 +169,7 @@ export function parsePolicy(text: string, file: string): ParseResult {
       : {}),
     atomic: raw.atomic === true,
     settings,
+    apps,
   };
   return { policy, issues };
 }
@@ -248,7 +267,35 @@ function typeName(input: unknown): string {
     : `${typeof input} ${String(input)}`;
 }
 
+/**
+ * A union that failed (a scalar or a mapping): report the failures of the branch of the same kind
+ * as what was written, so a mistake inside `msi: { … }` is pointed at the key at fault.
+ */
+function unionIssues(zi: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (zi.code !== 'invalid_union' || zi.path[0] !== 'apps') return [zi];
+  const input = zi.input;
+  const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
+  for (const branch of zi.errors) {
+    const typeMismatch = branch.some((e) => e.code === 'invalid_type' && e.path.length === 0);
+    if (branch.length === 0 || typeMismatch) continue;
+    if (isObject || typeof input === 'string')
+      return branch.map((e) => ({ ...e, path: [...zi.path, ...e.path] }) as z.core.$ZodIssue);
+  }
+  return [zi];
+}
+
 function allowedKeys(path: Path): string[] {
+  if (path[0] === 'apps') {
+    const shape =
+      path[2] === 'msi'
+        ? MsiUrlSchema.shape
+        : path[2] === 'msix'
+          ? MsixPackageSchema.shape
+          : path.length === 2
+            ? PolicyAppSchema.shape
+            : {};
+    return Object.keys(shape);
+  }
   const shape =
     path.length === 0
       ? PolicySchema.shape
@@ -298,6 +345,9 @@ function schemaIssue(
     if (zi.input === undefined) return issue(pos, 'schema', `missing required key ${where}`);
     const expected = EXPECTED[zi.expected] ?? zi.expected;
     return issue(pos, 'schema', `${where} must be ${expected}, not ${typeName(zi.input)}`);
+  }
+  if (zi.code === 'invalid_union' && zi.path[0] === 'apps') {
+    return issue(pos, 'schema', `${where} must be a file path or a mapping, not ${typeName(zi.input)}`);
   }
   if (zi.code === 'invalid_union') {
     return issue(

@@ -20,8 +20,10 @@ export interface PolicyRuntime {
 }
 
 export function createPolicyRuntime(options: {
-  config: Pick<Config, 'policyDir' | 'complianceRefreshMinutes'>;
-  storage: Pick<Storage, 'policies'>;
+  config: Pick<Config, 'policyDir' | 'complianceRefreshMinutes'> & Partial<Pick<Config, 'publicUrl'>>;
+  /** The public URL once the listener is bound (port 0); default `config.publicUrl`. */
+  publicUrl?: () => string;
+  storage: Pick<Storage, 'policies' | 'apps'>;
   logger: Logger;
   catalog?: CatalogLookup;
   now?: () => Date;
@@ -31,6 +33,11 @@ export function createPolicyRuntime(options: {
   const hooks = createPolicyHooks({
     logger,
     factRefreshMs: options.config.complianceRefreshMinutes * 60_000,
+    ...(options.publicUrl
+      ? { publicUrl: options.publicUrl }
+      : options.config.publicUrl
+        ? { publicUrl: options.config.publicUrl }
+        : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   return {
@@ -45,7 +52,13 @@ export function createPolicyRuntime(options: {
         logger.info({ policyDir: dir }, 'no policy folder; delivering the stored policies');
         return;
       }
-      await loadPolicyFolderOnStart(storage.policies, dir, options.catalog ?? defaultCatalog(), logger);
+      await loadPolicyFolderOnStart(
+        storage.policies,
+        dir,
+        options.catalog ?? defaultCatalog(),
+        logger,
+        storage.apps,
+      );
     },
   };
 }

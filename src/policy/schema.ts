@@ -2,6 +2,7 @@
 // editors use (`csp-catalog/policy.schema.json`, via `# yaml-language-server: $schema=…`) is generated
 // from it by `policyJsonSchema()`, and a test fails when the committed file differs.
 import { z } from 'zod';
+import { PolicyAppSchema } from './apps/schema.js';
 
 /** `10.0.19045` or `10.0.22631.4037` (Major.Minor.Build[.Revision], as DevDetail/SwV reports it). */
 export const OS_BUILD_RE = /^\d+\.\d+\.\d+(\.\d+)?$/;
@@ -72,7 +73,16 @@ export const PolicySchema = z
       .describe(
         'Send all settings inside one Atomic: the device applies all of them or none (docs/protocol-notes.md#atomic).',
       ),
-    settings: z.array(PolicySettingSchema).min(1).describe('The settings, applied in this order.'),
+    settings: z
+      .array(PolicySettingSchema)
+      .min(1)
+      .optional()
+      .describe('The settings, applied in this order. A policy has `settings`, `apps` or both.'),
+    apps: z
+      .array(PolicyAppSchema)
+      .min(1)
+      .optional()
+      .describe('Applications the policy installs (MSI or MSIX), removed again when unassigned.'),
   })
   .describe('A declarative Windows MDM policy: a named set of CSP settings for devices or users.');
 

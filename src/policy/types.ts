@@ -2,6 +2,7 @@
 // that apply, verify and remove the setting on a device (docs/protocol-notes.md#policy-csp).
 import type { CatalogNode } from '../catalog/types.js';
 import type { DmCommand, DmFormat } from '../shared/dm-command.js';
+import type { AppPlan } from './apps/types.js';
 
 export interface SettingPlan {
   /** Node path written to the device (canonical `./Device/…` / `./User/…` / rootless form). */
@@ -31,4 +32,6 @@ export interface CompiledPolicy {
   readonly settings: readonly SettingPlan[];
   /** When true the apply commands of this policy are sent inside one Atomic. */
   readonly atomic: boolean;
+  /** Applications to install (absent in sets stored before apps existed, and when none). */
+  readonly apps?: readonly AppPlan[];
 }

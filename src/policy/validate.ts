@@ -5,6 +5,8 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { nearestPaths } from '../catalog/suggest.js';
 import type { CatalogLookup, CatalogNode, NodeFormat } from '../catalog/types.js';
+import type { AppPlan, HostedFile } from './apps/types.js';
+import { validateApps } from './apps/validate.js';
 import { checkDependencies, checkDuplicates } from './cross-checks.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import { hasErrors } from './errors.js';
@@ -36,6 +38,10 @@ export interface ValidatedPolicy {
   readonly minOsBuild?: string;
   readonly atomic: boolean;
   readonly settings: readonly ResolvedSetting[];
+  /** The `apps:` entries compiled (apps/validate.ts). */
+  readonly apps: readonly AppPlan[];
+  /** Local packages the server hosts for this policy. */
+  readonly hosted: readonly HostedFile[];
 }
 
 export interface ValidateOptions {
@@ -77,6 +83,7 @@ export function validatePolicy(
   }
   const unique = checkDuplicates(resolved, issues);
   checkDependencies(unique, parsed.scope, catalog, issues);
+  const apps = validateApps(parsed, options, issues);
   if (hasErrors(issues)) return { issues };
   return {
     issues,
@@ -88,6 +95,8 @@ export function validatePolicy(
       ...(parsed.minOsBuild ? { minOsBuild: parsed.minOsBuild.value } : {}),
       atomic: parsed.atomic,
       settings: unique,
+      apps: apps.apps,
+      hosted: apps.hosted,
     },
   };
 }

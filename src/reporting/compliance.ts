@@ -1,5 +1,6 @@
 // Compliance and delivery reports, read from the database only (the same data the admin API,
 // `mdm report compliance` and the CSV export show).
+import type { AppStore } from '../storage/apps.js';
 import type { CheckInStore } from '../storage/checkins.js';
 import type { ComplianceState, ComplianceStore, DeviceComplianceRecord } from '../storage/compliance.js';
 import {
@@ -20,6 +21,8 @@ export interface ReportStores {
   readonly compliance: Pick<ComplianceStore, 'listCompliance' | 'getCompliance'>;
   readonly checkIns: Pick<CheckInStore, 'get' | 'list'>;
   readonly policies: Pick<PolicyStore, 'currentPolicySet' | 'policyVersions'>;
+  /** App deployment records (reporting/apps.ts, the `mdm_apps` gauge). */
+  readonly apps?: Pick<AppStore, 'queryApps' | 'countAppsByState'>;
 }
 
 /** The fields of a setting record a report shows, in output order. */

@@ -3,6 +3,7 @@
 // happens inside a process (command outcomes it recorded) is counted in that process, the way
 // Prometheus sums counters over instances.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { APP_STATES } from '../storage/apps.js';
 import type { CommandQueue } from '../storage/commands.js';
 import { COMPLIANCE_STATES } from '../storage/compliance.js';
 import { SETTING_STATES } from '../storage/device-settings.js';
@@ -96,6 +97,19 @@ export function createServerMetrics(
     async collect() {
       const counts = await stores.deviceSettings.countSettingsByState();
       for (const state of SETTING_STATES) this.set({ state }, counts[state]);
+    },
+  });
+  new Gauge({
+    name: 'mdm_apps',
+    help: 'Device × app records by package kind and deployment state',
+    labelNames: ['kind', 'state'],
+    registers: [registry],
+    async collect() {
+      if (!stores.apps) return;
+      const counts = await stores.apps.countAppsByState();
+      for (const kind of ['msi', 'msix'])
+        for (const state of APP_STATES)
+          this.set({ kind, state }, counts.find((c) => c.kind === kind && c.state === state)?.count ?? 0);
     },
   });
   new Counter({

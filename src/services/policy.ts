@@ -93,6 +93,8 @@ export async function applyFolder(
     catalog: r.catalog,
     dryRun: r.dryRun,
     devices: await enrolledDeviceProfiles(storage),
+    // Local app packages are stored with the policy set and served at /content/<sha256>.
+    content: storage.apps,
   });
   if (result.stored?.created) {
     await storage.audit.record({

@@ -6,6 +6,7 @@
 import type { AccessType, CatalogLookup, CatalogNode } from '../catalog/types.js';
 import { isSuccessStatus, STATUS } from '../codec/syncml/codes.js';
 import type { DmFormat } from '../shared/dm-command.js';
+import type { AppCspHooks } from './apps.js';
 import type { ClientKind } from './client.js';
 import type { DmTree } from './dm-tree.js';
 import type { ServerCommand, ServerItem } from './wire.js';
@@ -38,6 +39,8 @@ export interface ApplyContext {
   readonly effects: DeviceEffect[];
   /** Whose rules to answer by (client.ts); default `windows`. */
   readonly client?: ClientKind;
+  /** The application CSPs (apps.ts): install jobs and uninstalls. */
+  readonly apps?: AppCspHooks;
 }
 
 /** Nodes Windows answers 202 for: the work continues after the session (docs/protocol-notes.md#server-replies). */
@@ -155,9 +158,14 @@ function applyItem(verb: AccessType, item: ServerItem, ctx: ApplyContext, result
       tree.set(path, { value: data, format, type: item.type ?? node?.mime });
       return isAsync(path) ? STATUS.ACCEPTED : STATUS.OK;
     }
-    case 'Delete':
+    case 'Delete': {
+      const app = ctx.apps?.delete(path);
+      if (app !== undefined) return app;
       return tree.delete(path) ? STATUS.OK : STATUS.NOT_FOUND;
+    }
     case 'Exec': {
+      const app = ctx.apps?.exec(path, item.data ?? '');
+      if (app !== undefined) return app;
       for (const [re, effect] of EXEC_EFFECTS) if (re.test(path)) ctx.effects.push(effect);
       return isAsync(path) ? STATUS.ACCEPTED : STATUS.OK;
     }

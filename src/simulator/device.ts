@@ -3,7 +3,8 @@
 // drive this class.
 import type { CatalogLookup } from '../catalog/types.js';
 import { ALERT, ALERT_TYPE } from '../codec/syncml/codes.js';
-import { type CommandOutcome, catalogDefault } from './apply.js';
+import { catalogDefault } from './apply.js';
+import { type AppAlert, AppCsps } from './apps.js';
 import type { ClientKind } from './client.js';
 import type { DeviceKey } from './csr.js';
 import { DmTree, type TreeData } from './dm-tree.js';
@@ -76,6 +77,8 @@ export class VirtualDevice {
   private unenrollRequested = false;
   /** Results of asynchronous operations, reported in the next session (docs/protocol-notes.md#generic-alerts). */
   private pendingAlerts: PendingAlert[] = [];
+  /** The application CSPs and the installed-apps inventory (apps.ts). */
+  readonly apps = new AppCsps();
 
   constructor(private readonly options: VirtualDeviceOptions) {
     this.profile = options.profile;
@@ -164,6 +167,9 @@ export class VirtualDevice {
     this.sessionNumber++;
     if (this.sessionNumber > 1) this.drift();
     const unenrolling = this.unenrollRequested;
+    // Install jobs accepted in earlier sessions run now; their results go out as 1224 alerts.
+    this.apps.attach(this.tree);
+    for (const done of await this.apps.runJobs(this.options.tls)) this.pendingAlerts.push(installAlert(done));
     const alerts: PendingAlert[] = [...this.pendingAlerts];
     if (unenrolling) {
       alerts.push({
@@ -192,9 +198,10 @@ export class VirtualDevice {
       announceMaxMsgSize: this.options.announceMaxMsgSize,
       sessionAlert: options.sessionAlert,
       client: this.options.client,
+      apps: this.apps,
     });
     this.count(report);
-    if (report.ok) this.pendingAlerts = asyncResults(report.outcomes);
+    if (report.ok) this.pendingAlerts = [];
     if (!report.ok) {
       // A broken connection is not reused (the server may have seen half a session).
       this.dmTransport.close();
@@ -285,20 +292,19 @@ export interface DeviceSnapshot {
 }
 
 /** An MSI install accepted with 202 finishes after the session; Windows reports it with a 1224
- *  alert in a later session (docs/protocol-notes.md#generic-alerts, win32csp_install; Data 0 = success). */
-function asyncResults(outcomes: readonly CommandOutcome[]): PendingAlert[] {
-  return outcomes
-    .filter((o) => o.status === 202 && o.targetRef && /\/MSI\/[^/]+\/DownloadInstall$/.test(o.targetRef))
-    .map((o) => ({
-      code: ALERT.CLIENT_EVENT,
-      items: [
-        {
-          source: o.targetRef,
-          type: 'Reversed-Domain-Name:com.microsoft.mdm.win32csp_install',
-          format: 'int',
-          mark: 'informational',
-          data: '0',
-        },
-      ],
-    }));
+ *  `com.microsoft.mdm.win32csp_install` alert in a later session (Data 0 = success, else the HRESULT;
+ *  https://learn.microsoft.com/en-us/windows/client-management/mdm/enterprisedesktopappmanagement-csp). */
+function installAlert(a: AppAlert): PendingAlert {
+  return {
+    code: ALERT.CLIENT_EVENT,
+    items: [
+      {
+        source: a.source,
+        type: 'Reversed-Domain-Name:com.microsoft.mdm.win32csp_install',
+        format: 'int',
+        mark: 'informational',
+        data: a.data,
+      },
+    ],
+  };
 }

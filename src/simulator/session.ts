@@ -14,6 +14,7 @@ import {
 } from '../codec/syncml/codes.js';
 import { computeMd5Digest } from '../codec/syncml/digest.js';
 import { applyCommand, type CommandOutcome, type DeviceEffect } from './apply.js';
+import type { AppCspHooks } from './apps.js';
 import { type ClientKind, STRICT_MAX_MSG_SIZE } from './client.js';
 import type { DmTree } from './dm-tree.js';
 import { type FaultPlan, pathMatcher, sleep } from './faults.js';
@@ -70,6 +71,8 @@ export interface SessionInput {
   readonly sessionAlert?: 1200 | 1201;
   /** Which DM client to behave like (client.ts); default `windows`. */
   readonly client?: ClientKind;
+  /** The device's application CSPs (apps.ts). */
+  readonly apps?: AppCspHooks;
 }
 
 export interface SessionReport {
@@ -348,6 +351,7 @@ class DeviceSession {
       failsAt: this.failsAt,
       effects: this.effects,
       ...(this.input.client !== undefined && { client: this.input.client }),
+      ...(this.input.apps !== undefined && { apps: this.input.apps }),
     };
     // No large-object support: a chunk is taken as the whole value (client.ts).
     if (this.strict) return applyCommand(cmd, ctx);

@@ -7,6 +7,7 @@
 // and rolls back when it throws. Work inside a transaction does no network I/O and never calls the
 // outer `storage` (that call would wait for the transaction it is part of).
 import type { AdminAccountStore } from './admins.js';
+import type { AppStore } from './apps.js';
 import type { AuditLog } from './audit.js';
 import type { CertificateStore } from './certificates.js';
 import type { CheckInStore } from './checkins.js';
@@ -40,6 +41,7 @@ export interface Stores {
   readonly audit: AuditLog;
   readonly loginThrottle: LoginThrottleStore;
   readonly admins: AdminAccountStore;
+  readonly apps: AppStore;
 }
 
 export interface Storage extends Stores {

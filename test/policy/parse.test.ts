@@ -15,10 +15,10 @@ describe('parsing policy files with positions', () => {
 
   it('an empty file or a non-mapping says what a policy needs', () => {
     expect(issuesOf(check(''))).toEqual([
-      '1:1 error schema the file is empty; a policy needs at least `name` and `settings`',
+      '1:1 error schema the file is empty; a policy needs at least `name` and `settings` or `apps`',
     ]);
     expect(issuesOf(check('- a\n- b\n'))).toEqual([
-      '1:1 error schema the document is not a mapping; a policy needs at least `name` and `settings`',
+      '1:1 error schema the document is not a mapping; a policy needs at least `name` and `settings` or `apps`',
     ]);
   });
 
@@ -33,7 +33,7 @@ describe('parsing policy files with positions', () => {
     expect(issuesOf(result)).toEqual([
       '1:7 error schema `name`: use letters, digits, `.`, `_` and `-` (at most 100)',
       '2:1 error schema unknown key `descripton` in the policy; did you mean `description`? ' +
-        '(allowed: $schema, name, description, target, atomic, settings)',
+        '(allowed: $schema, name, description, target, atomic, settings, apps)',
       '3:18 error schema `target.scope` must be one of device, user, not the string "devices"',
       '3:39 error schema `target.minOsBuild` must be a string, not number 10',
       '4:9 error schema `atomic` must be a boolean (true or false), not the string "yes"',
@@ -48,7 +48,7 @@ describe('parsing policy files with positions', () => {
   it('missing required keys are reported on the enclosing mapping', () => {
     expect(issuesOf(check('description: nothing else\n'))).toEqual([
       '1:1 error schema missing required key `name`',
-      '1:1 error schema missing required key `settings`',
+      '1:1 error schema a policy needs `settings`, `apps` or both (neither is given)',
     ]);
     expect(issuesOf(check('name: p\nsettings: []\n'))).toEqual([
       '2:11 error schema `settings` must list at least 1 item',

@@ -16,7 +16,7 @@ describe('policy JSON Schema for editors', () => {
       additionalProperties: boolean;
       properties: Record<string, { description?: string }>;
     };
-    expect(schema.required).toEqual(['name', 'settings']);
+    expect(schema.required).toEqual(['name']);
     expect(schema.additionalProperties).toBe(false);
     for (const key of Object.keys(PolicySchema.shape)) {
       expect(schema.properties[key], key).toBeDefined();

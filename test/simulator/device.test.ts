@@ -186,7 +186,7 @@ describe('virtual device against the real server', () => {
     restored.close();
   });
 
-  it('reports an MSI install accepted with 202 in its next session (1224 win32csp_install)', async () => {
+  it('reports an MSI install accepted with 202 in its next session (1224 win32csp_install; no ContentURL: cannot connect)', async () => {
     const bodies: string[] = [];
     const device = await enrolled({ onExchange: (x) => bodies.push(x.request.body) });
     const msi =
@@ -200,7 +200,7 @@ describe('virtual device against the real server', () => {
     bodies.length = 0;
     expect((await device.checkIn()).ok).toBe(true);
     expect(bodies[0]).toContain(
-      `<Alert><CmdID>4</CmdID><Data>1224</Data><Item><Source><LocURI>${msi}</LocURI></Source><Meta><Type xmlns="syncml:metinf">Reversed-Domain-Name:com.microsoft.mdm.win32csp_install</Type><Format xmlns="syncml:metinf">int</Format><Mark xmlns="syncml:metinf">informational</Mark></Meta><Data>0</Data></Item></Alert>`,
+      `<Alert><CmdID>4</CmdID><Data>1224</Data><Item><Source><LocURI>${msi}</LocURI></Source><Meta><Type xmlns="syncml:metinf">Reversed-Domain-Name:com.microsoft.mdm.win32csp_install</Type><Format xmlns="syncml:metinf">int</Format><Mark xmlns="syncml:metinf">informational</Mark></Meta><Data>-2147012867</Data></Item></Alert>`,
     );
   });
 });

@@ -2,6 +2,7 @@
 // transaction's executor for the `tx` handed to `Storage.transaction` work.
 import type { Storage, Stores } from '../index.js';
 import { sqlAdminAccountStore } from './admins.js';
+import { sqlAppStore } from './apps.js';
 import { sqlAuditLog } from './audit.js';
 import { sqlCertificateStore } from './certificates.js';
 import type { SqlExecutor } from './client.js';
@@ -32,6 +33,7 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   audit: sqlAuditLog,
   loginThrottle: sqlLoginThrottleStore,
   admins: sqlAdminAccountStore,
+  apps: sqlAppStore,
 };
 
 /**

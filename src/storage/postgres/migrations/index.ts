@@ -5,10 +5,12 @@ import { migration001 } from './001_schema.js';
 import { migration002 } from './002_process_counters.js';
 import { migration003 } from './003_api.js';
 import { migration004 } from './004_admin_console.js';
+import { migration005 } from './005_apps.js';
 
 export const postgresMigrations: readonly Migration[] = [
   migration001,
   migration002,
   migration003,
   migration004,
+  migration005,
 ];

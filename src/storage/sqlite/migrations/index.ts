@@ -11,6 +11,7 @@ import { migration006 } from './006_explicit_transactions.js';
 import { migration007 } from './007_process_counters.js';
 import { migration008 } from './008_api.js';
 import { migration009 } from './009_admin_console.js';
+import { migration010 } from './010_apps.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   migration007,
   migration008,
   migration009,
+  migration010,
 ];
