@@ -17,6 +17,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { opsRoutes, packageVersion } from './routes/ops.js';
 import { policyRoutes } from './routes/policies.js';
 import { reportRoutes } from './routes/reports.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
 export const API_ROUTES: readonly RouteDef[] = [
@@ -27,6 +28,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...reportRoutes,
   ...catalogRoutes,
   ...adminRoutes,
+  ...webhookRoutes,
 ];
 
 let openApiDoc: Record<string, unknown> | undefined;

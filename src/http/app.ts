@@ -10,6 +10,7 @@ import type { EnrollmentCa } from '../pki/ca.js';
 import { createServerMetrics, routeFamily, type ServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
+import type { EventSink } from '../webhooks/events.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware, markAuthenticated } from './capture.js';
 import { createDmEndpoint, DM_PATH, type DmEndpoint, isDmRequest } from './dm-endpoint.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   readonly catalog?: () => CatalogLookup;
   /** OMA-DM session hooks (policy delivery observes command outcomes here; src/dm/hooks.ts). */
   readonly dmHooks?: DmHooks;
+  /** Webhook events (`webhooks` config); default none. */
+  readonly events?: EventSink;
   /** `/metrics` and the counters the session engine feeds (default: a registry of its own). */
   readonly metrics?: ServerMetrics;
 }

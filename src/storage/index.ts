@@ -20,6 +20,7 @@ import type { PolicyStore } from './policies.js';
 import type { LoginThrottleStore } from './throttle.js';
 import type { TokenStore } from './tokens.js';
 import type { UserStore } from './users.js';
+import type { WebhookOutbox } from './webhooks.js';
 
 export type StorageBackend = 'sqlite' | 'postgres';
 
@@ -38,6 +39,7 @@ export interface Stores {
   readonly events: DeviceEventStore;
   readonly audit: AuditLog;
   readonly loginThrottle: LoginThrottleStore;
+  readonly webhooks: WebhookOutbox;
 }
 
 export interface Storage extends Stores {

@@ -14,6 +14,7 @@ import { sqlPolicyStore } from './policies.js';
 import { sqlLoginThrottleStore } from './throttle.js';
 import { sqlTokenStore } from './tokens.js';
 import { sqlUserStore } from './users.js';
+import { sqlWebhookOutbox } from './webhooks.js';
 
 const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] } = {
   users: sqlUserStore,
@@ -30,6 +31,7 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   events: sqlDeviceEventStore,
   audit: sqlAuditLog,
   loginThrottle: sqlLoginThrottleStore,
+  webhooks: sqlWebhookOutbox,
 };
 
 /**

@@ -4,5 +4,11 @@ import type { Migration } from '../../sql/migration.js';
 import { migration001 } from './001_schema.js';
 import { migration002 } from './002_process_counters.js';
 import { migration003 } from './003_api.js';
+import { migration004 } from './004_webhooks.js';
 
-export const postgresMigrations: readonly Migration[] = [migration001, migration002, migration003];
+export const postgresMigrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+];

@@ -10,6 +10,7 @@ import { migration005 } from './005_setting_failure_retries.js';
 import { migration006 } from './006_explicit_transactions.js';
 import { migration007 } from './007_process_counters.js';
 import { migration008 } from './008_api.js';
+import { migration009 } from './009_webhooks.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   migration006,
   migration007,
   migration008,
+  migration009,
 ];
