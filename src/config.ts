@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { WEBHOOK_EVENTS } from './webhooks/events.js';
 
 const AUTH_POLICIES = ['OnPremise', 'Federated'] as const;
 
@@ -110,6 +111,40 @@ export const configSchema = z
     consoleMaxFailedSignIns: int(1, 1000).default(5),
     /** Admin API requests per minute per API token (a burst of this many, refilled evenly); over it: 429 with Retry-After. */
     apiRateLimit: int(1, 1_000_000).default(600),
+    /**
+     * Webhook endpoints (config file list, or JSON in MDM_WEBHOOKS): `url`, `secret` (Standard
+     * Webhooks signing key, `whsec_<base64>` or any text of 16+ characters), `events` (types; empty = all).
+     */
+    webhooks: z
+      .preprocess(
+        (v) => (typeof v === 'string' ? JSON.parse(v) : v),
+        z.array(
+          z.strictObject({
+            url: z.url({ protocol: /^https?$/ }),
+            secret: z.string().min(16),
+            events: z.array(z.enum(WEBHOOK_EVENTS)).default([]),
+          }),
+        ),
+      )
+      .default([]),
+    /** Seconds between webhook delivery attempts (comma-separated); after the last, a delivery fails. */
+    webhookRetrySeconds: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean)
+            : v,
+        z.array(
+          z.coerce
+            .number()
+            .min(0)
+            .max(7 * 86_400),
+        ),
+      )
+      .default([5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 43_200, 86_400, 86_400]),
     /** On SIGTERM: stop accepting, wait this long for requests in flight, then close the database. */
     shutdownTimeoutSeconds: int(0, 3600).default(20),
     /** When set, authenticated sessions are recorded into this folder as replayable fixtures. */

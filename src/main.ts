@@ -16,6 +16,9 @@ import { loadOrCreateTls, type TlsMaterial } from './pki/tls.js';
 import { createPolicyRuntime } from './policy/runtime.js';
 import type { Storage } from './storage/index.js';
 import { describeDatabase, openStorage } from './storage/open.js';
+import { startWebhookDeliverer } from './webhooks/deliverer.js';
+import { createEventSink } from './webhooks/events.js';
+import { composeHooks, webhookDmHooks } from './webhooks/hooks.js';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -61,6 +64,10 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
     // Policy delivery and compliance: hooks into every OMA-DM session.
     let publicUrl = initial.publicUrl;
     const policy = createPolicyRuntime({ config: initial, storage, logger, publicUrl: () => publicUrl });
+    // Webhooks: events written to the outbox with the changes they report, delivered off the request path.
+    const events = createEventSink(initial.webhooks);
+    const dmHooks =
+      initial.webhooks.length > 0 ? composeHooks(policy.dmHooks, webhookDmHooks(events)) : policy.dmHooks;
     let handler: RequestHandler | undefined;
     const listener = await listen(
       { host: initial.host, port: initial.port, tls, clientCaPem: [ca.pem], limits: listenLimits(initial) },
@@ -80,8 +87,15 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       ca,
       logger,
       tokenSecret,
-      dmHooks: policy.dmHooks,
+      dmHooks,
+      events,
       catalog: defaultCatalog,
+    });
+    const deliverer = startWebhookDeliverer({
+      storage,
+      endpoints: config.webhooks,
+      retrySeconds: config.webhookRetrySeconds,
+      logger,
     });
     // Finished OMA-DM sessions are pruned on a timer, off the request path, by one instance at a time.
     const pruning = startSessionPruning({
@@ -111,6 +125,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
         startup.stop();
         pruning.stop();
         await listener.close(closing.graceful ? config.shutdownTimeoutSeconds * 1000 : 0);
+        await deliverer.stop();
         await storage.close();
       },
     };

@@ -18,6 +18,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { opsRoutes, packageVersion } from './routes/ops.js';
 import { policyRoutes } from './routes/policies.js';
 import { reportRoutes } from './routes/reports.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
 export const API_ROUTES: readonly RouteDef[] = [
@@ -28,6 +29,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...reportRoutes,
   ...catalogRoutes,
   ...adminRoutes,
+  ...webhookRoutes,
 ];
 
 let openApiDoc: Record<string, unknown> | undefined;

@@ -6,6 +6,7 @@ import { Catalog, defaultCatalog } from '../catalog/catalog.js';
 import { formatIssue } from '../policy/errors.js';
 import { formatPlan } from '../policy/policy-set.js';
 import { applyFolder } from '../services/policy.js';
+import { createEventSink } from '../webhooks/events.js';
 import { actorOf, configFor, runAction, withContext } from './context.js';
 import { printHuman } from './output.js';
 import { policyCommand } from './policy.js';
@@ -30,8 +31,9 @@ export function registerPolicyApply(program: Command): void {
         runAction(async () => {
           const folderDir = dir ?? configFor(command).policyDir;
           const catalog = opts.catalog ? Catalog.load(opts.catalog) : defaultCatalog();
-          await withContext(command, async ({ storage }) => {
+          await withContext(command, async ({ storage, config }) => {
             const result = await applyFolder(storage, folderDir, {
+              events: createEventSink(config.webhooks),
               catalog,
               dryRun: opts.dryRun === true,
               actor: actorOf(opts),

@@ -17,6 +17,7 @@ import { verifyDeviceCertificate } from '../pki/verify.js';
 import { certificateStatusAccepted } from '../storage/certificates.js';
 import { ENROLLMENT_TYPES, type EnrollmentAuthPolicy, type EnrollmentType } from '../storage/devices.js';
 import type { Storage } from '../storage/index.js';
+import type { EventSink } from '../webhooks/events.js';
 import { type AuthenticatedUser, authenticate, checkPassword } from './auth.js';
 import { createLoginThrottle } from './login-throttle.js';
 import { createSignInToken } from './tokens.js';
@@ -37,6 +38,8 @@ export interface EnrollmentServiceDeps {
   /** HMAC key of federated sign-in tokens. */
   readonly tokenSecret: Buffer;
   readonly now?: () => Date;
+  /** Webhook events (device.enrolled). */
+  readonly events?: EventSink;
 }
 
 export interface EnrollmentResult {
@@ -193,23 +196,32 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       renewal,
     });
     try {
-      await storage.devices.recordEnrollment({
-        enrollmentId,
-        deviceId,
-        hwDevId: item('HWDevID') ?? null,
-        name: deviceName,
-        osEdition: item('OSEdition') ?? null,
-        osVersion: item('OSVersion') ?? null,
-        deviceType: item('DeviceType') ?? null,
-        locale: item('Locale') ?? null,
-        macs: [...new Set(contextValues(request.context, 'MAC'))],
-        enrollmentType: enrollmentType as EnrollmentType,
-        authPolicy: user.policy,
-        userUpn: user.upn,
-        providerId: config.providerId,
-        enrolledAt,
-        digest,
-        certificate: storedCertificate(certificate),
+      await storage.transaction(async (tx) => {
+        await tx.devices.recordEnrollment({
+          enrollmentId,
+          deviceId,
+          hwDevId: item('HWDevID') ?? null,
+          name: deviceName,
+          osEdition: item('OSEdition') ?? null,
+          osVersion: item('OSVersion') ?? null,
+          deviceType: item('DeviceType') ?? null,
+          locale: item('Locale') ?? null,
+          macs: [...new Set(contextValues(request.context, 'MAC'))],
+          enrollmentType: enrollmentType as EnrollmentType,
+          authPolicy: user.policy,
+          userUpn: user.upn,
+          providerId: config.providerId,
+          enrolledAt,
+          digest,
+          certificate: storedCertificate(certificate),
+        });
+        // MS-MDE2 3.1.4.2: the enrollment is complete once recorded; the event commits with it.
+        await deps.events?.emit(tx, 'device.enrolled', {
+          deviceId,
+          userUpn: user.upn,
+          enrollmentType,
+          osVersion: item('OSVersion') ?? null,
+        });
       });
     } catch (err) {
       throw new EnrollmentFault('EnrollmentServer', 'could not record the enrollment', undefined, { err });

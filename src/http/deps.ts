@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
 import type { ServerMetrics } from '../reporting/metrics.js';
 import type { Storage } from '../storage/index.js';
+import type { EventSink } from '../webhooks/events.js';
 
 /** What every route module is built from (assembled by `startMdmServer` in src/main.ts). */
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   readonly catalog?: () => CatalogLookup;
   /** OMA-DM session hooks (policy delivery observes command outcomes here; src/dm/hooks.ts). */
   readonly dmHooks?: DmHooks;
+  /** Webhook events (`webhooks` config); default none. */
+  readonly events?: EventSink;
   /** `/metrics` and the counters the session engine feeds (default: a registry of its own). */
   readonly metrics?: ServerMetrics;
 }

@@ -3,6 +3,7 @@
 import { ACTION_PRIORITY, type DeviceAction, deviceActionCommand } from '../dm/actions.js';
 import { AdminCommandError, queueAdminCommand } from '../dm/admin.js';
 import type { Storage } from '../storage/index.js';
+import type { EventSink } from '../webhooks/events.js';
 
 export { AdminCommandError };
 
@@ -49,7 +50,7 @@ export async function renameDevice(
  */
 export async function retireDevice(
   storage: Storage,
-  r: { readonly deviceId: string; readonly actor: string },
+  r: { readonly deviceId: string; readonly actor: string; readonly events?: EventSink },
 ): Promise<{ cancelledCommands: number; wasEnrolled: boolean } | undefined> {
   return storage.transaction(async (tx) => {
     if (!(await tx.devices.getDevice(r.deviceId))) return undefined;
@@ -61,6 +62,8 @@ export async function retireDevice(
       deviceId: r.deviceId,
       details: { cancelledCommands, wasEnrolled },
     });
+    if (wasEnrolled)
+      await r.events?.emit(tx, 'device.unenrolled', { deviceId: r.deviceId, reason: 'retired' });
     return { cancelledCommands, wasEnrolled };
   });
 }

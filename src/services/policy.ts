@@ -11,6 +11,7 @@ import { type CheckResult, checkPath } from '../policy/check.js';
 import type { PolicyIssue } from '../policy/errors.js';
 import { MAX_POLICY_BYTES } from '../policy/parse.js';
 import type { Storage } from '../storage/index.js';
+import type { EventSink } from '../webhooks/events.js';
 
 export class BundleError extends Error {
   override name = 'BundleError';
@@ -81,6 +82,8 @@ export interface ApplyRequest {
   readonly actor: string;
   /** Where the folder came from, for the audit log (a path, or `api bundle`). */
   readonly source: string;
+  /** Webhook events (policy.revision_applied). */
+  readonly events?: EventSink;
 }
 
 /** `mdm policy apply`: validate, plan per group (with group sizes), store unless a dry run; audited. */
@@ -89,25 +92,33 @@ export async function applyFolder(
   dir: string,
   r: ApplyRequest,
 ): Promise<ApplyFolderResult> {
-  const result = await applyPolicyFolder(storage.policies, dir, {
-    catalog: r.catalog,
-    dryRun: r.dryRun,
-    devices: await enrolledDeviceProfiles(storage),
-    // Local app packages are stored with the policy set and served at /content/<sha256>.
-    content: storage.apps,
-  });
-  if (result.stored?.created) {
-    await storage.audit.record({
-      actor: r.actor,
-      action: 'policy.apply',
-      details: {
-        folder: r.source,
-        revision: result.stored.revision,
-        changes: result.stored.changes.map((c) => `${c.change} ${c.name} v${c.version}`),
-      },
+  const devices = await enrolledDeviceProfiles(storage);
+  // The new revision, its audit entry and its webhook event commit together.
+  return storage.transaction(async (tx) => {
+    const result = await applyPolicyFolder(tx.policies, dir, {
+      catalog: r.catalog,
+      dryRun: r.dryRun,
+      devices,
+      // Local app packages are stored with the policy set and served at /content/<sha256>.
+      content: tx.apps,
     });
-  }
-  return result;
+    if (result.stored?.created) {
+      await r.events?.emit(tx, 'policy.revision_applied', {
+        revision: result.stored.revision,
+        changes: result.stored.changes,
+      });
+      await tx.audit.record({
+        actor: r.actor,
+        action: 'policy.apply',
+        details: {
+          folder: r.source,
+          revision: result.stored.revision,
+          changes: result.stored.changes.map((c) => `${c.change} ${c.name} v${c.version}`),
+        },
+      });
+    }
+    return result;
+  });
 }
 
 /** `applyFolder` on a bundle; issue files are named as in the bundle. */

@@ -22,6 +22,7 @@ import type { PolicyStore } from './policies.js';
 import type { LoginThrottleStore } from './throttle.js';
 import type { TokenStore } from './tokens.js';
 import type { UserStore } from './users.js';
+import type { WebhookOutbox } from './webhooks.js';
 
 export type StorageBackend = 'sqlite' | 'postgres';
 
@@ -42,6 +43,7 @@ export interface Stores {
   readonly loginThrottle: LoginThrottleStore;
   readonly admins: AdminAccountStore;
   readonly apps: AppStore;
+  readonly webhooks: WebhookOutbox;
 }
 
 export interface Storage extends Stores {

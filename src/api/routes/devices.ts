@@ -154,7 +154,7 @@ export const deviceRoutes: RouteDef[] = [
       200: { description: 'done (rename, retire)', schema: ActionResult },
       202: { description: 'queued for the next session (or a check-in asked for)', schema: ActionResult },
     },
-    handler: async ({ storage, params, body, actor }) => {
+    handler: async ({ storage, params, body, actor, deps }) => {
       const { id, action } = params;
       const device = await storage.devices.getDevice(id);
       if (!device) throw notFound(`no device ${id}`);
@@ -185,7 +185,11 @@ export const deviceRoutes: RouteDef[] = [
         return { body: { action, deviceId: id, name: body.name } };
       }
       if (action === 'retire') {
-        const r = await retireDevice(storage, { deviceId: id, actor });
+        const r = await retireDevice(storage, {
+          deviceId: id,
+          actor,
+          ...(deps.events && { events: deps.events }),
+        });
         return { body: { action, deviceId: id, cancelledCommands: r!.cancelledCommands } };
       }
       // sync: no push channel (WNS, MS-MDM 2.2.1 server-initiated session) is configured.

@@ -221,6 +221,7 @@ export const policyRoutes: RouteDef[] = [
         dryRun: false,
         actor: ctx.actor,
         source: 'api bundle',
+        ...(ctx.deps.events && { events: ctx.deps.events }),
       }).catch(bundleProblem);
       if (result.valid) return { body: applyBody(result) };
       const errors = result.folder.issues.filter((i) => i.severity === 'error').length;

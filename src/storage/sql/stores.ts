@@ -16,6 +16,7 @@ import { sqlPolicyStore } from './policies.js';
 import { sqlLoginThrottleStore } from './throttle.js';
 import { sqlTokenStore } from './tokens.js';
 import { sqlUserStore } from './users.js';
+import { sqlWebhookOutbox } from './webhooks.js';
 
 const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] } = {
   users: sqlUserStore,
@@ -34,6 +35,7 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   loginThrottle: sqlLoginThrottleStore,
   admins: sqlAdminAccountStore,
   apps: sqlAppStore,
+  webhooks: sqlWebhookOutbox,
 };
 
 /**

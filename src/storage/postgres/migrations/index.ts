@@ -6,6 +6,7 @@ import { migration002 } from './002_process_counters.js';
 import { migration003 } from './003_api.js';
 import { migration004 } from './004_admin_console.js';
 import { migration005 } from './005_apps.js';
+import { migration006 } from './006_webhooks.js';
 
 export const postgresMigrations: readonly Migration[] = [
   migration001,
@@ -13,4 +14,5 @@ export const postgresMigrations: readonly Migration[] = [
   migration003,
   migration004,
   migration005,
+  migration006,
 ];

@@ -12,6 +12,7 @@ import { migration007 } from './007_process_counters.js';
 import { migration008 } from './008_api.js';
 import { migration009 } from './009_admin_console.js';
 import { migration010 } from './010_apps.js';
+import { migration011 } from './011_webhooks.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   migration008,
   migration009,
   migration010,
+  migration011,
 ];

@@ -1,0 +1,59 @@
+// Webhook events (docs/api.md "Webhooks"). `emit` writes one outbox row per subscribed endpoint
+// through the storage it is given: inside a transaction, the event commits or rolls back with the
+// change it reports. Nothing is sent here; the deliverer does that, never on a device's exchange.
+import { randomUUID } from 'node:crypto';
+import type { Storage } from '../storage/index.js';
+
+export const WEBHOOK_EVENTS = [
+  'device.enrolled',
+  'device.unenrolled',
+  'device.checked_in',
+  'command.completed',
+  'setting.state_changed',
+  'compliance.changed',
+  'policy.revision_applied',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+export interface WebhookEndpoint {
+  readonly url: string;
+  readonly secret: string;
+  /** Subscribed types; empty = every type. */
+  readonly events: readonly string[];
+}
+
+export interface EventSink {
+  /** Is anyone subscribed to `type`? (lets a hot path skip building the payload) */
+  wants(type: WebhookEventType): boolean;
+  emit(
+    storage: Pick<Storage, 'webhooks'>,
+    type: WebhookEventType,
+    data: Record<string, unknown>,
+    at?: Date,
+  ): Promise<void>;
+}
+
+/** The event body (Standard Webhooks payload shape: type, timestamp, data). */
+export function eventPayload(type: string, data: Record<string, unknown>, at: Date): string {
+  return JSON.stringify({ type, timestamp: at.toISOString(), data });
+}
+
+export function createEventSink(endpoints: readonly WebhookEndpoint[]): EventSink {
+  const subscribers = (type: string) =>
+    endpoints.filter((e) => e.events.length === 0 || e.events.includes(type));
+  return {
+    wants: (type) => subscribers(type).length > 0,
+    async emit(storage, type, data, at = new Date()) {
+      const to = subscribers(type);
+      if (to.length === 0) return;
+      const eventId = `msg_${randomUUID()}`;
+      const payload = eventPayload(type, data, at);
+      await storage.webhooks.enqueue(
+        to.map((e) => ({ eventId, eventType: type, url: e.url, payload, createdAt: at.toISOString() })),
+      );
+    },
+  };
+}
+
+/** No endpoints configured. */
+export const NO_EVENTS: EventSink = createEventSink([]);
