@@ -103,6 +103,28 @@ export const configSchema = z
     captureMaxBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
     /** Largest total of the captured fixtures; the oldest are removed beyond it. */
     captureDirMaxBytes: int(1024 * 1024, 1024 ** 4).default(512 * 1024 * 1024),
+    /**
+     * WNS push (Microsoft "Push notification support for device management"): the Package Family
+     * Name the devices register for, the Package SID (`ms-app://s-1-15-2-…`) and client secret the
+     * server authenticates with. Push is off unless all three are set.
+     */
+    wnsPfn: z.string().min(1).max(256).optional(),
+    wnsClientId: z.string().min(1).max(512).optional(),
+    wnsClientSecret: z.string().min(1).max(512).optional(),
+    /** OAuth 2.0 token endpoint for WNS access tokens (client credentials). */
+    wnsTokenUrl: z.url({ protocol: /^https$/ }).default('https://login.live.com/accesstoken.srf'),
+    /**
+     * Hosts a device's channel URI may name (comma-separated; `*.` matches one or more leading
+     * labels; `host:port` allows that port, otherwise only 443). Pushes go nowhere else.
+     */
+    wnsChannelHosts: list(
+      z
+        .string()
+        .regex(
+          /^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/,
+          'a host name, *.domain or host:port',
+        ),
+    ).default(['*.notify.windows.com']),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -195,6 +217,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.captureMaxBytes > config.captureDirMaxBytes) {
     throw new ConfigError(
       'invalid configuration:\n  captureMaxBytes must not be larger than captureDirMaxBytes',
+    );
+  }
+  const wns = [config.wnsPfn, config.wnsClientId, config.wnsClientSecret];
+  if (wns.some(Boolean) && !wns.every(Boolean)) {
+    throw new ConfigError(
+      'invalid configuration:\n  wnsPfn, wnsClientId and wnsClientSecret must be given together (push is off without them)',
     );
   }
   if (Boolean(config.caCert) !== Boolean(config.caKey)) {

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { DmHooks } from '../dm/hooks.js';
 import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
+import type { PushService } from '../push/service.js';
 import { createServerMetrics, type ServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   readonly dmHooks?: DmHooks;
   /** `/metrics` and the counters the session engine feeds (default: a registry of its own). */
   readonly metrics?: ServerMetrics;
+  /** WNS push (sync, reports; src/push/service.ts), when the server built one. */
+  readonly push?: PushService;
 }
 
 export type RouteModule = (deps: AppDeps) => Router;

@@ -2,9 +2,10 @@
 // read from the database at scrape time, so every server instance reports the same numbers; what
 // happens inside a process (command outcomes it recorded) is counted in that process, the way
 // Prometheus sums counters over instances.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { COMPLIANCE_STATES } from '../storage/compliance.js';
 import { SETTING_STATES } from '../storage/device-settings.js';
+import { PUSH_RESULTS, type PushResult } from '../storage/push.js';
 import type { ReportStores } from './compliance.js';
 import { complianceReport } from './compliance.js';
 
@@ -13,9 +14,16 @@ export interface DmMetricsSink {
   commandOutcome(origin: string, verb: string, statusClass: '2xx' | '4xx' | '5xx' | 'none'): void;
 }
 
+/** What the push service reports (src/push/service.ts `PushMetrics`). */
+export interface PushMetricsSink {
+  pushed(result: PushResult): void;
+  sessionAfterPush(seconds: number, pushed: boolean | undefined): void;
+}
+
 export interface ServerMetrics {
   readonly registry: Registry;
   readonly dm: DmMetricsSink;
+  readonly push: PushMetricsSink;
 }
 
 export function createServerMetrics(stores: ReportStores): ServerMetrics {
@@ -58,8 +66,27 @@ export function createServerMetrics(stores: ReportStores): ServerMetrics {
     labelNames: ['origin', 'verb', 'class'],
     registers: [registry],
   });
+  const pushes = new Counter({
+    name: 'mdm_pushes_total',
+    help: 'WNS pushes by result (ok, gone, unauthorized, refused, network, …), sent by this process',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of PUSH_RESULTS) pushes.inc({ result }, 0);
+  const pushToSession = new Histogram({
+    name: 'mdm_push_to_session_seconds',
+    help: 'Time from an accepted WNS push to the session the device opened next, by whether the device said the push started it (UserAgentOrigin 3: yes, other: no, none: not said)',
+    labelNames: ['pushed'],
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
   return {
     registry,
+    push: {
+      pushed: (result) => pushes.inc({ result }),
+      sessionAfterPush: (seconds, pushed) =>
+        pushToSession.observe({ pushed: pushed === undefined ? 'unknown' : pushed ? 'yes' : 'no' }, seconds),
+    },
     dm: {
       commandOutcome: (origin, verb, statusClass) => outcomes.inc({ origin, verb, class: statusClass }),
     },

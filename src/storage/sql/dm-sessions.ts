@@ -250,11 +250,21 @@ export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
           last_inventory_at: string | null;
           revision: number | null;
           inventory_value: string | null;
+          push_pfn?: string | null;
         }>(
           `SELECT (SELECT last_inventory_at FROM dm_checkins WHERE device_id = ?) AS last_inventory_at,
                   (SELECT MAX(revision) FROM policy_revisions) AS revision,
-                  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS inventory_value`,
-          [deviceId, deviceId, options.inventoryNode ?? ''],
+                  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS inventory_value${
+                    options.pushPfnNode === undefined
+                      ? ''
+                      : ',\n                  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS push_pfn'
+                  }`,
+          [
+            deviceId,
+            deviceId,
+            options.inventoryNode ?? '',
+            ...(options.pushPfnNode === undefined ? [] : [deviceId, options.pushPfnNode]),
+          ],
         );
         const all = sessions.map((r) => toSession(deviceId, r));
         const byRow = new Map(all.map((x) => [x.rowId, x]));
@@ -270,6 +280,7 @@ export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
           ...(facts?.last_inventory_at && { lastInventoryAt: facts.last_inventory_at }),
           policyRevision: Number(facts?.revision ?? 0),
           ...(facts?.inventory_value != null && { inventoryValue: facts.inventory_value }),
+          ...(facts?.push_pfn != null && { pushPfn: facts.push_pfn }),
         };
       }),
     commitExchange: (w) => db.write((c) => commit(c, w)),
