@@ -125,6 +125,8 @@ export const configSchema = z
           'a host name, *.domain or host:port',
         ),
     ).default(['*.notify.windows.com']),
+    /** Extra trust anchors (PEM file) for the token URL and channels: a WNS stand-in, a TLS-inspecting proxy. */
+    wnsCaFile: optionalPath,
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -27,10 +27,10 @@ export interface StartOptions {
   readonly publicUrlForPort?: (port: number, protocol: 'http' | 'https') => string;
   /** Print the development-certificate warning (default true). */
   readonly warn?: boolean;
-  /** Extra trust anchors (PEM) for WNS calls (a local WNS stand-in in tests). */
-  readonly wnsCa?: string | readonly string[];
   /** How often coalesced pushes that are due are looked for (default 1 s). */
   readonly pushDueCheckMs?: number;
+  /** At most one push per device per this many ms (default 30 s). */
+  readonly pushCoalesceMs?: number;
 }
 
 export interface MdmServer {
@@ -84,8 +84,8 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       storage,
       logger,
       metrics: metrics.push,
-      ...(options.wnsCa && { ca: options.wnsCa }),
       ...(options.pushDueCheckMs && { dueCheckMs: options.pushDueCheckMs }),
+      ...(options.pushCoalesceMs && { coalesceMs: options.pushCoalesceMs }),
     });
     if (push.enabled)
       logger.info(

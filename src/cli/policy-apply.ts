@@ -5,10 +5,12 @@ import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
 import { applyPolicyFolder, enrolledDeviceProfiles } from '../policy/apply-folder.js';
 import { formatIssue } from '../policy/errors.js';
-import { formatPlan } from '../policy/policy-set.js';
+import { formatPlan, readActiveSet } from '../policy/policy-set.js';
+import { pushPolicyRevision } from '../push/policy.js';
 import { actorOf, configFor, runAction, withContext } from './context.js';
 import { printHuman } from './output.js';
 import { policyCommand } from './policy.js';
+import { cliPush } from './push.js';
 
 export function registerPolicyApply(program: Command): void {
   policyCommand(program)
@@ -30,12 +32,16 @@ export function registerPolicyApply(program: Command): void {
         runAction(async () => {
           const folderDir = dir ?? configFor(command).policyDir;
           const catalog = opts.catalog ? Catalog.load(opts.catalog) : defaultCatalog();
-          await withContext(command, async ({ storage }) => {
+          await withContext(command, async ({ config, storage }) => {
+            const push = cliPush(config, storage);
+            const before = push.enabled && !opts.dryRun ? await readActiveSet(storage.policies) : undefined;
             const result = await applyPolicyFolder(storage.policies, folderDir, {
               catalog,
               dryRun: opts.dryRun === true,
               devices: await enrolledDeviceProfiles(storage),
             });
+            // A new revision wakes the devices it changes something for (WNS push, coalesced).
+            if (result.stored?.created && before) await pushPolicyRevision(push, storage, before);
             if (result.stored?.created) {
               await storage.audit.record({
                 actor: actorOf(opts),

@@ -5,6 +5,7 @@
 // leaves one push due when the window ends (sent by the server's due timer), so a change still
 // reaches an online device within seconds. Push is an accelerator only: a device that cannot be
 // pushed picks its commands up at its next poll.
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
@@ -54,15 +55,15 @@ export interface PushServiceOptions {
   readonly config: Pick<
     Config,
     'providerId' | 'wnsPfn' | 'wnsClientId' | 'wnsClientSecret' | 'wnsTokenUrl' | 'wnsChannelHosts'
-  >;
+  > & { readonly wnsCaFile?: string | undefined };
   readonly storage: Pick<Storage, 'push' | 'devices' | 'audit'>;
   readonly logger: Logger;
   readonly metrics?: PushMetrics;
-  /** Extra trust anchors (PEM) for WNS calls (a local stand-in). */
-  readonly ca?: string | readonly string[];
   readonly now?: () => Date;
   /** How often the server looks for coalesced pushes that are due (default 1 s). */
   readonly dueCheckMs?: number;
+  /** At most one push per device per this many ms (default `COALESCE_MS`). */
+  readonly coalesceMs?: number;
 }
 
 export interface PushService {
@@ -112,7 +113,7 @@ export function createPushService(options: PushServiceOptions): PushService {
         tokenUrl: config.wnsTokenUrl,
         clientId: config.wnsClientId!,
         clientSecret: config.wnsClientSecret!,
-        ...(options.ca && { ca: options.ca }),
+        ...(config.wnsCaFile && { ca: readFileSync(config.wnsCaFile, 'utf8') }),
       })
     : undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -145,7 +146,7 @@ export function createPushService(options: PushServiceOptions): PushService {
       return { deviceId, result: 'refused', pushResult: 'refused', error: check.reason };
     }
     if (slot) {
-      const taken = await storage.push.request(deviceId, at, COALESCE_MS);
+      const taken = await storage.push.request(deviceId, at, options.coalesceMs ?? COALESCE_MS);
       if (!taken.sendNow)
         return { deviceId, result: 'coalesced', ...(taken.dueAt && { dueAt: taken.dueAt }) };
     }

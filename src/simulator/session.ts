@@ -70,6 +70,8 @@ export interface SessionInput {
   readonly sessionAlert?: 1200 | 1201;
   /** Which DM client to behave like (client.ts); default `windows`. */
   readonly client?: ClientKind;
+  /** `UserAgentOrigin` header (MS-MDM 3.1.7.2): why the session started; sent when set. */
+  readonly userAgentOrigin?: string;
 }
 
 export interface SessionReport {
@@ -247,7 +249,11 @@ class DeviceSession {
       {
         method: 'POST',
         url: this.postUrl,
-        headers: { ...REQUEST_HEADERS, 'client-request-id': this.input.entDmId ?? '0' },
+        headers: {
+          ...REQUEST_HEADERS,
+          'client-request-id': this.input.entDmId ?? '0',
+          ...(this.input.userAgentOrigin !== undefined && { useragentorigin: this.input.userAgentOrigin }),
+        },
         body,
       },
       { drop },
