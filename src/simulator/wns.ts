@@ -105,6 +105,10 @@ export class WnsStandIn implements WnsRegistrar {
               : path.startsWith('/d/')
                 ? this.notify(decodeURIComponent(path.slice(3)), headers, body, size)
                 : { status: 404 };
+        if (answer.status === 0) {
+          req.socket.destroy();
+          return;
+        }
         const text = 'json' in answer ? JSON.stringify(answer.json) : '';
         res.writeHead(answer.status, {
           ...('json' in answer && { 'Content-Type': 'application/json' }),
@@ -151,7 +155,7 @@ export class WnsStandIn implements WnsRegistrar {
     if (c) c.gone = true;
   }
 
-  /** The next channel requests get these statuses (e.g. 406 throttled, 500). */
+  /** The next channel requests get these statuses (e.g. 406 throttled, 500; 0 = connection reset). */
   answerNext(...statuses: number[]): void {
     this.scripted.push(...statuses);
   }
