@@ -16,7 +16,8 @@ export interface DevicePushReport {
   readonly deviceStatus: { readonly code: string; readonly text: string } | null;
   readonly lastPush: {
     readonly sentAt: string | null;
-    readonly result: PushResult;
+    /** `sending`: the request is out, WNS has not answered yet. */
+    readonly result: PushResult | 'sending';
     readonly httpStatus: number | null;
     readonly error: string | null;
     readonly channelUri: string | null;
@@ -57,15 +58,16 @@ export function pushStateOf(row: DevicePushRow, enabled: boolean): DevicePushRep
       row.deviceStatusCode === null
         ? null
         : { code: row.deviceStatusCode, text: PUSH_STATUS_TEXT[row.deviceStatusCode.trim()] ?? 'unknown' },
-    lastPush: p?.lastResult
-      ? {
-          sentAt: p.lastSentAt,
-          result: p.lastResult,
-          httpStatus: p.lastHttpStatus,
-          error: p.lastError,
-          channelUri: p.lastChannelUri,
-        }
-      : null,
+    lastPush:
+      p?.lastResult || p?.lastSentAt
+        ? {
+            sentAt: p.lastSentAt,
+            result: p.lastResult ?? 'sending',
+            httpStatus: p.lastHttpStatus,
+            error: p.lastError,
+            channelUri: p.lastChannelUri,
+          }
+        : null,
     pushes: p?.pushes ?? 0,
     dueAt: p?.dueAt ?? null,
     followedBy:

@@ -150,8 +150,9 @@ export function createPushService(options: PushServiceOptions): PushService {
       if (!taken.sendNow)
         return { deviceId, result: 'coalesced', ...(taken.dueAt && { dueAt: taken.dueAt }) };
     }
-    const answer = await wns.notify(check);
     const sentAt = now().toISOString();
+    await storage.push.markSending(deviceId, sentAt, channel);
+    const answer = await wns.notify(check);
     await storage.push.record(deviceId, {
       at: sentAt,
       channelUri: channel,

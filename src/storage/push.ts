@@ -79,9 +79,15 @@ export interface PushStore {
   request(deviceId: string, at: string, windowMs: number): Promise<{ sendNow: boolean; dueAt?: string }>;
   /** Devices whose coalesced push is due at `at`; each is handed to one caller only. */
   claimDue(at: string, limit: number): Promise<string[]>;
+  /**
+   * A push is about to go out (before the HTTP request: the device may wake before WNS answers):
+   * sets the last push time and channel and counts it; its answer follows with `record`.
+   */
+  markSending(deviceId: string, at: string, channelUri: string): Promise<void>;
+  /** What WNS (or the channel check) answered; `at` is the time given to `markSending`. */
   record(deviceId: string, attempt: PushAttempt): Promise<void>;
   /**
-   * A session opened: when a push was accepted since the last followed one, remember this session
+   * A session opened: when a push was sent (and not refused by WNS) since the last followed one, remember this session
    * as the one that followed it; returns when that push was sent.
    */
   markFollowed(

@@ -1,16 +1,18 @@
 // WNS push end to end: the real server, a local WNS stand-in (HTTPS token endpoint and channels as
 // Microsoft documents them) and simulated devices that register for the server's PFN, report their
 // channel and start a session when their push arrives.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
+import { buildProgram } from '../../src/cli/index.js';
 import { queueAdminCommand } from '../../src/dm/admin.js';
 import { pushNodes } from '../../src/push/nodes.js';
 import { type SessionReport, VirtualDevice, type WnsRegistrar } from '../../src/simulator/index.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import { WnsStandIn } from '../../src/simulator/wns.js';
+import { type CliRun, captureCli } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const PFN = 'Contoso.DeviceManagement_8wekyb3d8bbwe';
@@ -345,5 +347,107 @@ describe('WNS push', () => {
     expect(r.state).toBe('failing');
     expect(r.lastPush).toMatchObject({ result: 'refused', sentAt: null, channelUri: uri });
     expect(r.pushes).toBe(0);
+  });
+
+  describe('CLI', () => {
+    let configFile: string;
+    const mdm = (...args: string[]): Promise<CliRun> =>
+      captureCli(async () => {
+        try {
+          await buildProgram().parseAsync(['node', 'mdm', '--config', configFile, ...args]);
+        } catch {
+          // commander exit: the exit code tells
+        }
+      });
+    beforeAll(() => {
+      configFile = join(dir, 'mdm.yaml');
+      writeFileSync(
+        configFile,
+        server.configYaml(
+          [
+            `wnsPfn: ${PFN}`,
+            `wnsClientId: "${CLIENT_ID}"`,
+            `wnsClientSecret: ${SECRET}`,
+            `wnsTokenUrl: ${wns.tokenUrl}`,
+            `wnsChannelHosts: ["${wns.hostPort}"]`,
+            `wnsCaFile: ${join(dir, 'wns-ca.pem')}`,
+            '',
+          ].join('\n'),
+        ),
+      );
+    });
+
+    it('mdm devices sync wakes devices and says what happened to each; show reports the push state', async () => {
+      const device = await enrolled();
+      const quiet = await enrolled(null);
+      const id = device.profile.deviceId;
+      await device.checkIn();
+      await device.checkIn();
+      await quiet.checkIn();
+      const r = await mdm('devices', 'sync', id, quiet.profile.deviceId, '--json', '--actor', 'dana');
+      expect(r.code).toBe(1); // one device could not be pushed
+      const outcomes = JSON.parse(r.out) as { deviceId: string; result: string }[];
+      expect(outcomes.map((o) => [o.deviceId, o.result])).toEqual([
+        [id, 'sent'],
+        [quiet.profile.deviceId, 'no_channel'],
+      ]);
+      await lastPushedSession(id, 1);
+      await waitFor('followed session', async () => ((await reportOf(id)).followedBy ? true : undefined));
+      const show = await mdm('devices', 'show', id);
+      expect(show.code).toBe(0);
+      expect(show.out).toMatch(/push ok, device push status 0 \(success\)/);
+      expect(show.out).toContain(`push channel ${device.tree.get(nodes.channelUri)!.value}`);
+      expect(show.out).toMatch(/last push \S+ ok, 1 sent/);
+      expect(show.out).toMatch(/session after push \S+ at \S+ \(\+\d+\.\d s\), origin not reported/);
+      const json = JSON.parse((await mdm('devices', 'show', quiet.profile.deviceId, '--json')).out) as {
+        push: { state: string };
+      };
+      expect(json.push.state).toBe('no_channel');
+      const again = await mdm('devices', 'sync', id);
+      expect(again.code).toBe(0);
+      expect(again.out).toMatch(/coalesced\s+a push went out < 30 s ago; next at/);
+    });
+
+    it('mdm commands add pushes to the device', async () => {
+      const device = await enrolled();
+      const id = device.profile.deviceId;
+      await device.checkIn();
+      await device.checkIn();
+      const add = await mdm('commands', 'add', id, '--get', './DevDetail/FwV');
+      expect(add.code).toBe(0);
+      const session = await lastPushedSession(id, 1);
+      expect((await session).ok).toBe(true);
+      expect((await server.storage.commands.get(add.out.trim()))?.state).toBe('done');
+    });
+
+    it('a new policy revision pushes to the devices it affects, an unchanged folder to none', async () => {
+      const device = await enrolled();
+      const id = device.profile.deviceId;
+      await device.checkIn();
+      await device.checkIn();
+      const folder = join(dir, 'policies');
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(
+        join(folder, 'camera.yaml'),
+        'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
+      );
+      writeFileSync(
+        join(folder, 'assignments.yaml'),
+        'assignments:\n  - policy: camera\n    include: [all]\n',
+      );
+      const apply = await mdm('policy', 'apply', folder);
+      expect(apply.code).toBe(0);
+      // The pushed session delivers the new policy.
+      const delivered = await lastPushedSession(id, 1);
+      expect((await delivered).ok).toBe(true);
+      expect(device.tree.get('./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera')?.value).toBe('0');
+      const pushes = wns.notifications.filter((x) => x.deviceId === id).length;
+      const same = await mdm('policy', 'apply', folder);
+      expect(same.out).toMatch(/no changes/);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(wns.notifications.filter((x) => x.deviceId === id).length).toBe(pushes);
+      // Not even a coalesced push is owed to it.
+      expect((await reportOf(id)).dueAt).toBeNull();
+    });
   });
 });

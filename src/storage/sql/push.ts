@@ -123,6 +123,16 @@ export function sqlPushStore(db: SqlExecutor): PushStore {
         }
         return claimed;
       }),
+    markSending: (deviceId, at, channelUri) =>
+      db.write(async (c) => {
+        await c.run(
+          `INSERT INTO device_push (device_id, last_sent_at, last_channel_uri, pushes) VALUES (?, ?, ?, 1)
+           ON CONFLICT (device_id) DO UPDATE SET last_sent_at = excluded.last_sent_at,
+             last_channel_uri = excluded.last_channel_uri, pushes = device_push.pushes + 1,
+             last_result = NULL, last_http_status = NULL, last_error = NULL`,
+          [deviceId, at, channelUri],
+        );
+      }),
     record: (deviceId, a) =>
       db.write(async (c) => {
         const sent = a.result !== 'refused';
@@ -132,7 +142,6 @@ export function sqlPushStore(db: SqlExecutor): PushStore {
         await c.run(
           `UPDATE device_push SET
              last_sent_at = CASE WHEN ? = 1 THEN ? ELSE last_sent_at END,
-             pushes = pushes + ?,
              last_channel_uri = ?, last_result = ?, last_http_status = ?, last_error = ?,
              gone_channel_uri = CASE WHEN ? = 'gone' THEN ? ELSE gone_channel_uri END,
              refused_channel_uri = CASE WHEN ? = 'refused' THEN ? ELSE NULL END
@@ -140,7 +149,6 @@ export function sqlPushStore(db: SqlExecutor): PushStore {
           [
             sent ? 1 : 0,
             a.at,
-            sent ? 1 : 0,
             a.channelUri,
             a.result,
             a.httpStatus ?? null,
@@ -157,7 +165,7 @@ export function sqlPushStore(db: SqlExecutor): PushStore {
       db.write(async (c) => {
         const row = await c.get<{ last_sent_at: string }>(
           `UPDATE device_push SET followed_session_id = ?, followed_at = ?, followed_origin = ?
-            WHERE device_id = ? AND last_result = 'ok' AND last_sent_at IS NOT NULL
+            WHERE device_id = ? AND (last_result IS NULL OR last_result = 'ok') AND last_sent_at IS NOT NULL
               AND (followed_at IS NULL OR followed_at < last_sent_at)
             RETURNING last_sent_at`,
           [s.sessionId, s.at, s.origin ?? null, deviceId],
