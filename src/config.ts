@@ -16,15 +16,19 @@ const bool = z.union([
 ]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalPath = z.string().min(1).optional();
-const list = <T extends z.ZodTypeAny>(item: T) =>
+const list = <T extends z.ZodType<unknown, string>>(item: T) =>
   z.union([
     z.array(item),
-    z.string().transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    ),
+    // A comma-separated variable: each entry is checked like an array item.
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(item)),
   ]);
 
 export const configSchema = z
