@@ -2,12 +2,15 @@
 // Microsoft documents them) and simulated devices that register for the server's PFN, report their
 // channel and start a session when their push arrives.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { buildProgram } from '../../src/cli/index.js';
 import { queueAdminCommand } from '../../src/dm/admin.js';
+import { createLogger } from '../../src/logger.js';
 import { pushNodes } from '../../src/push/nodes.js';
 import { type SessionReport, VirtualDevice, type WnsRegistrar } from '../../src/simulator/index.js';
 import { makeProfile } from '../../src/simulator/profile.js';
@@ -347,6 +350,47 @@ describe('WNS push', () => {
     expect(r.state).toBe('failing');
     expect(r.lastPush).toMatchObject({ result: 'refused', sentAt: null, channelUri: uri });
     expect(r.pushes).toBe(0);
+  });
+
+  it('/metrics counts pushes by result and the time from push to session', async () => {
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      httpsGet(`${server.url}/metrics`, { ca: server.tlsCertPem }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString('utf8');
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: body }));
+      }).on('error', reject);
+    });
+    expect(status).toBe(200);
+    const count = (result: string) =>
+      Number(new RegExp(`^mdm_pushes_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 'NaN');
+    expect(count('ok')).toBeGreaterThanOrEqual(5);
+    expect(count('gone')).toBeGreaterThanOrEqual(1);
+    expect(count('refused')).toBe(5);
+    expect(count('network')).toBe(1);
+    expect(count('not_found')).toBe(1);
+    const sessions = Number(
+      /^mdm_push_to_session_seconds_count\{pushed="yes"\} (\d+)$/m.exec(text)?.[1] ?? 'NaN',
+    );
+    expect(sessions).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the server says at start whether push is on', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _e, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const off = await startTestServer({}, { logger: createLogger('info', sink) });
+    await off.close();
+    expect(lines.join('')).toMatch(
+      /WNS push off: set MDM_WNS_PFN, MDM_WNS_CLIENT_ID and MDM_WNS_CLIENT_SECRET/,
+    );
+    expect(lines.join('')).not.toContain(SECRET);
+    expect(off.push.enabled).toBe(false);
   });
 
   describe('CLI', () => {
