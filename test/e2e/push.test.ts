@@ -15,6 +15,7 @@ import { pushNodes } from '../../src/push/nodes.js';
 import { type SessionReport, VirtualDevice, type WnsRegistrar } from '../../src/simulator/index.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import { WnsStandIn } from '../../src/simulator/wns.js';
+import { describeBackends } from '../support/backends.js';
 import { type CliRun, captureCli } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -34,7 +35,7 @@ const waitFor = async <T>(what: string, fn: () => T | undefined | Promise<T | un
   }
 };
 
-describe('WNS push', () => {
+describeBackends('WNS push', (backend) => {
   let wns: WnsStandIn;
   let server: TestServer;
   let dir: string;
@@ -65,7 +66,7 @@ describe('WNS push', () => {
         wnsChannelHosts: [wns.hostPort],
         wnsCaFile: join(dir, 'wns-ca.pem'),
       },
-      { pushDueCheckMs: 100, pushCoalesceMs: WINDOW_MS },
+      { pushDueCheckMs: 100, pushCoalesceMs: WINDOW_MS, backend },
     );
     await server.addUser('push@example.com', 'Push-pass-1');
   });
