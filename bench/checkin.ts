@@ -1,4 +1,4 @@
-// The benchmark's device side of an OMA-DM session (protocol.md §7.5–§7.8), kept lean so one
+// The benchmark's device side of an OMA-DM session (docs/protocol-notes.md#package-1, #server-replies, #end-of-session), kept lean so one
 // load-generator process can drive more than a thousand sessions a second on one core:
 //   package 1 (Alert 1201, Alert 1224 LoginStatus, DevInfo Replace) → server commands →
 //   package 3 (Status for the SyncHdr, a Status per command, Results per Get) → … → a server
@@ -74,7 +74,7 @@ export interface ScannedCommand {
 export interface ScannedMessage {
   readonly sessionId: string;
   readonly msgId: string;
-  /** Where the device must send its next message, when the server names a place (protocol.md §7.3). */
+  /** Where the device must send its next message, when the server names a place (docs/protocol-notes.md#syncml-messages). */
   readonly respUri?: string;
   /** Data of the Status for the client's SyncHdr (CmdRef 0). */
   readonly hdrStatus: string | undefined;
@@ -158,7 +158,7 @@ function header(d: BenchDevice, serverUrl: string, sessionId: string, msgId: num
   );
 }
 
-/** Package 1 as Windows sends it (protocol.md §7.5). */
+/** Package 1 as Windows sends it (docs/protocol-notes.md#package-1). */
 export function packageOne(d: BenchDevice, serverUrl: string, sessionId: string): string {
   const devInfo: ReadonlyArray<readonly [string, string]> = [
     ['./DevInfo/DevId', d.deviceId],
@@ -186,7 +186,7 @@ export interface Answer {
 }
 
 /**
- * The device's reply to a server message (protocol.md §7.7), or undefined when the message carried
+ * The device's reply to a server message (docs/protocol-notes.md#server-replies), or undefined when the message carried
  * no commands (the session is over, §7.8) or aborted it (Alert 1223).
  */
 export function answerServerMessage(

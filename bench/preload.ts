@@ -43,7 +43,7 @@ export function benchDeviceId(index: number): string {
   return createHash('sha1').update(`bench-device-${index}`).digest('hex').slice(0, 32).toUpperCase();
 }
 
-/** The policy settings queued per device (Policy CSP, protocol.md §10.4). */
+/** The policy settings queued per device (Policy CSP, docs/protocol-notes.md#policy-csp). */
 export const BENCH_POLICY_COMMANDS: readonly { readonly tag: string; readonly command: DmCommand }[] = [
   ['DeviceLock/DevicePasswordEnabled', '0'],
   ['DeviceLock/MinDevicePasswordLength', '8'],

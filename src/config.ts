@@ -42,6 +42,8 @@ export const configSchema = z
     databaseUrl: z.string().min(1).optional(),
     /** PostgreSQL connections per server process. */
     databasePoolSize: int(1, 1000).default(10),
+    /** SQLite: WAL size (MiB) past which the log is truncated, holding writes for the moment it takes. */
+    sqliteWalLimitMb: int(1, 1_000_000).default(64),
     /** Folder for generated development certificates. */
     certsDir: z.string().min(1).default('certs'),
     /** Address the listener binds to. */
@@ -75,7 +77,7 @@ export const configSchema = z
     certValidityDays: int(1, 3650).default(365),
     /** Renewal window announced to the device (days before expiry). */
     renewalPeriodDays: int(1, 365).default(42),
-    /** DMClient poll schedule (protocol.md §5.5): first interval and count, then the steady interval. */
+    /** DMClient poll schedule (docs/protocol-notes.md#provisioning-document): first interval and count, then the steady interval. */
     pollFirstIntervalMinutes: int(1, 1440).default(3),
     pollFirstCount: int(1, 1000).default(5),
     pollIntervalMinutes: int(1, 1440).default(15),
@@ -89,6 +91,11 @@ export const configSchema = z
     maxConnectionsPerClient: int(1, 100_000).default(256),
     /** Commands not acknowledged after this many sessions are marked failed. */
     commandMaxAttempts: int(1, 100).default(3),
+    /**
+     * A session a newer one of the same device superseded keeps the commands it carries while its
+     * last exchange is this recent (it may still be talking to the device); then they are re-sent.
+     */
+    liveSessionSeconds: int(1, 3600).default(60),
     /** Inventory refresh: at most once per this many minutes per device. */
     inventoryIntervalMinutes: int(0, 100_000).default(24 * 60),
     /** LocURIs read on check-in for the inventory (comma-separated in MDM_INVENTORY_NODES); unset = built-in set (DevDetail, DeviceStatus). */

@@ -191,7 +191,7 @@ function sameRoot(candidate: string, wanted: string): boolean {
 
 /**
  * The Policy DDFs list `Config/{Area}/{Policy}` only; the device also answers Get on
- * `Result/{Area}/{Policy}` with the effective value (protocol.md §10.4). Each Config node of a
+ * `Result/{Area}/{Policy}` with the effective value (docs/protocol-notes.md#policy-csp). Each Config node of a
  * listed area yields a read-only Result twin.
  */
 function deriveResultNodes(nodes: readonly CatalogNode[]): CatalogNode[] {

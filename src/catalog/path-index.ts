@@ -16,7 +16,7 @@ interface TrieLevel {
 /**
  * Built-in Policy areas are all listed by their own DDF, so the Policy skeleton's `Config/{AreaName}`
  * and `Result/{AreaName}` stand only for areas created by ADMX ingestion, named `App~Policy|Preference~Category`
- * (protocol.md §10.4).
+ * (docs/protocol-notes.md#policy-csp).
  */
 const GUARDED_DYNAMIC_RE = /^\.\/(?:Device|User)\/Vendor\/MSFT\/Policy\/(?:Config|Result)\/\{[^}]+\}$/;
 const isIngestedAdmxArea = (segment: string) => segment.includes('~');

@@ -1,4 +1,4 @@
-// OMA-DM node paths as the catalog understands them (protocol.md §7.11): `./Device/…`, `./User/…`,
+// OMA-DM node paths as the catalog understands them (docs/protocol-notes.md#meta-format-and-locuri): `./Device/…`, `./User/…`,
 // `./Vendor/MSFT/…` (no prefix = device), rootless `./DevDetail/…`, and `{Name}` dynamic segments.
 import type { NodeScope } from './types.js';
 
@@ -35,7 +35,7 @@ export function scopeOf(path: string): NodeScope {
 /**
  * Canonical spelling of a path typed by a person or sent by a device: trims whitespace and trailing
  * slashes, writes the scope prefix as `./Device`/`./User` (Microsoft's samples use lower case,
- * protocol.md §7.11) and percent-decodes segments (`%7BProviderID%7D` → `{ProviderID}`).
+ * docs/protocol-notes.md#meta-format-and-locuri) and percent-decodes segments (`%7BProviderID%7D` → `{ProviderID}`).
  */
 export function normalizePath(input: string): string {
   let p = input.trim();
@@ -59,7 +59,7 @@ function decodeSegment(segment: string): string {
 
 /**
  * The spellings under which a device-scope node may be addressed: `./Device/Vendor/MSFT/X` and
- * `./Vendor/MSFT/X` name the same node (protocol.md §7.11, "without a prefix the target is the device").
+ * `./Vendor/MSFT/X` name the same node (docs/protocol-notes.md#meta-format-and-locuri, "without a prefix the target is the device").
  * The given (normalized) path comes first.
  */
 export function scopeVariants(normalized: string): string[] {
@@ -80,7 +80,7 @@ export function deviceAlias(path: string): string | undefined {
 
 const POLICY_CONFIG_RE = /^(\.\/(?:Device|User)\/Vendor\/MSFT\/Policy)\/Config\/(.+)$/;
 
-/** `…/Policy/Config/{Area}/{Policy}` → `…/Policy/Result/{Area}/{Policy}` (protocol.md §10.4). */
+/** `…/Policy/Config/{Area}/{Policy}` → `…/Policy/Result/{Area}/{Policy}` (docs/protocol-notes.md#policy-csp). */
 export function policyResultPath(configPath: string): string | undefined {
   const m = POLICY_CONFIG_RE.exec(configPath);
   return m ? `${m[1]}/Result/${m[2]}` : undefined;

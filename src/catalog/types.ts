@@ -3,7 +3,7 @@
 
 import type { DmFormat } from '../shared/dm-command.js';
 
-/** A DDF `DFFormat` is an OMA-DM Meta Format value (protocol.md §7.11). */
+/** A DDF `DFFormat` is an OMA-DM Meta Format value (docs/protocol-notes.md#meta-format-and-locuri). */
 export type NodeFormat = DmFormat;
 
 export type AccessType = 'Get' | 'Add' | 'Replace' | 'Delete' | 'Exec';
@@ -102,7 +102,7 @@ export interface CatalogNode {
   readonly gpMapping?: { readonly name: string; readonly areaPath?: string; readonly element?: string };
   /**
    * Set on read-only `Policy/Result/{Area}/{Policy}` nodes, which the DDF does not list: the loader
-   * derives them from the matching `Policy/Config/…` node (protocol.md §10.4), whose path this is.
+   * derives them from the matching `Policy/Config/…` node (docs/protocol-notes.md#policy-csp), whose path this is.
    */
   readonly derivedFrom?: string;
 }

@@ -1,5 +1,5 @@
 // `mdm devices list|show|lock|wipe|reboot|unenroll`: enrolled devices, their inventory and
-// commands, and the device actions (protocol.md §10.5–10.7, §8.4).
+// commands, and the device actions (docs/protocol-notes.md#csps, #generic-alerts).
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { ACTION_PRIORITY, DEVICE_ACTIONS, type DeviceAction, deviceActionCommand } from '../dm/actions.js';

@@ -1,6 +1,6 @@
 // Renders compiled policy commands as the SyncML message a device would receive (`mdm policy
 // compile --syncml`), converted exactly as the session engine converts queued commands
-// (src/dm/outgoing.ts: CmdIDs from 1, nested commands included; gotcha 25).
+// (src/dm/outgoing.ts: CmdIDs from 1, nested commands included; docs/protocol-notes.md#server-replies).
 import { encodeSyncMl, type ServerHeader } from '../codec/syncml/index.js';
 import type { SyncMlCommand } from '../codec/syncml/types.js';
 import { buildCommand, CmdIdCounter } from '../dm/outgoing.js';

@@ -4,11 +4,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { inProcessEnvironment, runningEnvironment } from '../replay/environment.js';
 import { type Fixture, FixtureError, MANIFEST_FILE, readFixture } from '../replay/fixture.js';
 import { formatReplay, type ReplayResult, replayFixture } from '../replay/runner.js';
 import { CliError, runAction, withContext } from './context.js';
 import { printHuman } from './output.js';
+import { inProcessEnvironment, runningEnvironment } from './replay-environment.js';
 import { serverTrust } from './simulate.js';
 
 interface ReplayFlags {

@@ -1,4 +1,4 @@
-// The one place where untrusted XML is parsed (protocol.md §11 gotchas 5 and 29).
+// The one place where untrusted XML is parsed (docs/protocol-notes.md#namespaces, #syncml-messages).
 // Hardening: a size cap, any DOCTYPE / ENTITY declaration refused before parsing (no entity
 // expansion, no external fetch), strict UTF-8, characters XML 1.0 does not allow refused whether raw
 // or written as a character reference (xml-chars.ts), a nesting-depth cap, well-formedness checked,
@@ -218,7 +218,8 @@ function convert(node: RawNode, parentScope: Record<string, string>, keepWs: boo
   for (const child of (node[name] as RawNode[]) ?? []) {
     if (TEXT_KEY in child) {
       const t = String(child[TEXT_KEY]);
-      if (keepWs || t.trim() !== '') children.push(t);
+      // Only XML white space (XML 1.0 §2.3 S) makes a text node droppable; U+00A0 or U+2028 is data.
+      if (keepWs || /[^ \t\r\n]/.test(t)) children.push(t);
     } else {
       children.push(convert(child, scope, keepWs));
     }

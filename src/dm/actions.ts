@@ -1,5 +1,5 @@
-// Device actions and admin commands as queued DM commands (protocol.md §10.5–10.7, §8.4), and the
-// LocURI rules a command must follow before it is queued (protocol.md §7.11, gotcha 31).
+// Device actions and admin commands as queued DM commands (docs/protocol-notes.md#csps, #generic-alerts), and the
+// LocURI rules a command must follow before it is queued (docs/protocol-notes.md#meta-format-and-locuri).
 import type { DmCommand, DmFormat } from '../shared/dm-command.js';
 
 export const DEVICE_ACTIONS = {
@@ -45,7 +45,7 @@ export function deviceActionCommand(action: DeviceAction, providerId: string): D
   }
 }
 
-/** Why a LocURI cannot be sent, or undefined when it is fine (protocol.md §7.11). */
+/** Why a LocURI cannot be sent, or undefined when it is fine (docs/protocol-notes.md#meta-format-and-locuri). */
 export function locUriProblem(uri: string): string | undefined {
   if (!uri.startsWith('./')) return 'a LocURI starts with ./ (e.g. ./DevDetail/SwV)';
   const segments = uri.slice(2).split('/');
@@ -57,7 +57,7 @@ export function locUriProblem(uri: string): string | undefined {
 }
 
 /**
- * Why a command cannot be sent as built, or undefined (Windows limits, protocol.md §7.12, gotcha 32):
+ * Why a command cannot be sent as built, or undefined (Windows limits, docs/protocol-notes.md#atomic):
  * no Get and no nested Atomic inside an Atomic; Exec carries exactly one item; every LocURI valid.
  */
 export function commandProblem(command: DmCommand, insideAtomic = false): string | undefined {

@@ -2,8 +2,8 @@
 import type { CatalogLookup } from '../catalog/types.js';
 
 /**
- * May an Add answered 418 (already exists) be retried as Replace on this path (protocol.md §10.4,
- * gotcha 33)? Yes when the catalog lists Replace for the node; nodes the catalog does not know
+ * May an Add answered 418 (already exists) be retried as Replace on this path (docs/protocol-notes.md#policy-csp,
+ * MS-MDM 2.2.7)? Yes when the catalog lists Replace for the node; nodes the catalog does not know
  * are allowed (the device has the final word). The catalog is loaded on first use.
  */
 export function canReplaceFromCatalog(catalog: () => CatalogLookup): (path: string) => boolean {

@@ -1,4 +1,4 @@
-// Handling what the client sends in one message (protocol.md §7.5–7.9, §8): answers for its
+// Handling what the client sends in one message (docs/protocol-notes.md#package-1, #server-replies, #end-of-session, #large-objects, #generic-alerts): answers for its
 // commands, matching of its Status/Results to the server commands they refer to, alerts, and
 // reassembly of chunked large objects. Pure; part of the session machine.
 import { ALERT, ALERT_TYPE, STATUS } from '../codec/syncml/codes.js';
@@ -27,7 +27,7 @@ export interface Incoming {
   readonly canReplace: (path: string) => boolean;
   loginStatus?: string;
   incoming?: IncomingChunk;
-  /** A new command interrupted a chunked object: answer Alert 1225 (protocol.md §7.9). */
+  /** A new command interrupted a chunked object: answer Alert 1225 (docs/protocol-notes.md#large-objects). */
   interruptedChunk: boolean;
   unenroll: boolean;
   abort: boolean;
@@ -66,7 +66,7 @@ function toResultItem(item: SyncMlItem, fallback?: string): ResultItem | undefin
   };
 }
 
-/** A client Status for a server command: store the code; 418 on Add is retried as Replace (gotcha 33). */
+/** A client Status for a server command: store the code; 418 on Add is retried as Replace (docs/protocol-notes.md#policy-csp). */
 export function onStatus(s: StatusCommand, st: Incoming): void {
   if (s.cmdRef === 0) return; // the client's status for our SyncHdr
   const value = code(s.data);
@@ -217,7 +217,7 @@ export function settleContainers(st: Incoming): void {
 }
 
 /**
- * Large-object reassembly (protocol.md §7.9): returns the whole item, 'pending' while chunks are
+ * Large-object reassembly (docs/protocol-notes.md#large-objects): returns the whole item, 'pending' while chunks are
  * still coming, or 'mismatch' when the total differs from the announced Meta Size (424).
  */
 function reassemble(
@@ -265,7 +265,7 @@ function reassemble(
   };
 }
 
-/** Client Add/Replace (DevInfo in package 1, protocol.md §7.5) → stored; other verbs are refused. */
+/** Client Add/Replace (DevInfo in package 1, docs/protocol-notes.md#package-1) → stored; other verbs are refused. */
 export function onClientItemCommand(c: ItemCommand, st: Incoming): number {
   if (c.kind !== 'Replace' && c.kind !== 'Add') return STATUS.COMMAND_NOT_ALLOWED;
   const items: ResultItem[] = [];
@@ -284,7 +284,7 @@ export function onClientItemCommand(c: ItemCommand, st: Incoming): number {
   return result;
 }
 
-/** Client alerts (protocol.md §7.14, §8): dispatch on Meta/Type; always answered (200). */
+/** Client alerts (docs/protocol-notes.md#alert-codes, #generic-alerts): dispatch on Meta/Type; always answered (200). */
 export function onAlert(a: AlertCommand, st: Incoming): number {
   const alertCode = code(a.data);
   if (alertCode === undefined) return STATUS.INCOMPLETE_COMMAND;
@@ -306,7 +306,7 @@ export function onAlert(a: AlertCommand, st: Incoming): number {
       st.loginStatus = item.data?.trim();
       continue;
     }
-    if (type === ALERT_TYPE.REQUEST_PENDING) continue; // keep-alive (protocol.md §7.13)
+    if (type === ALERT_TYPE.REQUEST_PENDING) continue; // keep-alive (docs/protocol-notes.md#microsoft-extensions)
     if (type === ALERT_TYPE.UNENROLL_USER_REQUEST) st.unenroll = true;
     st.effects.push({
       kind: 'event',

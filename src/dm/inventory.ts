@@ -1,4 +1,4 @@
-// The inventory the server refreshes on check-in (protocol.md §10.1, §10.2, §10.8): one Get per
+// The inventory the server refreshes on check-in (docs/protocol-notes.md#csps): one Get per
 // LocURI so every Status/Results maps to exactly one node (§10 general advice).
 import type { DmCommand } from '../shared/dm-command.js';
 

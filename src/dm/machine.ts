@@ -1,5 +1,5 @@
 // The OMA-DM session state machine: pure `step(input) → { state, reply, effects }`
-// (protocol.md §7.5–7.9). No I/O: session.ts loads the inputs, runs `step`, and records the effects
+// (docs/protocol-notes.md#package-1, #server-replies, #end-of-session, #large-objects). No I/O: session.ts loads the inputs, runs `step`, and records the effects
 // in one transaction.
 import { ALERT, STATUS } from '../codec/syncml/codes.js';
 import {
@@ -71,7 +71,7 @@ export interface StepOutput {
 
 const SESSION_ALERTS = new Set<number>([ALERT.CLIENT_INITIATED_MGMT, ALERT.SERVER_INITIATED_MGMT]);
 
-/** The session-type Alert (1201/1200) that opens package 1, if present (protocol.md §7.5). */
+/** The session-type Alert (1201/1200) that opens package 1, if present (docs/protocol-notes.md#package-1). */
 export function sessionAlert(msg: SyncMlMessage): number | undefined {
   for (const c of msg.commands) {
     if (c.kind === 'Alert') {
@@ -185,7 +185,7 @@ export function step(input: StepInput): StepOutput {
     };
     effects.push({ kind: 'session-started', sessionId: h.sessionId, sessionAlert: opening });
   } else if (!state) {
-    // A message for a session this server does not know: refuse and abort (protocol.md §7.8).
+    // A message for a session this server does not know: refuse and abort (docs/protocol-notes.md#end-of-session).
     const reason = `no active session ${h.sessionId} for this device`;
     return refusal(
       input,
@@ -264,7 +264,7 @@ export function step(input: StepInput): StepOutput {
         answer(c, STATUS.OPTIONAL_FEATURE_NOT_SUPPORTED);
         break;
       case 'Unknown':
-        // Never a Status for a client Status or Results (protocol.md §7.6 rule 3).
+        // Never a Status for a client Status or Results (docs/protocol-notes.md#server-replies).
         if (c.name !== 'Status' && c.name !== 'Results') answer(c, STATUS.BAD_REQUEST);
         else effects.push({ kind: 'protocol-error', reason: `malformed ${c.name}` });
         break;
@@ -296,7 +296,7 @@ export function step(input: StepInput): StepOutput {
     };
   }
   // While the server sends a large object the client answers each chunk with 213 + Alert 1222 and
-  // no Final; anything else without Final means more client messages follow (protocol.md §7.9).
+  // no Final; anything else without Final means more client messages follow (docs/protocol-notes.md#large-objects).
   if (!msg.final && !chunkGoesOn) {
     // Ask for the next message and send nothing new.
     reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NEXT_MESSAGE), items: [] });
@@ -320,7 +320,7 @@ export function step(input: StepInput): StepOutput {
       effects,
     };
   }
-  // A chunk with more to come is not the end of the server's package (no Final, protocol.md §7.9).
+  // A chunk with more to come is not the end of the server's package (no Final, docs/protocol-notes.md#large-objects).
   return { state, reply: { header, commands: [...reply, ...out.commands], final: !state.outgoing }, effects };
 }
 
@@ -353,7 +353,7 @@ class Outgoing {
     if (state.outgoing) {
       const chunk = state.outgoing;
       const q = this.st.inFlight.get(chunk.commandId);
-      // The device must have accepted the previous chunk with 213 (protocol.md §7.9); otherwise the
+      // The device must have accepted the previous chunk with 213 (docs/protocol-notes.md#large-objects); otherwise the
       // large object is over (its status is recorded) and the queue goes on.
       if (q && this.st.chunkAcks.get(chunk.commandId) === STATUS.CHUNK_ACCEPTED) {
         return { ...state, outgoing: this.sendChunk(q, chunk.offset) };
@@ -365,7 +365,7 @@ class Outgoing {
     let outgoing: SessionState['outgoing'];
     for (const q of pending) {
       if (sent.has(q.id)) continue;
-      // User-scoped commands only while the enrolled user is logged on (protocol.md §11 gotcha 39).
+      // User-scoped commands only while the enrolled user is logged on (docs/protocol-notes.md#user-scope).
       if (targetsUserScope(q.command) && state.loginStatus !== 'user') continue;
       const object = largestItem(q.command);
       const { maxObjSize } = this.limits;

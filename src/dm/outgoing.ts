@@ -1,6 +1,6 @@
 // Turning queued commands into SyncML commands for one server message: CmdID allocation (unique
-// within the message, nested commands included; protocol.md §7.6 rule 4), the MaxMsgSize budget
-// (rule 7) and large-object chunking of a single item (protocol.md §7.9).
+// within the message, nested commands included; docs/protocol-notes.md#server-replies), the MaxMsgSize budget
+// (docs/protocol-notes.md#syncml-messages) and large-object chunking of a single item (docs/protocol-notes.md#large-objects).
 import { encodeCommand } from '../codec/syncml/encode.js';
 import type { SyncMlCommand, SyncMlItem } from '../codec/syncml/types.js';
 import type { DmCommand, DmItem } from '../shared/dm-command.js';
@@ -61,7 +61,7 @@ export function byteLength(s: string): number {
   return Buffer.byteLength(s);
 }
 
-/** A command that can be sent as a large object: one item carrying data (protocol.md §7.9). */
+/** A command that can be sent as a large object: one item carrying data (docs/protocol-notes.md#large-objects). */
 export function isChunkable(
   command: DmCommand,
 ): command is { verb: 'Add' | 'Replace' | 'Exec'; items: DmItem[] } {

@@ -1,5 +1,5 @@
 // Per-session RespURI token for DIGEST sessions. After 212 the client sends no Cred for the rest of
-// the session (protocol.md §7.4), and SessionID is a small client counter, so DeviceID + SessionID
+// the session (docs/protocol-notes.md#digest-authentication), and SessionID is a small client counter, so DeviceID + SessionID
 // alone would be guessable. The server therefore names the URL of the next message in its SyncHdr
 // RespURI (§7.3) with an unguessable token; a Cred-less message continues the session only when it
 // was posted to that URL. Only a SHA-256 of the token is stored (in the session state).

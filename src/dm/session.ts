@@ -32,6 +32,8 @@ import type { Effect, SessionState } from './types.js';
 
 export interface DmSessionConfig {
   readonly commandMaxAttempts: number;
+  /** How long a superseded session counts as live (its commands stay with it). Default LIVE_SESSION_MS. */
+  readonly liveSessionSeconds?: number;
   readonly inventoryIntervalMinutes: number;
   /** LocURIs refreshed on check-in; default DEFAULT_INVENTORY_NODES. */
   readonly inventoryNodes?: readonly string[];
@@ -180,6 +182,8 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
   const now = deps.now ?? (() => new Date());
   const log = deps.logger;
   const maxAttempts = deps.config.commandMaxAttempts;
+  const liveMs =
+    deps.config.liveSessionSeconds === undefined ? LIVE_SESSION_MS : deps.config.liveSessionSeconds * 1000;
   const machineOptions = {
     defaultMaxMsgSize: deps.config.defaultMaxMsgSize ?? 512_000,
     canReplace: deps.canReplace ?? (() => true),
@@ -343,7 +347,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     const lookup = identityLookup(identity);
     const snapshot = await tx.dmSessions.loadExchange(deviceId, msg.header.sessionId, {
       ...(lookup && { identity: lookup }),
-      recentSince: new Date(at.getTime() - LIVE_SESSION_MS).toISOString(),
+      recentSince: new Date(at.getTime() - liveMs).toISOString(),
       inventoryNode: LARGE_OBJECT_NODE,
       ...(pushPaths && { pushPfnNode: pushPaths.pfn }),
     });
@@ -355,7 +359,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     if (stored?.machine.status !== 'active') return base;
     if (row.status === 'active') return { ...base, stored, rowId: row.rowId };
     // A late message of a session a newer package 1 superseded while it was still live.
-    const live = at.getTime() - Date.parse(row.updatedAt) < LIVE_SESSION_MS;
+    const live = at.getTime() - Date.parse(row.updatedAt) < liveMs;
     return live ? { ...base, stored, rowId: row.rowId, superseded: true } : base;
   }
 
@@ -458,8 +462,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
         continue;
       }
       if (ex.opening === undefined) continue;
-      const live =
-        c.carrier !== undefined && ex.at.getTime() - Date.parse(c.carrier.updatedAt) < LIVE_SESSION_MS;
+      const live = c.carrier !== undefined && ex.at.getTime() - Date.parse(c.carrier.updatedAt) < liveMs;
       if (live) continue;
       if (writes.unanswered(c.id, maxAttempts) === 'pending') retry.push(c);
     }

@@ -1,4 +1,4 @@
-// Data the OMA-DM session machine works on (protocol.md §7.6–7.9). Plain serialisable values: the
+// Data the OMA-DM session machine works on (docs/protocol-notes.md#server-replies, #end-of-session, #large-objects). Plain serialisable values: the
 // session state is stored as JSON and the sent-command map as rows, so any server instance can
 // continue a session from the database alone.
 import type { SyncMlChal } from '../codec/syncml/types.js';
@@ -8,7 +8,7 @@ import type { DeviceEventInput } from '../storage/dm-sessions.js';
 
 export type { QueuedCommand, ResultItem, SentRef };
 
-/** A large object being received in chunks (protocol.md §7.9). */
+/** A large object being received in chunks (docs/protocol-notes.md#large-objects). */
 export interface IncomingChunk {
   readonly kind: 'Results' | 'Command';
   /** (MsgRef, CmdRef) of a chunked Results, or the client CmdID of a chunked command. */
@@ -29,7 +29,7 @@ export interface OutgoingChunk {
 
 export interface SessionState {
   readonly deviceId: string;
-  /** Client-chosen, echoed exactly (protocol.md §7.3). */
+  /** Client-chosen, echoed exactly (docs/protocol-notes.md#syncml-messages). */
   readonly sessionId: string;
   /** Last MsgID the server used in this session. */
   readonly serverMsgId: number;
@@ -40,9 +40,9 @@ export interface SessionState {
   readonly authMethod: 'certificate' | 'digest';
   /** DIGEST sessions: SHA-256 (hex) of the token in the RespURI of the last server message (session-token.ts). */
   readonly respTokenHash?: string;
-  /** LoginStatus alert value (`user`, `others`, `none`; protocol.md §8.2). */
+  /** LoginStatus alert value (`user`, `others`, `none`; docs/protocol-notes.md#generic-alerts). */
   readonly loginStatus?: string;
-  /** Client MaxMsgSize (protocol.md §7.3, gotcha 34). */
+  /** Client MaxMsgSize (docs/protocol-notes.md#syncml-messages). */
   readonly maxMsgSize: number;
   /** Client MaxObjSize, when it declared one: binding for the objects the server sends (OMA-DM 1.2 Protocol, "Large Object Handling"). */
   readonly maxObjSize?: number;

@@ -1,6 +1,6 @@
-// Authenticates the WS-Security token of GetPolicies and RequestSecurityToken (protocol.md §3.1):
+// Authenticates the WS-Security token of GetPolicies and RequestSecurityToken (docs/protocol-notes.md#enrollment-policy):
 // OnPremise = UsernameToken checked against the user store; Federated = our signed sign-in token,
-// base64-encoded in a BinarySecurityToken (§2.2, gotcha 7). Only enabled policies are accepted.
+// base64-encoded in a BinarySecurityToken (docs/protocol-notes.md#federated-sign-in). Only enabled policies are accepted.
 import type { SecurityToken } from '../codec/soap/envelope.js';
 import { decodeBase64 } from '../codec/soap/envelope.js';
 import { EnrollmentFault } from '../codec/soap/faults.js';

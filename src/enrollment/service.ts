@@ -22,7 +22,7 @@ import { createLoginThrottle } from './login-throttle.js';
 import { createSignInToken } from './tokens.js';
 import { enrollmentUrls } from './urls.js';
 
-/** EnrollmentVersion values this server answers with, highest first (protocol.md §1.4). */
+/** EnrollmentVersion values this server answers with, highest first (docs/protocol-notes.md#discovery). */
 export const SUPPORTED_ENROLLMENT_VERSIONS = ['5.0', '4.0'] as const;
 const MIN_REQUEST_VERSION = 4;
 const MIN_KEY_BITS = 2048;
@@ -51,7 +51,7 @@ export interface EnrollmentService {
   getPolicies(messageId: string | undefined, security: SecurityToken): Promise<GetPoliciesResponse>;
   /**
    * Issue: authenticates the user token and enrolls. Renew: authenticated by `clientCertificate`
-   * (the TLS client certificate of the request; protocol.md §6.3).
+   * (the TLS client certificate of the request; docs/protocol-notes.md#device-certificates).
    */
   requestSecurityToken(
     request: RstRequest,
@@ -324,7 +324,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
 }
 
 /**
- * Manual renewal base64-encodes the PKCS#7 a second time inside the token (protocol.md §6.3):
+ * Manual renewal base64-encodes the PKCS#7 a second time inside the token (docs/protocol-notes.md#device-certificates):
  * DER starts with a SEQUENCE byte (0x30), base64 text of one with "MI".
  */
 function unwrapBase64(token: Buffer): Buffer {

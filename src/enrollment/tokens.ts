@@ -1,4 +1,4 @@
-// Federated sign-in tokens (protocol.md §2.1, §2.2): the sign-in page hands Windows a short-lived,
+// Federated sign-in tokens (docs/protocol-notes.md#federated-sign-in): the sign-in page hands Windows a short-lived,
 // self-validating token (`wresult`) that comes back base64-encoded in the BinarySecurityToken of
 // GetPolicies and RequestSecurityToken. Format: base64url(JSON payload) "." base64url(HMAC-SHA256).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Endpoint paths of enrollment and management (protocol.md §0.1, §1.1). Discovery's path is
+// Endpoint paths of enrollment and management (docs/protocol-notes.md#enrollment-flow). Discovery's path is
 // fixed by Windows; the others are ours and are handed out with the public base URL.
 import { type Config, publicBase } from '../config.js';
 

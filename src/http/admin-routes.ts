@@ -8,7 +8,7 @@ import { complianceReport, deviceComplianceReport, policyStatusReport } from '..
 import { complianceCsv } from '../reporting/csv.js';
 import { createServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './deps.js';
 import { clientErrorStatus } from './errors.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
 

@@ -2,44 +2,18 @@
 // write a `RouteModule` (deps → Router) and add it to `ROUTE_MODULES`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
-import type { CatalogLookup } from '../catalog/types.js';
-import type { Config } from '../config.js';
-import type { DmHooks } from '../dm/hooks.js';
-import type { Logger } from '../logger.js';
-import type { EnrollmentCa } from '../pki/ca.js';
-import type { PushService } from '../push/service.js';
-import { createServerMetrics, type ServerMetrics } from '../reporting/metrics.js';
+import { createServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
-import type { Storage } from '../storage/index.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware, markAuthenticated } from './capture.js';
+import type { AppDeps } from './deps.js';
 import { createDmEndpoint, DM_PATH, type DmEndpoint, isDmRequest } from './dm-endpoint.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
 import { clientErrorStatus } from './errors.js';
 import { rawBody } from './soap.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
-/** What every route module is built from (assembled by `startMdmServer` in src/main.ts). */
-export interface AppDeps {
-  /** Final configuration; `publicUrl` is the base of every URL handed out. */
-  readonly config: Config;
-  readonly storage: Storage;
-  /** Enrollment CA: verify device certificates with `verifyDeviceCertificate(ca, cert)`. */
-  readonly ca: EnrollmentCa;
-  readonly logger: Logger;
-  /** HMAC key of Federated sign-in tokens. */
-  readonly tokenSecret: Buffer;
-  /** Clock (tests may pin it). */
-  readonly now?: () => Date;
-  /** CSP catalog, loaded on first use: a 418'd Add is retried as Replace only where the node allows Replace (default: allowed). */
-  readonly catalog?: () => CatalogLookup;
-  /** OMA-DM session hooks (policy delivery observes command outcomes here; src/dm/hooks.ts). */
-  readonly dmHooks?: DmHooks;
-  /** `/metrics` and the counters the session engine feeds (default: a registry of its own). */
-  readonly metrics?: ServerMetrics;
-  /** WNS push (sync, reports; src/push/service.ts), when the server built one. */
-  readonly push?: PushService;
-}
+export type { AppDeps } from './deps.js';
 
 export type RouteModule = (deps: AppDeps) => Router;
 

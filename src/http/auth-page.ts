@@ -1,4 +1,4 @@
-// The Federated sign-in page at AuthenticationServiceUrl (protocol.md §2.1). Windows opens it as
+// The Federated sign-in page at AuthenticationServiceUrl (docs/protocol-notes.md#federated-sign-in). Windows opens it as
 // `?appru=ms-app://…&login_hint=upn`; after a good password the page auto-posts `wresult` (our
 // signed token) to `appru`, which the Web Authentication Broker intercepts.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';

@@ -1,4 +1,4 @@
-// The TLS client certificate of a request (protocol.md §6.1, gotcha 36): from the TLS socket, or
+// The TLS client certificate of a request (docs/protocol-notes.md#device-certificates): from the TLS socket, or
 // (only when `trustedProxyCertHeader` is configured and the peer is one of `trustedProxies`) from
 // the header a TLS-terminating proxy sets, holding a URL-encoded PEM or a base64 DER certificate.
 // The certificate is returned unverified; check it with `verifyDeviceCertificate` (src/pki/verify.ts).

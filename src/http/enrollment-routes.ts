@@ -1,5 +1,5 @@
 // MS-MDE2 endpoints: discovery (GET probe + POST), enrollment policy, enrollment/renewal, and the
-// Federated sign-in page (protocol.md §1–§4). Every failure is answered with a SOAP fault.
+// Federated sign-in page (docs/protocol-notes.md#enrollment-flow, #federated-sign-in, #enrollment-policy, #request-security-token). Every failure is answered with a SOAP fault.
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { buildDiscoverResponse, parseDiscover } from '../codec/soap/discovery.js';
@@ -9,10 +9,10 @@ import { buildRequestSecurityTokenResponse, parseRequestSecurityToken } from '..
 import { buildGetPoliciesResponse, parseGetPolicies } from '../codec/soap/xcep.js';
 import { createEnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
-import type { AppDeps } from './app.js';
 import { registerSignInPage } from './auth-page.js';
 import { markAuthenticated } from './capture.js';
 import { clientCertificateOf } from './client-cert.js';
+import type { AppDeps } from './deps.js';
 import { rawBody, sendFault, sendSoap, soapBodyErrors } from './soap.js';
 
 export function enrollmentRoutes(deps: AppDeps): Router {
@@ -45,7 +45,7 @@ export function enrollmentRoutes(deps: AppDeps): Router {
     );
   }
 
-  // Gotcha 1: the availability probe must get a 200.
+  // The availability probe must get a 200 (docs/protocol-notes.md#discovery).
   router.get(ENROLLMENT_PATHS.discovery, (_req, res) => {
     res.status(200).set('Content-Length', '0').end();
   });

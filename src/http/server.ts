@@ -1,5 +1,5 @@
 // The listener: HTTPS that requests (does not require) a client certificate, so management and
-// renewal can check it per request (gotcha 36), with TLS session resumption (a full mutual-TLS
+// renewal can check it per request (docs/protocol-notes.md#device-certificates), with TLS session resumption (a full mutual-TLS
 // handshake costs more CPU than a whole OMA-DM session); or plain HTTP behind a TLS-terminating
 // proxy (`tls: false`). Slow or endless requests and connection floods are bounded (`ListenLimits`).
 import http from 'node:http';

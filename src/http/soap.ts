@@ -1,5 +1,5 @@
 // SOAP plumbing for the enrollment endpoints: raw body reading with the configured limit and
-// fault rendering (protocol.md §4.6: HTTP 500, SOAP 1.2 content type, explicit Content-Length).
+// fault rendering (docs/protocol-notes.md#soap-faults: HTTP 500, SOAP 1.2 content type, explicit Content-Length).
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';

@@ -1,4 +1,4 @@
-// The enrollment CA that signs device certificates (protocol.md §6.1). Either configured
+// The enrollment CA that signs device certificates (docs/protocol-notes.md#device-certificates). Either configured
 // (MDM_CA_CERT + MDM_CA_KEY) or, in development, generated on first start into the certs folder
 // and reused on every later start.
 
@@ -18,7 +18,7 @@ export interface EnrollmentCa {
   readonly certificate: X509Certificate;
   readonly der: Buffer;
   readonly pem: string;
-  /** SHA-1 of the DER, upper-case hex (protocol.md §6.2). */
+  /** SHA-1 of the DER, upper-case hex (docs/protocol-notes.md#device-certificates). */
   readonly thumbprint: string;
   readonly privateKey: KeyObject;
   /** DER of the CA's subject Name: the issuer of every device certificate. */

@@ -1,5 +1,5 @@
-// PKCS#10 requests from Windows (protocol.md §4.2). Parsed with node-forge, which tolerates the
-// Windows subject (a PrintableString holding `!` and a trailing NUL, gotcha 8); the self-signature
+// PKCS#10 requests from Windows (docs/protocol-notes.md#request-security-token). Parsed with node-forge, which tolerates the
+// Windows subject (a PrintableString holding `!` and a trailing NUL, docs/protocol-notes.md#request-security-token); the self-signature
 // is checked with node:crypto over the exact CertificationRequestInfo bytes.
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import forge from 'node-forge';
@@ -13,7 +13,7 @@ const CSR_SIGNATURE_HASHES: Readonly<Record<string, string>> = {
   '1.2.840.113549.1.1.13': 'sha512',
 };
 
-/** Extension the client adds to carry its DeviceID (protocol.md §4.2). */
+/** Extension the client adds to carry its DeviceID (docs/protocol-notes.md#request-security-token). */
 export const DEVICE_ID_EXTENSION_OID = '1.3.6.1.4.1.311.66.1.0';
 
 export interface ParsedCsr {

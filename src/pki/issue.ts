@@ -1,4 +1,4 @@
-// Device certificates (protocol.md §6.1): the CSR's public key, CN = DeviceID, clientAuth EKU,
+// Device certificates (docs/protocol-notes.md#device-certificates): the CSR's public key, CN = DeviceID, clientAuth EKU,
 // critical digitalSignature + keyEncipherment, CA:FALSE, random serial, SHA-256 signature by the
 // enrollment CA, notBefore backdated an hour for clock skew.
 import { randomBytes, X509Certificate } from 'node:crypto';

@@ -1,5 +1,5 @@
 // Renewal requests carry a PKCS#7 (CMS) SignedData wrapping the new PKCS#10, signed with the
-// device's current key (protocol.md §6.3). This reads the wrapped content and checks the signer's
+// device's current key (docs/protocol-notes.md#device-certificates). This reads the wrapped content and checks the signer's
 // signature with node:crypto against the public key the caller trusts (the TLS client certificate).
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import forge from 'node-forge';

@@ -1,4 +1,4 @@
-// Certificates are built with node-forge but signed with node:crypto (design.md: forge's
+// Certificates are built with node-forge but signed with node:crypto (docs/architecture.md#performance-choices: forge's
 // pure-JS RSA signing is about 100× slower). forge produces the TBSCertificate; we replace its
 // signature AlgorithmIdentifier with the one matching the issuer key, sign the DER with
 // `crypto.sign`, and assemble Certificate ::= SEQUENCE { tbs, algorithm, BIT STRING signature }.
@@ -7,7 +7,7 @@ import forge from 'node-forge';
 
 const { asn1 } = forge;
 
-/** Signature algorithms by issuer key type (SHA-256 only, protocol.md §6.1). */
+/** Signature algorithms by issuer key type (SHA-256 only, docs/protocol-notes.md#device-certificates). */
 const SIGNATURE_ALGORITHMS = {
   rsa: { oid: '1.2.840.113549.1.1.11', nullParams: true }, // sha256WithRSAEncryption
   ec: { oid: '1.2.840.10045.4.3.2', nullParams: false }, // ecdsa-with-SHA256
@@ -50,7 +50,7 @@ export function signCertificate(
   return Buffer.from(asn1.toDer(certificate).getBytes(), 'binary');
 }
 
-/** SHA-1 of the DER, upper-case hex: the thumbprint Windows uses (protocol.md §6.2). */
+/** SHA-1 of the DER, upper-case hex: the thumbprint Windows uses (docs/protocol-notes.md#device-certificates). */
 export function thumbprintOf(der: Buffer): string {
   return createHash('sha1').update(der).digest('hex').toUpperCase();
 }

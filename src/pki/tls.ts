@@ -1,7 +1,7 @@
 // The HTTPS server certificate. Configured (MDM_TLS_CERT + MDM_TLS_KEY) or, in development,
 // a self-signed certificate from `selfsigned` kept in the certs folder. The development
 // certificate covers localhost, 127.0.0.1, ::1, the public host and the
-// `enterpriseenrollment.<domain>` names Windows discovery uses (protocol.md §1.1); it is
+// `enterpriseenrollment.<domain>` names Windows discovery uses (docs/protocol-notes.md#enrollment-flow); it is
 // regenerated when the public host changes.
 
 import { X509Certificate } from 'node:crypto';

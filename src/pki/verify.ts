@@ -1,4 +1,4 @@
-// Checks a device's TLS client certificate against the enrollment CA (protocol.md §6.1, gotcha 36):
+// Checks a device's TLS client certificate against the enrollment CA (docs/protocol-notes.md#device-certificates):
 // signed by the CA, inside its validity period, clientAuth EKU, and a CN naming the device.
 // Revocation and "belongs to a live enrollment" are storage questions for the caller
 // (`storage.certificates.findBySerial`).

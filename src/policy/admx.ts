@@ -1,4 +1,4 @@
-// ADMX-backed Policy CSP values (protocol.md §10.4; Microsoft "Understanding ADMX policies"): the
+// ADMX-backed Policy CSP values (docs/protocol-notes.md#policy-csp; Microsoft "Understanding ADMX policies"): the
 // node takes chr data holding an XML fragment, `<disabled/>` or `<enabled/>` followed by one
 // `<data id="…" value="…"/>` per element of the policy's presentation. List elements carry their
 // items separated by U+F000 (written `&#xF000;`).

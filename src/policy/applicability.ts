@@ -1,6 +1,6 @@
 // Settings that cannot apply to a device are `not_applicable`, not failures: the OS is older than
 // the node's minimum build, the edition is not in the node's allow list (DDF MSFT:Applicability),
-// or the node is user-scoped and nobody is logged on (protocol.md §11 gotcha 39).
+// or the node is user-scoped and nobody is logged on (docs/protocol-notes.md#user-scope).
 import { compareVersions, type DeviceProfile, editionId } from './groups.js';
 import type { SettingPlan } from './types.js';
 

@@ -1,4 +1,4 @@
-// Validated settings → SyncML command plans (protocol.md §7.10–7.12, §10.4, gotchas 31–33): the
+// Validated settings → SyncML command plans (docs/protocol-notes.md#commands, #meta-format-and-locuri, #atomic, #policy-csp): the
 // Add/Replace that applies each setting, the Get that verifies it and the Delete that removes it.
 import { policyResultPath } from '../catalog/paths.js';
 import type { DmCommand, DmItem } from '../shared/dm-command.js';
@@ -19,7 +19,7 @@ export function compilePolicy(policy: ValidatedPolicy): CompiledPolicy {
 
 /**
  * Which verb writes the value. Policy CSP: Add the first time, Replace afterwards (a second Add gets
- * 418; gotcha 33). Nodes under a dynamic name the server creates (`…/FirewallRules/{Name}/…`) are
+ * 418; docs/protocol-notes.md#policy-csp). Nodes under a dynamic name the server creates (`…/FirewallRules/{Name}/…`) are
  * also Added first, since Replace on a missing node gets 404 (§7.10). Other CSPs take Replace; a CSP
  * that accepts only one of the two verbs gets that verb both times.
  */
@@ -41,7 +41,7 @@ function planSetting(s: ResolvedSetting): SettingPlan {
   const verbs = applyVerbs(s);
   const first: DmCommand = { verb: verbs.first, items: [item] };
   const update: DmCommand = verbs.update === verbs.first ? first : { verb: verbs.update, items: [item] };
-  // Policy CSP: read the merged value the device enforces from Policy/Result (protocol.md §10.4).
+  // Policy CSP: read the merged value the device enforces from Policy/Result (docs/protocol-notes.md#policy-csp).
   const verifyPath = policyResultPath(s.path) ?? s.path;
   return {
     path: s.path,

@@ -1,5 +1,5 @@
 // Compliance at run time: queue the Gets for the facts the rules need (DeviceStatus, BitLocker,
-// DevDetail; protocol.md §10.8–10.9), store what the device reports, evaluate the rules that target
+// DevDetail; docs/protocol-notes.md#csps), store what the device reports, evaluate the rules that target
 // the device and run the actions of rules that stay failing past their grace period.
 import type { Logger } from '../logger.js';
 import type { DmCommand } from '../shared/dm-command.js';
@@ -111,7 +111,7 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
     const at = now();
     const last = previous?.factsRequestedAt ? Date.parse(previous.factsRequestedAt) : 0;
     if (at.getTime() - last < refreshMs) return 0;
-    // One Get per LocURI so every Status/Results maps to one node (protocol.md §10).
+    // One Get per LocURI so every Status/Results maps to one node (docs/protocol-notes.md#csps).
     for (const path of paths) {
       const command: DmCommand = { verb: 'Get', items: [{ target: path }] };
       await queue.enqueue(deviceId, command, {

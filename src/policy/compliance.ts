@@ -1,5 +1,5 @@
 // Compliance rules (`compliance.yaml` beside the policies) and their evaluation. Pure: the facts a
-// device reported (DeviceStatus, BitLocker, DevDetail nodes; protocol.md §10.2, §10.8, §10.9) and
+// device reported (DeviceStatus, BitLocker, DevDetail nodes; docs/protocol-notes.md#csps) and
 // its setting states in, a state with reasons and the due actions out.
 import { z } from 'zod';
 import type { PolicyIssue } from './errors.js';
@@ -168,7 +168,7 @@ export function checkRule(rule: ComplianceRule, facts: ComplianceFacts): Check[]
     else if (v === good) checks.push(pass);
     else checks.push(fail(`${label} ${meaning[v] ?? `status ${v}`}`));
   };
-  // protocol.md §10.8 value tables.
+  // docs/protocol-notes.md#csps.
   const protection = {
     1: 'disabled',
     2: 'not monitoring',

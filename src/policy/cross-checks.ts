@@ -2,21 +2,32 @@
 // and settings whose catalog dependency (`MSFT:DependencyBehavior`, type DependsOn) is not met by
 // another setting of the same policy.
 import { normalizePath } from '../catalog/paths.js';
-import type { CatalogLookup, Dependency } from '../catalog/types.js';
+import type { CatalogLookup, CatalogNode, Dependency } from '../catalog/types.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
+import type { ParsedSetting } from './parse.js';
 import { concretePath, type PolicyScope, policyParts, policyPath } from './short-form.js';
-import type { ResolvedSetting } from './validate.js';
+
+/** What the cross-checks read of a setting resolved by validate.ts (its `ResolvedSetting`). */
+export interface CheckedSetting {
+  readonly source: Pick<ParsedSetting, 'path'>;
+  readonly node: Pick<CatalogNode, 'path' | 'dependencies'>;
+  /** LocURI sent to the device. */
+  readonly path: string;
+  /** The setting's name as written, for messages. */
+  readonly name: string;
+  readonly value: string;
+}
 
 function issue(pos: SourcePosition, code: PolicyIssueCode, message: string): PolicyIssue {
   return { ...pos, code, severity: 'error', message };
 }
 
-export function checkDuplicates(
-  settings: readonly ResolvedSetting[],
+export function checkDuplicates<S extends CheckedSetting>(
+  settings: readonly S[],
   issues: PolicyIssue[],
-): ResolvedSetting[] {
-  const seen = new Map<string, ResolvedSetting>();
-  const out: ResolvedSetting[] = [];
+): S[] {
+  const seen = new Map<string, S>();
+  const out: S[] = [];
   for (const s of settings) {
     const first = seen.get(s.path);
     if (!first) {
@@ -54,7 +65,7 @@ function settingKey(path: string): string {
 }
 
 export function checkDependencies(
-  settings: readonly ResolvedSetting[],
+  settings: readonly CheckedSetting[],
   scope: PolicyScope,
   catalog: CatalogLookup,
   issues: PolicyIssue[],
@@ -95,7 +106,7 @@ export function checkDependencies(
  * A dependency under the same dynamic instance (`…/Addresses/[Id]/AutoResolve` for a setting under
  * `…/Addresses/{Id}/…`) refers to the instance the dependent setting names.
  */
-function fillDynamic(depPath: string, s: ResolvedSetting): string {
+function fillDynamic(depPath: string, s: CheckedSetting): string {
   if (!depPath.includes('[')) return depPath;
   const nodeSegments = s.node.path.split('/');
   const concrete = s.path.split('/');

@@ -1,4 +1,4 @@
-// Delivery of policy settings to devices over the session engine (protocol.md §7.7, §10.4): at
+// Delivery of policy settings to devices over the session engine (docs/protocol-notes.md#server-replies, #policy-csp): at
 // each check-in the device's desired settings are computed from the stored policy set and its
 // groups, every setting moves through the state machine in `setting-state.ts`, and the resulting
 // commands are queued. Each Status/Results the device returns for one of those commands comes back
@@ -94,7 +94,7 @@ export async function reportedValues(stores: DeliveryStores, deviceId: string): 
 export interface DeliveryOptions {
   readonly logger: Logger;
   /**
-   * The session engine itself re-sends an Add answered 418 as Replace (protocol.md §10.4); then
+   * The session engine itself re-sends an Add answered 418 as Replace (docs/protocol-notes.md#policy-csp); then
    * delivery only notes that the node now holds a value. Default true.
    */
   readonly engineRetries418?: boolean;
@@ -193,7 +193,7 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
     commands: readonly { path: string; queued: QueuedCommand }[],
     atomicPolicies: ReadonlyMap<string, CompiledPolicy>,
   ) {
-    // Apply commands of an atomic policy go out together in one Atomic (protocol.md §7.12).
+    // Apply commands of an atomic policy go out together in one Atomic (docs/protocol-notes.md#atomic).
     const atomic = new Map<string, DmCommand[]>();
     for (const { path, queued } of commands) {
       const policy = queued.kind === 'apply' ? atomicPolicies.get(path) : undefined;

@@ -1,5 +1,5 @@
 // Format-aware comparison of a desired setting value with the value a device reads back
-// (protocol.md §7.11 Meta Format, §10.4 Policy CSP). A correct device must never be reported as
+// (docs/protocol-notes.md#meta-format-and-locuri Meta Format, #policy-csp Policy CSP). A correct device must never be reported as
 // failed because it spelled the same value differently: `01` vs `1` for int, `True` vs `true` vs `1`
 // for bool, attribute order or whitespace in ADMX payloads and XML documents.
 
@@ -81,7 +81,7 @@ function isAdmxNode(node: CompareOptions['node']): boolean {
 }
 
 /**
- * ADMX-backed policy payload (protocol.md §10.4): `<enabled/>` or `<disabled/>` followed by
+ * ADMX-backed policy payload (docs/protocol-notes.md#policy-csp): `<enabled/>` or `<disabled/>` followed by
  * `<data id="…" value="…"/>` entries in any order and with any whitespace. Canonical form:
  * the state, then the data entries sorted by id. Undefined when the text is not such a payload.
  */

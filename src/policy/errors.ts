@@ -7,7 +7,7 @@ export const POLICY_ISSUE_CODES = {
   'yaml-syntax': 'the file is not well-formed YAML',
   schema: 'the document does not have the shape of a policy (see csp-catalog/policy.schema.json)',
   'unknown-path': 'no CSP node has this path',
-  'bad-path': 'the path is not a valid OMA-DM LocURI (protocol.md §7.11)',
+  'bad-path': 'the path is not a valid OMA-DM LocURI (docs/protocol-notes.md#meta-format-and-locuri)',
   'wrong-type': "the value's type does not match the node's format",
   'value-range': 'the number is outside the range the node allows',
   'value-enum': 'the value is not one of the values the node allows',

@@ -8,11 +8,11 @@ export interface DeviceProfile {
   readonly user?: string;
   /** OS edition: a product-type id (`4`, `48`) or a name (`Enterprise`, `Pro`). */
   readonly edition?: string;
-  /** OS version `Major.Minor.Build.QFE` (DevDetail/SwV, protocol.md §10.2). */
+  /** OS version `Major.Minor.Build.QFE` (DevDetail/SwV, docs/protocol-notes.md#csps). */
   readonly osVersion?: string;
   /** Model (DevInfo/Mod). */
   readonly model?: string;
-  /** True when the last check-in reported LoginStatus `user` (protocol.md §11 gotcha 39). */
+  /** True when the last check-in reported LoginStatus `user` (docs/protocol-notes.md#user-scope). */
   readonly userLoggedOn?: boolean;
 }
 

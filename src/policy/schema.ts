@@ -70,7 +70,7 @@ export const PolicySchema = z
       .boolean()
       .default(false)
       .describe(
-        'Send all settings inside one Atomic: the device applies all of them or none (protocol.md §7.12).',
+        'Send all settings inside one Atomic: the device applies all of them or none (docs/protocol-notes.md#atomic).',
       ),
     settings: z.array(PolicySettingSchema).min(1).describe('The settings, applied in this order.'),
   })

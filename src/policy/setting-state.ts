@@ -21,7 +21,7 @@ export { SETTING_STATES, type SettingState };
 /** Why a command was queued; carried in the queue tag and back in the outcome. */
 export type CommandKind = 'apply' | 'verify' | 'remove';
 
-/** Meaning of the device status codes delivery reports (protocol.md §7.15). */
+/** Meaning of the device status codes delivery reports (docs/protocol-notes.md#status-codes). */
 export const STATUS_REASONS = {
   400: 'bad request',
   401: 'invalid credentials',
@@ -93,7 +93,7 @@ export interface MachineOptions {
 
 /**
  * Device statuses worth retrying later: the device's own errors (500 command failed, 503 busy,
- * 506 processing error, 507 Atomic failed; protocol.md §7.15) and commands that did not run
+ * 506 processing error, 507 Atomic failed; docs/protocol-notes.md#status-codes) and commands that did not run
  * because another one in their Atomic failed (215 not executed, 216 rolled back). 4xx statuses
  * (404 no such node, 405 not allowed, 425 permission denied, …) say the same every time: final.
  */
@@ -126,7 +126,7 @@ export function emptyRecord(deviceId: string, path: string, format: DmFormat, no
   };
 }
 
-/** The command took effect: 2xx, except 215 (not executed) and 216 (rolled back) (protocol.md §7.15). */
+/** The command took effect: 2xx, except 215 (not executed) and 216 (rolled back) (docs/protocol-notes.md#status-codes). */
 const is2xx = (code: number | null): code is number =>
   code !== null && code >= 200 && code < 300 && code !== 215 && code !== 216;
 
@@ -299,7 +299,7 @@ function onOutcome(
   if (kind === 'apply') {
     if (!['pending', 'sent', 'drifted'].includes(record.state)) return unchanged;
     if (code === 418 && !record.added) {
-      // Add of a node that already has an MDM value: re-issue as Replace (protocol.md §10.4).
+      // Add of a node that already has an MDM value: re-issue as Replace (docs/protocol-notes.md#policy-csp).
       return next({ added: true, statusCode: code }, [{ kind: 'apply', command: plan.apply.update }]);
     }
     if (!is2xx(code)) return next(applyFailure(record, code, failure('apply failed'), opts));

@@ -1,6 +1,6 @@
 // How a setting names its node: a full LocURI (`./Device/Vendor/MSFT/BitLocker/…`, `./Vendor/MSFT/…`,
 // `./User/…`, rootless `./DevDetail/…`) or the Policy CSP short form `Area/Policy`
-// (protocol.md §10.4). LocURI rules from protocol.md §7.11 and gotcha 31.
+// (docs/protocol-notes.md#policy-csp). LocURI rules from docs/protocol-notes.md#meta-format-and-locuri.
 import { isDynamicSegment, normalizePath } from '../catalog/paths.js';
 
 export type PolicyScope = 'device' | 'user';
@@ -61,7 +61,7 @@ export function expandPath(input: string, scope: PolicyScope): ExpandedPath {
       const what = seg === '' ? 'an empty segment' : `the segment "${seg}"`;
       return {
         ok: false,
-        message: `path \`${text}\` has ${what}; node names cannot be empty, "*", "." or ".." (protocol.md §7.11)`,
+        message: `path \`${text}\` has ${what}; node names cannot be empty, "*", "." or ".." (docs/protocol-notes.md#meta-format-and-locuri)`,
       };
     }
   }
@@ -70,7 +70,7 @@ export function expandPath(input: string, scope: PolicyScope): ExpandedPath {
 
 /**
  * The LocURI to send: the node's canonical path with each `{Dynamic}` segment replaced by the name
- * the admin gave, percent-encoded (space → `%20`, `{`/`}` → `%7B`/`%7D`; protocol.md §7.11).
+ * the admin gave, percent-encoded (space → `%20`, `{`/`}` → `%7B`/`%7D`; docs/protocol-notes.md#meta-format-and-locuri).
  * Segments are aligned from the end, so `./Vendor/MSFT/…` input maps onto a `./Device/Vendor/MSFT/…` node.
  */
 export function concretePath(nodePath: string, normalizedInput: string): string {

@@ -1,5 +1,5 @@
 // What the policy compiler hands to delivery: one plan per (policy, setting), with the commands
-// that apply, verify and remove the setting on a device (protocol.md §10.4, gotcha 33).
+// that apply, verify and remove the setting on a device (docs/protocol-notes.md#policy-csp).
 import type { CatalogNode } from '../catalog/types.js';
 import type { DmCommand, DmFormat } from '../shared/dm-command.js';
 

@@ -1,6 +1,6 @@
 // A setting's value as the admin wrote it (YAML scalar, list, `enabled` + `data`, or a file) → the
 // string sent in SyncML `Data`, checked against the node's format and `MSFT:AllowedValues`
-// (protocol.md §7.11 Meta Format, §10.4 data formats).
+// (docs/protocol-notes.md#meta-format-and-locuri Meta Format, #policy-csp data formats).
 import type { CatalogNode, EnumValue, NodeFormat } from '../catalog/types.js';
 import { parseXml, XmlError } from '../codec/xml.js';
 import { type AdmxDataElement, admxPayload } from './admx.js';

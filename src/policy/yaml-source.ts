@@ -1,5 +1,6 @@
 // Reading the delivery and compliance YAML files (assignments, groups, compliance rules) with
 // positions: every problem is reported as `file:line:col` like the policy files themselves.
+import ms, { type StringValue } from 'ms';
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { PolicyIssue, SourcePosition } from './errors.js';
@@ -75,11 +76,15 @@ function nearestNode(doc: ReturnType<typeof parseDocument>, path: (string | numb
   return isNode(doc.contents) ? doc.contents : undefined;
 }
 
-/** `90s`, `30m`, `24h`, `7d` or a number of seconds → milliseconds. */
+/**
+ * `90s`, `30m`, `24h`, `7d` (any unit of the `ms` package: `2w`, `1.5h`, `10 minutes`) or a number of
+ * seconds → milliseconds; undefined when it is not a non-negative duration.
+ */
 export function parseDuration(value: string | number): number | undefined {
   if (typeof value === 'number') return value >= 0 ? value * 1000 : undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$/.exec(value);
-  if (!m) return undefined;
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  return Math.round(Number(m[1]) * unit);
+  const text = value.trim();
+  if (/^\d+(?:\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (text === '' || text.length > 100) return undefined;
+  const parsed = ms(text as StringValue) as number | undefined;
+  return parsed !== undefined && Number.isFinite(parsed) && parsed >= 0 ? Math.round(parsed) : undefined;
 }

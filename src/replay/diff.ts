@@ -1,51 +1,39 @@
-// A small line diff (longest common subsequence) for normalised messages, printed unified-style:
-// `-` expected, `+` actual, with a few lines of context around each change.
+// A line diff of normalised messages (the `diff` package), printed unified-style: `-` expected,
+// `+` actual, with a few lines of context around each change.
+import { diffArrays } from 'diff';
 
 export type DiffOp = { readonly op: ' ' | '-' | '+'; readonly line: string };
 
-/** Line operations turning `expected` into `actual`. */
+/** Edits the line diff may take before it gives up and shows the whole middle as replaced. */
+const MAX_EDIT_LENGTH = 4_000;
+
+/** Line operations turning `expected` into `actual` (jsdiff's Myers diff over the lines). */
 export function diffLines(expected: readonly string[], actual: readonly string[]): DiffOp[] {
-  // Trim the common head and tail first: messages usually differ in a few lines only.
-  let start = 0;
-  while (start < expected.length && start < actual.length && expected[start] === actual[start]) start++;
-  let endE = expected.length;
-  let endA = actual.length;
-  while (endE > start && endA > start && expected[endE - 1] === actual[endA - 1]) {
-    endE--;
-    endA--;
+  const changes = diffArrays([...expected], [...actual], { maxEditLength: MAX_EDIT_LENGTH });
+  if (!changes) {
+    // Too different to be worth aligning: common head and tail, the rest replaced.
+    let start = 0;
+    while (start < expected.length && start < actual.length && expected[start] === actual[start]) start++;
+    let end = 0;
+    while (
+      end < expected.length - start &&
+      end < actual.length - start &&
+      expected[expected.length - 1 - end] === actual[actual.length - 1 - end]
+    )
+      end++;
+    return [
+      ...expected.slice(0, start).map((line) => ({ op: ' ' as const, line })),
+      ...expected.slice(start, expected.length - end).map((line) => ({ op: '-' as const, line })),
+      ...actual.slice(start, actual.length - end).map((line) => ({ op: '+' as const, line })),
+      ...expected.slice(expected.length - end).map((line) => ({ op: ' ' as const, line })),
+    ];
   }
-  const a = expected.slice(start, endE);
-  const b = actual.slice(start, endA);
-  const ops: DiffOp[] = expected.slice(0, start).map((line) => ({ op: ' ', line }));
-  if (a.length * b.length > 4_000_000) {
-    // Too large for the table: show the whole middle as replaced.
-    for (const line of a) ops.push({ op: '-', line });
-    for (const line of b) ops.push({ op: '+', line });
-  } else {
-    const lcs: Uint32Array[] = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
-    for (let i = a.length - 1; i >= 0; i--) {
-      for (let j = b.length - 1; j >= 0; j--) {
-        lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-      }
-    }
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      if (i < a.length && j < b.length && a[i] === b[j]) {
-        ops.push({ op: ' ', line: a[i]! });
-        i++;
-        j++;
-      } else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-        ops.push({ op: '-', line: a[i]! });
-        i++;
-      } else {
-        ops.push({ op: '+', line: b[j]! });
-        j++;
-      }
-    }
-  }
-  for (const line of expected.slice(endE)) ops.push({ op: ' ', line });
-  return ops;
+  return changes.flatMap((c) =>
+    c.value.map((line) => ({
+      op: c.added ? ('+' as const) : c.removed ? ('-' as const) : (' ' as const),
+      line,
+    })),
+  );
 }
 
 /** Unified-style text of the changes with `context` lines around them; '' when equal. */

@@ -12,7 +12,7 @@ const CRED_RE = /(<Cred>[\s\S]*?<Data>)[^<]*(<\/Data>[\s\S]*?<\/Cred>)/g;
 const PRIVATE_KEY_RE = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g;
 const PROVISIONING_RE =
   /(<(?:[\w-]+:)?BinarySecurityToken\b[^>]*ValueType="[^"]*DeviceEnrollmentProvisionDoc"[^>]*>)([^<]*)(<\/(?:[\w-]+:)?BinarySecurityToken>)/g;
-/** Sign-in page traffic (protocol.md §2.1): the posted password and the `wresult` token. */
+/** Sign-in page traffic (docs/protocol-notes.md#federated-sign-in): the posted password and the `wresult` token. */
 const FORM_PASSWORD_RE = /(^|&)(password|passwd|pwd)=[^&]*/gi;
 const WRESULT_RE = /(<input\b[^>]*\bname="wresult"[^>]*\bvalue=")[^"]*(")/gi;
 const SECRET_PARM_RE = /(<parm\s+name="(?:AAUTHSECRET|AAUTHDATA)"\s+value=")[^"]*(")/g;

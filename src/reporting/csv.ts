@@ -1,6 +1,7 @@
 // CSV for auditors (RFC 4180): one row per device × setting with every timestamp; a device with
 // no settings still gets one row with its compliance state. Cells that a spreadsheet would run as
-// a formula are prefixed with a quote (CSV injection).
+// a formula are prefixed with a quote (CSV injection). Quoting and line endings are csv-stringify's.
+import { stringify } from 'csv-stringify/sync';
 import type { ReportStores } from './compliance.js';
 import { complianceReport, toSettingRow } from './compliance.js';
 
@@ -30,15 +31,25 @@ export const CSV_COLUMNS = [
 
 const FORMULA_START = /^[=+@\t\r]|^-(?!\d+(\.\d+)?$)/;
 
-export function csvCell(value: unknown): string {
+/** The cell as text, with a leading quote when a spreadsheet would run it as a formula. */
+function cellText(value: unknown): string {
   if (value === null || value === undefined) return '';
-  let s = String(value);
-  if (FORMULA_START.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const s = String(value);
+  return FORMULA_START.test(s) ? `'${s}` : s;
 }
 
-export function csvLine(values: readonly unknown[]): string {
-  return `${values.map(csvCell).join(',')}\r\n`;
+/** RFC 4180 records: CRLF after every record, fields quoted when they hold `,`, `"`, CR or LF. */
+export function csvLines(records: readonly (readonly unknown[])[]): string {
+  return stringify(
+    records.map((r) => r.map(cellText)),
+    // A bare CR or LF inside a field is quoted too (the library checks only for the CRLF delimiter).
+    { record_delimiter: 'windows', eof: true, quoted_match: /[\r\n]/ },
+  );
+}
+
+/** One cell as it appears in the file (without the record delimiter). */
+export function csvCell(value: unknown): string {
+  return csvLines([[value]]).slice(0, -2);
 }
 
 export async function complianceCsv(stores: ReportStores): Promise<string> {
@@ -46,7 +57,7 @@ export async function complianceCsv(stores: ReportStores): Promise<string> {
   const settings = await stores.deviceSettings.querySettings();
   const byDevice = new Map<string, typeof settings>();
   for (const s of settings) byDevice.set(s.deviceId, [...(byDevice.get(s.deviceId) ?? []), s]);
-  let out = csvLine(CSV_COLUMNS);
+  const records: unknown[][] = [[...CSV_COLUMNS]];
   for (const d of devices) {
     const head = [
       d.deviceId,
@@ -58,9 +69,9 @@ export async function complianceCsv(stores: ReportStores): Promise<string> {
       d.lastCheckInAt,
     ];
     const rows = (byDevice.get(d.deviceId) ?? []).map(toSettingRow);
-    if (rows.length === 0) out += csvLine([...head, ...Array(CSV_COLUMNS.length - head.length).fill(null)]);
+    if (rows.length === 0) records.push([...head, ...Array(CSV_COLUMNS.length - head.length).fill(null)]);
     for (const r of rows) {
-      out += csvLine([
+      records.push([
         ...head,
         r.policy,
         r.path,
@@ -79,5 +90,5 @@ export async function complianceCsv(stores: ReportStores): Promise<string> {
       ]);
     }
   }
-  return out;
+  return csvLines(records);
 }

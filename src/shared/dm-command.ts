@@ -1,8 +1,8 @@
 // A device-management command as the queue stores it and the session engine sends it
-// (protocol.md §7.10). Produced by the admin CLI, the policy compiler and device actions;
+// (docs/protocol-notes.md#commands). Produced by the admin CLI, the policy compiler and device actions;
 // encoded to SyncML by the codec. Pure data, no behaviour.
 
-/** Meta Format values (protocol.md §7.11). */
+/** Meta Format values (docs/protocol-notes.md#meta-format-and-locuri). */
 export const DM_FORMATS = [
   'chr',
   'int',
@@ -19,7 +19,7 @@ export const DM_FORMATS = [
 export type DmFormat = (typeof DM_FORMATS)[number];
 
 export interface DmItem {
-  /** Target LocURI, `./…` form (protocol.md §7.11). */
+  /** Target LocURI, `./…` form (docs/protocol-notes.md#meta-format-and-locuri). */
   readonly target: string;
   readonly format?: DmFormat;
   /** Meta Type (MIME type such as `text/plain`). */

@@ -1,5 +1,5 @@
 // How the virtual device executes server commands, following the rules Windows applies
-// (protocol.md §7.10–§7.12, §7.15): unknown node 404, verb not in the node's AccessType 405,
+// (docs/protocol-notes.md#commands, #meta-format-and-locuri, #atomic, #status-codes): unknown node 404, verb not in the node's AccessType 405,
 // Add of an existing node 418, Meta Format different from the node's format 415, data that is not
 // valid for the format or the allowed values 400, asynchronous nodes 202, Atomic all-or-nothing
 // with 507/216/215, Sequence stops at the first failure, Get answers with Results.
@@ -26,7 +26,7 @@ export interface CommandOutcome {
   readonly results?: readonly ResultItem[];
 }
 
-/** Side effects the device carries out after the session (protocol.md §8.4, §10.5, §10.7). */
+/** Side effects the device carries out after the session (docs/protocol-notes.md#generic-alerts, #csps). */
 export type DeviceEffect = 'unenroll' | 'wipe' | 'reboot';
 
 export interface ApplyContext {
@@ -40,7 +40,7 @@ export interface ApplyContext {
   readonly client?: ClientKind;
 }
 
-/** Nodes Windows answers 202 for: the work continues after the session (protocol.md §7.7). */
+/** Nodes Windows answers 202 for: the work continues after the session (docs/protocol-notes.md#server-replies). */
 const ASYNC_NODES: readonly RegExp[] = [
   /\/Personalization\/(DesktopImageUrl|LockScreenImageUrl)$/,
   /\/EnterpriseDesktopAppManagement\/MSI\/[^/]+\/DownloadInstall$/,
@@ -68,10 +68,10 @@ export function applyCommand(cmd: ServerCommand, ctx: ApplyContext): CommandOutc
     case 'Exec':
       return strict ? applyPerItem(cmd, ctx) : [applyItemCommand(cmd, ctx)];
     case 'Copy':
-      // An OMA DM command Windows does not implement (protocol.md §7.10).
+      // An OMA DM command Windows does not implement (docs/protocol-notes.md#commands).
       return [{ cmdId: cmd.cmdId, cmd: cmd.name, status: STATUS.NOT_IMPLEMENTED }];
     default:
-      // Not a command, or a command without CmdID: 400 (protocol.md §7.10).
+      // Not a command, or a command without CmdID: 400 (docs/protocol-notes.md#commands).
       return [{ cmdId: cmd.cmdId, cmd: cmd.name, status: STATUS.BAD_REQUEST }];
   }
 }
@@ -137,7 +137,7 @@ function applyItem(verb: AccessType, item: ServerItem, ctx: ApplyContext, result
         results.push({ source: path, format: 'node', data: tree.children(path).join('/') });
         return STATUS.OK;
       }
-      // A setting never configured reads as 404 on Windows (protocol.md §10.4).
+      // A setting never configured reads as 404 on Windows (docs/protocol-notes.md#policy-csp).
       return STATUS.NOT_FOUND;
     }
     case 'Add':
@@ -168,7 +168,7 @@ function isAsync(path: string): boolean {
   return ASYNC_NODES.some((re) => re.test(path));
 }
 
-/** Data check per Meta Format (protocol.md §7.11) and the DDF's allowed values. */
+/** Data check per Meta Format (docs/protocol-notes.md#meta-format-and-locuri) and the DDF's allowed values. */
 export function validData(format: DmFormat, data: string, node: CatalogNode | undefined): boolean {
   switch (format) {
     case 'int':
@@ -201,7 +201,7 @@ function statusOnly(cmd: ServerCommand, status: number): CommandOutcome {
 
 /**
  * Runs the inner commands of an Atomic or Sequence in order; after the first failure the rest
- * are not executed (215, protocol.md §7.10, §7.12).
+ * are not executed (215, docs/protocol-notes.md#commands, #atomic).
  */
 function applyUntilFailure(
   commands: readonly ServerCommand[],
@@ -221,7 +221,7 @@ function applyUntilFailure(
   return { inner, failed };
 }
 
-/** Atomic: all or nothing (protocol.md §7.12). */
+/** Atomic: all or nothing (docs/protocol-notes.md#atomic). */
 function applyAtomic(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
   ctx.tree.begin();
   const effectsBefore = ctx.effects.length;
@@ -245,7 +245,7 @@ function applyAtomic(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
   return [{ cmdId: cmd.cmdId, cmd: 'Atomic', status: STATUS.ATOMIC_FAILED }, ...rolledBack];
 }
 
-/** Sequence: in order, and nothing after the first failure runs (protocol.md §7.10). */
+/** Sequence: in order, and nothing after the first failure runs (docs/protocol-notes.md#commands). */
 function applySequence(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
   const { inner } = applyUntilFailure(cmd.commands ?? [], (sub) => applyCommand(sub, ctx));
   return [{ cmdId: cmd.cmdId, cmd: 'Sequence', status: STATUS.OK }, ...inner];
@@ -282,7 +282,7 @@ function applyStrictSequence(cmd: ServerCommand, ctx: ApplyContext): CommandOutc
 }
 
 /** Catalog default for a canonical path, as a tree leaf. Policy `Config` nodes hold no value until
- *  the server sets one (a Get reads 404, protocol.md §10.4); their defaults show under `Result`. */
+ *  the server sets one (a Get reads 404, docs/protocol-notes.md#policy-csp); their defaults show under `Result`. */
 export function catalogDefault(catalog: CatalogLookup) {
   return (path: string) => {
     if (path.includes('/Policy/Config/')) return undefined;

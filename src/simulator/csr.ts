@@ -1,8 +1,8 @@
 // The device's key and PKCS#10 request, built the way the Windows enrollment client builds them
-// (protocol.md §4.2): subject CN = `{GUID, cut}!{DeviceID}` + NUL as a PrintableString, an extension
+// (docs/protocol-notes.md#request-security-token): subject CN = `{GUID, cut}!{DeviceID}` + NUL as a PrintableString, an extension
 // request 1.3.6.1.4.1.311.66.1.0 carrying the NUL-terminated DeviceID, SHA-1 (OIW OID) unless the
 // policy names SHA-256. ASN.1 is assembled with node-forge; the key is generated and the request
-// signed with node:crypto (forge's RSA is far slower, design.md).
+// signed with node:crypto (forge's RSA is far slower, docs/architecture.md#performance-choices).
 import { generateKeyPair, randomUUID, sign } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';

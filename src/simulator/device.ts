@@ -34,7 +34,7 @@ export interface VirtualDeviceOptions {
   /** Server certificate trust (the device has no client certificate until it enrolls). */
   readonly tls?: Pick<TlsOptions, 'ca' | 'insecure' | 'forwardedCertHeader'>;
   readonly faults?: FaultPlan;
-  /** `certificate`: TLS client certificate (the default); `digest`: SyncML MD5 `Cred` (protocol.md §7.4). */
+  /** `certificate`: TLS client certificate (the default); `digest`: SyncML MD5 `Cred` (docs/protocol-notes.md#digest-authentication). */
   readonly auth?: 'certificate' | 'digest';
   /** Largest message the device sends (default 512 KiB; 16384 for `strict-omadm`). */
   readonly maxMsgSize?: number;
@@ -87,7 +87,7 @@ export class VirtualDevice {
   private sessionNumber = 0;
   private unenrollRequested = false;
   private registeredPfn: string | undefined;
-  /** Results of asynchronous operations, reported in the next session (protocol.md §8.2). */
+  /** Results of asynchronous operations, reported in the next session (docs/protocol-notes.md#generic-alerts). */
   private pendingAlerts: PendingAlert[] = [];
 
   constructor(private readonly options: VirtualDeviceOptions) {
@@ -165,7 +165,7 @@ export class VirtualDevice {
     }
   }
 
-  /** The user removes the work account: the next session reports Alert 1226 (protocol.md §8.2). */
+  /** The user removes the work account: the next session reports Alert 1226 (docs/protocol-notes.md#generic-alerts). */
   requestUnenroll(): void {
     this.unenrollRequested = true;
   }
@@ -344,7 +344,7 @@ export interface DeviceSnapshot {
 }
 
 /** An MSI install accepted with 202 finishes after the session; Windows reports it with a 1224
- *  alert in a later session (protocol.md §8.2, win32csp_install; Data 0 = success). */
+ *  alert in a later session (docs/protocol-notes.md#generic-alerts, win32csp_install; Data 0 = success). */
 function asyncResults(outcomes: readonly CommandOutcome[]): PendingAlert[] {
   return outcomes
     .filter((o) => o.status === 202 && o.targetRef && /\/MSI\/[^/]+\/DownloadInstall$/.test(o.targetRef))

@@ -1,7 +1,7 @@
 // The device's management tree: the values the virtual device holds, keyed by canonical LocURI.
 // Catalog defaults are read through lazily (a fleet of thousands of devices must not copy the whole
 // catalog each), the device profile is seeded eagerly, and every mutation is journaled so an Atomic
-// can be rolled back (protocol.md §7.12).
+// can be rolled back (docs/protocol-notes.md#atomic).
 import type { DmFormat } from '../shared/dm-command.js';
 
 export interface TreeLeaf {
@@ -11,7 +11,7 @@ export interface TreeLeaf {
 }
 
 /** Canonical key for a LocURI: device scope has no prefix (`./Device/Vendor/…` ≡ `./Vendor/…`),
- *  scope prefixes are accepted in any case (protocol.md §7.11), trailing slashes dropped. */
+ *  scope prefixes are accepted in any case (docs/protocol-notes.md#meta-format-and-locuri), trailing slashes dropped. */
 export function canonicalPath(locUri: string): string {
   let p = locUri.endsWith('/') ? locUri.replace(/\/+$/, '') : locUri;
   if (p.length > 8 && p.charCodeAt(2) !== 86 /* V fast path for ./Vendor */) {

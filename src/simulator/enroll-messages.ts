@@ -1,4 +1,4 @@
-// The SOAP requests the Windows enrollment client sends (protocol.md §1.3, §3.1, §4.1), written in
+// The SOAP requests the Windows enrollment client sends (docs/protocol-notes.md#discovery, #enrollment-policy, #request-security-token), written in
 // the shape of the real captures (compact, no declaration, same prefixes and element order), and
 // readers for the server's answers (DiscoverResponse, GetPoliciesResponse, RSTR, SOAP faults).
 import {
@@ -83,7 +83,7 @@ export function getPoliciesRequest(messageId: string, to: string, creds: Enrollm
   );
 }
 
-/** AdditionalContext items, in the order Windows 10 sends them (protocol.md §4.1). */
+/** AdditionalContext items, in the order Windows 10 sends them (docs/protocol-notes.md#request-security-token). */
 export function rstRequest(
   messageId: string,
   to: string,
@@ -107,7 +107,7 @@ export function rstRequest(
   );
 }
 
-/** A SOAP fault from the server, decoded the way Windows reads it (protocol.md §4.6). */
+/** A SOAP fault from the server, decoded the way Windows reads it (docs/protocol-notes.md#soap-faults). */
 export class EnrollmentRefused extends Error {
   override name = 'EnrollmentRefused';
   constructor(
@@ -179,7 +179,7 @@ export function readGetPoliciesResponse(body: string): PolicyResult {
   return { minimalKeyLength: Number.isFinite(minimal) && minimal >= 1024 ? minimal : 2048, hash };
 }
 
-/** The provisioning doc carried in the RSTR, decoded (protocol.md §4.4). */
+/** The provisioning doc carried in the RSTR, decoded (docs/protocol-notes.md#request-security-token). */
 export function readRstrResponse(body: string): string {
   const env = readEnvelope(body);
   const token = findDescendant(env, 'BinarySecurityToken');

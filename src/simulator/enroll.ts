@@ -1,4 +1,4 @@
-// MS-MDE2 enrollment from the device's side (protocol.md §0.1 steps 1–6): discovery GET probe,
+// MS-MDE2 enrollment from the device's side (docs/protocol-notes.md#enrollment-flow): discovery GET probe,
 // Discover, the Federated sign-in page when the server asks for it, GetPolicies,
 // RequestSecurityToken with the device's own key, then the provisioning doc.
 import { randomUUID } from 'node:crypto';
@@ -30,7 +30,7 @@ export interface EnrollInput {
   readonly transport: Transport;
   /** Reuse a key instead of generating one (load tests; a real device makes a new one). */
   readonly key?: DeviceKey;
-  /** Auth policies offered in Discover; Windows offers both and the server picks (protocol.md §1.3). */
+  /** Auth policies offered in Discover; Windows offers both and the server picks (docs/protocol-notes.md#discovery). */
   readonly authPolicies?: readonly ('OnPremise' | 'Federated')[];
 }
 
@@ -47,7 +47,7 @@ export function discoveryUrl(server: string): string {
   return server.includes('/EnrollmentServer/') ? server : `${server.replace(/\/+$/, '')}${DISCOVERY_PATH}`;
 }
 
-/** Windows' AdditionalContext, in its order (protocol.md §4.1). */
+/** Windows' AdditionalContext, in its order (docs/protocol-notes.md#request-security-token). */
 export function enrollmentContext(profile: DeviceProfile): Array<[string, string]> {
   return [
     ['UXInitiated', 'true'],
@@ -67,7 +67,7 @@ export function enrollmentContext(profile: DeviceProfile): Array<[string, string
 }
 
 function expectOk(step: string, res: HttpResponseIn): string {
-  // SOAP faults may come with 200 or 500 (protocol.md §12); the body decides.
+  // SOAP faults may come with 200 or 500 (docs/protocol-notes.md#soap-faults); the body decides.
   if (res.status !== 200 && !res.body.includes('Fault')) {
     throw new Error(`${step}: server answered HTTP ${res.status}`);
   }

@@ -1,7 +1,7 @@
 // Faults a virtual device can produce on demand, to exercise the server's failure paths:
-// a connection dropped mid-session (commands never acknowledged must be re-sent, protocol.md §7.8),
+// a connection dropped mid-session (commands never acknowledged must be re-sent, docs/protocol-notes.md#end-of-session),
 // slow answers, a CSP failing with 500 on chosen paths, a setting drifting between sessions (a local
-// change the server should detect), and user-initiated unenrollment (1226, protocol.md §8.2).
+// change the server should detect), and user-initiated unenrollment (1226, docs/protocol-notes.md#generic-alerts).
 
 export interface DriftRule {
   /** LocURI whose value changes before each session. */

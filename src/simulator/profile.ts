@@ -1,11 +1,11 @@
 // What a virtual Windows device says about itself: the facts a real Windows 10/11 PC reports in
-// enrollment (protocol.md §4.1 ContextItems), in package 1 (§7.5 DevInfo) and through DevDetail /
+// enrollment (docs/protocol-notes.md#request-security-token), in package 1 (#package-1 DevInfo) and through DevDetail /
 // DeviceStatus Gets (§10.1, §10.2, §10.8). Profiles are deterministic per seed so fleets and
 // recorded fixtures are reproducible.
 import { createHash } from 'node:crypto';
 
 export interface DeviceProfile {
-  /** MDM DeviceID: 32 upper-case hex chars (protocol.md §4.1), also `./DevInfo/DevId`. */
+  /** MDM DeviceID: 32 upper-case hex chars (docs/protocol-notes.md#request-security-token), also `./DevInfo/DevId`. */
   readonly deviceId: string;
   /** Hardware id, 64 upper-case hex chars. */
   readonly hwDevId: string;
@@ -22,7 +22,7 @@ export interface DeviceProfile {
   readonly serialNumber: string;
   /** `Full` (user enrollment) or `Device`. */
   readonly enrollmentType: 'Full' | 'Device';
-  /** LoginStatus reported in package 1 (protocol.md §8.2). */
+  /** LoginStatus reported in package 1 (docs/protocol-notes.md#generic-alerts). */
   readonly loginStatus: 'user' | 'others' | 'none';
   /** Extra node values (path → value) that override catalog defaults. */
   readonly nodes?: Readonly<Record<string, string>>;
@@ -73,7 +73,7 @@ export function makeProfile(seed: string, overrides: Partial<DeviceProfile> = {}
 /** Whether the device accepts large objects (OMA-DM 1.2 DevDetail MO). */
 export const LARGE_OBJECT_NODE = './DevDetail/LrgObj';
 
-/** DevInfo values in the order Windows sends them in package 1 (protocol.md §7.5). */
+/** DevInfo values in the order Windows sends them in package 1 (docs/protocol-notes.md#package-1). */
 export function devInfo(profile: DeviceProfile): ReadonlyArray<readonly [string, string]> {
   return [
     ['./DevInfo/DevId', profile.deviceId],
@@ -84,7 +84,7 @@ export function devInfo(profile: DeviceProfile): ReadonlyArray<readonly [string,
   ];
 }
 
-/** Node values the device reports for its own hardware and state (protocol.md §10.1, §10.2, §10.8). */
+/** Node values the device reports for its own hardware and state (docs/protocol-notes.md#csps). */
 export function profileNodes(profile: DeviceProfile): Record<string, string> {
   const nodes: Record<string, string> = {};
   for (const [path, value] of devInfo(profile)) nodes[path] = value;

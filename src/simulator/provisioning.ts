@@ -1,4 +1,4 @@
-// Applying the wap-provisioningdoc the way the device does (protocol.md §5): install the root and
+// Applying the wap-provisioningdoc the way the device does (docs/protocol-notes.md#provisioning-document): install the root and
 // the client certificate (checking it carries the device's own key, §5.6), create the w7 OMA-DM
 // account (ADDR, ProviderID, APPAUTH credentials) and the DMClient provider nodes.
 import { createHash, X509Certificate } from 'node:crypto';
@@ -11,9 +11,9 @@ export interface ProvisionedAccount {
   /** Client certificate (PEM) and the CA that issued it (PEM). */
   readonly certPem: string;
   readonly caPem?: string;
-  /** SHA-1 thumbprint of the client certificate, upper-case hex (protocol.md §6.2). */
+  /** SHA-1 thumbprint of the client certificate, upper-case hex (docs/protocol-notes.md#device-certificates). */
   readonly thumbprint: string;
-  /** APPSRV credentials for SyncML DIGEST (protocol.md §5.4). */
+  /** APPSRV credentials for SyncML DIGEST (docs/protocol-notes.md#provisioning-document). */
   readonly appsrv?: {
     readonly authType: string;
     readonly name: string;

@@ -1,4 +1,4 @@
-// One OMA-DM session from the device's side (protocol.md §7.5–§7.9, §8): package 1 (Alert 1201,
+// One OMA-DM session from the device's side (docs/protocol-notes.md#package-1, #server-replies, #end-of-session, #large-objects, #generic-alerts): package 1 (Alert 1201,
 // Alert 1224 LoginStatus, pending generic alerts, DevInfo Replace), then answer each server message
 // with a Status for its SyncHdr, a Status per command, Results per Get, until the server sends a
 // message without commands. Handles MD5 DIGEST challenges (§7.4), multi-message packages and large
@@ -34,7 +34,7 @@ import {
   type ServerMessage,
 } from './wire.js';
 
-/** SyncML DIGEST credentials from the provisioning doc's APPSRV APPAUTH (protocol.md §5.4, §7.4). */
+/** SyncML DIGEST credentials from the provisioning doc's APPSRV APPAUTH (docs/protocol-notes.md#provisioning-document, #digest-authentication). */
 export interface DigestCredentials {
   readonly name: string;
   readonly secret: string;
@@ -56,7 +56,7 @@ export interface SessionInput {
   readonly serverUrl: string;
   /** Session number; becomes the SessionID (Windows counts 1, 2, …). */
   readonly sessionNumber: number;
-  /** EntDMID, echoed in Client-Request-Id (protocol.md §5.5); `0` when none. */
+  /** EntDMID, echoed in Client-Request-Id (docs/protocol-notes.md#provisioning-document); `0` when none. */
   readonly entDmId?: string;
   /** Present for DIGEST auth; absent when the TLS client certificate authenticates. */
   readonly digest?: DigestCredentials;
@@ -120,7 +120,7 @@ export const REQUEST_HEADERS = {
   'user-agent': 'MSFT OMA DM Client/1.2.0.1',
 } as const;
 
-/** The Cred digest for a base64 nonce (protocol.md §7.4). */
+/** The Cred digest for a base64 nonce (docs/protocol-notes.md#digest-authentication). */
 export function md5Digest(name: string, secret: string, nonceB64: string): string {
   return computeMd5Digest(name, secret, Buffer.from(nonceB64, 'base64'));
 }
@@ -190,7 +190,7 @@ class DeviceSession {
     }
   }
 
-  /** Package 1 (protocol.md §7.5); also re-sent after a DIGEST challenge. */
+  /** Package 1 (docs/protocol-notes.md#package-1); also re-sent after a DIGEST challenge. */
   private packageOne(): string {
     const { profile } = this.input;
     if (this.strict) {
@@ -221,7 +221,7 @@ class DeviceSession {
     return encodeMessage(this.header(this.msgId, cred), body, final);
   }
 
-  /** SyncHdr fields; Cred until the server answered 212 (protocol.md §7.4). */
+  /** SyncHdr fields; Cred until the server answered 212 (docs/protocol-notes.md#digest-authentication). */
   private header(msgId: number, credData: string | undefined): ClientHeader {
     return {
       sessionId: this.sessionId,
@@ -259,7 +259,7 @@ class DeviceSession {
       { drop },
     );
     if (response.status !== 200) throw new Error(`server answered HTTP ${response.status}`);
-    // An empty 200 ends the session (seen from a proof-of-concept server, protocol.md §7.8).
+    // An empty 200 ends the session (seen from a proof-of-concept server, docs/protocol-notes.md#end-of-session).
     if (response.body.trim() === '') return undefined;
     return parseServerMessage(response.body);
   }
@@ -345,7 +345,7 @@ class DeviceSession {
     return this.fill(msg.msgId);
   }
 
-  /** Run one server command, buffering large-object chunks (protocol.md §7.9). */
+  /** Run one server command, buffering large-object chunks (docs/protocol-notes.md#large-objects). */
   private execute(cmd: ServerCommand): CommandOutcome[] {
     const item = cmd.items[0];
     const ctx = {

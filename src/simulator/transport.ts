@@ -1,5 +1,5 @@
 // HTTP(S) for the virtual device: real TLS with the device's client certificate, keep-alive (a
-// mutual-TLS handshake costs more than a whole session, design.md), and the one transport-level
+// mutual-TLS handshake costs more than a whole session, docs/architecture.md#performance-choices), and the one transport-level
 // fault a device can cause on purpose: dropping the connection after the request went out.
 import http from 'node:http';
 import https from 'node:https';

@@ -1,10 +1,10 @@
-// The Federated sign-in as the device's Web Authentication Broker experiences it (protocol.md §2.1):
+// The Federated sign-in as the device's Web Authentication Broker experiences it (docs/protocol-notes.md#federated-sign-in):
 // open `AuthenticationServiceUrl?appru=…&login_hint=…`, fill the page's form (user name into the
 // text field, password into the password field, hidden fields kept), submit it, and take the
 // `wresult` from the form that finally posts to the `ms-app://` return URI.
 import type { Transport } from './transport.js';
 
-/** What the Settings app passes as `appru` (protocol.md §2.1). */
+/** What the Settings app passes as `appru` (docs/protocol-notes.md#federated-sign-in). */
 export const SETTINGS_APPRU = 'ms-app://windows.immersivecontrolpanel';
 
 interface HtmlForm {
@@ -55,7 +55,7 @@ export class SignInFailed extends Error {
   override name = 'SignInFailed';
 }
 
-/** Runs the sign-in page and returns the `wresult` token (protocol.md §2.1 step 3). */
+/** Runs the sign-in page and returns the `wresult` token (docs/protocol-notes.md#federated-sign-in). */
 export async function federatedSignIn(
   transport: Transport,
   authUrl: string,

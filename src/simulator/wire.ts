@@ -1,7 +1,7 @@
 // The device side of the SyncML wire: reads a server message (through the SyncML codec) into the
 // small command shape the device executes, and writes the device's messages exactly as Windows
 // does — compact XML, no declaration, `xmlns="syncml:metinf"` on each Meta child, child order per
-// the DTD (protocol.md §7.2–§7.7). Writing is a small escaping writer: the per-message path of a
+// the DTD (MS-MDM 2.2.2; docs/protocol-notes.md#syncml-messages). Writing is a small escaping writer: the per-message path of a
 // simulated fleet must stay cheap.
 import { METINF_NS, SYNCML_NS } from '../codec/syncml/codes.js';
 import { parseSyncMl } from '../codec/syncml/parse.js';
@@ -13,7 +13,7 @@ export interface ServerItem {
   readonly source?: string;
   readonly format?: string;
   readonly type?: string;
-  /** Meta Size: total size of a chunked large object (protocol.md §7.9). */
+  /** Meta Size: total size of a chunked large object (docs/protocol-notes.md#large-objects). */
   readonly size?: number;
   readonly data?: string;
   readonly moreData: boolean;
@@ -141,7 +141,7 @@ export interface ClientHeader {
   readonly target: string;
   /** DeviceID. */
   readonly source: string;
-  /** DIGEST credentials (protocol.md §7.4). */
+  /** DIGEST credentials (docs/protocol-notes.md#digest-authentication). */
   readonly cred?: { readonly type: string; readonly data: string };
   readonly maxMsgSize?: number;
 }

@@ -1,4 +1,4 @@
-// Device certificates issued by the enrollment CA (protocol.md §6). Looked up by serial or SHA-1
+// Device certificates issued by the enrollment CA (docs/protocol-notes.md#device-certificates). Looked up by serial or SHA-1
 // thumbprint whenever a device presents a TLS client certificate.
 
 /**
@@ -17,7 +17,7 @@ export function certificateStatusAccepted(status: CertificateStatus): boolean {
 export interface NewCertificate {
   /** Upper-case hex serial number. */
   readonly serial: string;
-  /** Upper-case hex SHA-1 of the DER (protocol.md §6.2). */
+  /** Upper-case hex SHA-1 of the DER (docs/protocol-notes.md#device-certificates). */
   readonly thumbprint: string;
   /** ISO-8601 UTC. */
   readonly notBefore: string;
@@ -48,7 +48,7 @@ export interface CertificateStore {
   /** Certificates of a device, newest first. */
   listForDevice(deviceId: string): Promise<CertificateRecord[]>;
   /**
-   * Records a renewed certificate (protocol.md §6.3) in one transaction: the new certificate
+   * Records a renewed certificate (docs/protocol-notes.md#device-certificates) in one transaction: the new certificate
    * becomes `active` on the device's live enrollment and the previous one `superseded`.
    * Returns false (and changes nothing) when the device has no live enrollment or the previous
    * certificate is not one of its accepted certificates.

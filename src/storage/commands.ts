@@ -1,4 +1,4 @@
-// The per-device command queue (protocol.md §7.7–7.8, §9.3): commands wait here until the device's
+// The per-device command queue (docs/protocol-notes.md#server-replies, #end-of-session, #polling): commands wait here until the device's
 // next session; every server command node sent is recorded as (session, MsgID, CmdID) → command
 // with the device's Status code and Results, so outcomes survive any server instance.
 import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
@@ -60,7 +60,7 @@ export interface CommandRecord extends Omit<QueuedCommand, 'expiresAt'> {
   readonly completedAt: string | null;
 }
 
-/** A value returned in a Results item (protocol.md §7.7). */
+/** A value returned in a Results item (docs/protocol-notes.md#server-replies). */
 export interface ResultItem {
   readonly locUri: string;
   readonly format?: string;

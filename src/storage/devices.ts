@@ -1,10 +1,10 @@
-// Enrolled devices and their enrollments (protocol.md §4.3 step 6). A device is keyed by the
+// Enrolled devices and their enrollments (docs/protocol-notes.md#request-security-token). A device is keyed by the
 // MS-MDE2 `DeviceID` context item (the same value is `./DevInfo/DevId` and the SyncHdr Source of
 // every OMA-DM message). Each enrollment keeps the DIGEST credentials handed to the device in the
-// provisioning doc's w7 APPAUTH blocks (protocol.md §5.4, §7.4).
+// provisioning doc's w7 APPAUTH blocks (docs/protocol-notes.md#provisioning-document, #digest-authentication).
 import type { NewCertificate } from './certificates.js';
 
-/** `EnrollmentType` context item (protocol.md §4.1): user (`Full`) or device-only enrollment. */
+/** `EnrollmentType` context item (docs/protocol-notes.md#request-security-token): user (`Full`) or device-only enrollment. */
 export const ENROLLMENT_TYPES = ['Full', 'Device'] as const;
 export type EnrollmentType = (typeof ENROLLMENT_TYPES)[number];
 
@@ -56,7 +56,7 @@ export interface Device extends EnrollmentFacts {
 }
 
 /**
- * DIGEST credentials from the provisioning doc (protocol.md §5.4 APPAUTH, §7.4). Stored in clear
+ * DIGEST credentials from the provisioning doc (docs/protocol-notes.md#provisioning-document APPAUTH, #digest-authentication). Stored in clear
  * because MD5 digest checking needs the secret itself.
  */
 export interface DigestCredentials {
@@ -111,6 +111,6 @@ export interface DeviceStore {
   markUnenrolled(deviceId: string, at?: string): Promise<boolean>;
   /** DIGEST credentials of the device's current enrollment. */
   getDigestCredentials(deviceId: string): Promise<DigestCredentials | undefined>;
-  /** Stores the nonce sent to the device in a `Chal`/NextNonce (protocol.md §7.4). */
+  /** Stores the nonce sent to the device in a `Chal`/NextNonce (docs/protocol-notes.md#digest-authentication). */
   setNextServerNonce(deviceId: string, nonce: string): Promise<void>;
 }

@@ -1,5 +1,5 @@
 // Device events: generic alerts (1224/1226) other than the ones the session engine acts on
-// (protocol.md §8.2), stored as they arrived.
+// (docs/protocol-notes.md#generic-alerts), stored as they arrived.
 
 export interface DeviceEvent {
   readonly id: number;

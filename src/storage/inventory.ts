@@ -1,5 +1,5 @@
 // Per-device inventory: the last value the device reported for each node, with when
-// (protocol.md §10; DevInfo from package 1 and Results of every Get).
+// (docs/protocol-notes.md#csps; DevInfo from package 1 and Results of every Get).
 
 export interface InventoryEntry {
   readonly locUri: string;

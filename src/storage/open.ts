@@ -8,7 +8,8 @@ import type { Storage } from './index.js';
 import { openPostgresStorage } from './postgres/index.js';
 import { openSqliteStorage } from './sqlite/index.js';
 
-export type DatabaseConfig = Pick<Config, 'dataDir' | 'databaseUrl' | 'databasePoolSize'>;
+export type DatabaseConfig = Pick<Config, 'dataDir' | 'databaseUrl' | 'databasePoolSize'> &
+  Partial<Pick<Config, 'sqliteWalLimitMb'>>;
 
 export function isPostgresUrl(url: string | undefined): url is string {
   return url !== undefined && /^postgres(ql)?:\/\//i.test(url);
@@ -49,6 +50,7 @@ export function openStorage(config: DatabaseConfig, options: OpenStorageOptions)
   }
   return openSqliteStorage({
     file: sqliteFile(config),
+    ...(config.sqliteWalLimitMb !== undefined && { walLimitBytes: config.sqliteWalLimitMb * 1024 * 1024 }),
     ...(options.role === 'cli' ? { checkpointIntervalMs: 0, busyTimeoutMs: 60_000 } : { serverLock: true }),
   });
 }

@@ -138,7 +138,7 @@ describe('session rules', () => {
     ]);
   });
 
-  it('answers a message without Final with Alert 1222 and no commands (protocol.md §7.9)', () => {
+  it('answers a message without Final with Alert 1222 and no commands (docs/protocol-notes.md#large-objects)', () => {
     const conv = new Conversation([q('a', { verb: 'Get', items: [{ target: './x' }] })]);
     const out = conv.send(clientMessage(DEV, '1', 1, package1(DEV), false));
     expect(kinds(out.reply.commands)).toEqual([

@@ -1,5 +1,5 @@
 // Malformed and hostile input against the enrollment HTTP endpoints: every case gets a SOAP fault
-// with the MS-MDE2 subcode/error type Windows maps to an HRESULT (protocol.md §4.6), and the server
+// with the MS-MDE2 subcode/error type Windows maps to an HRESULT (docs/protocol-notes.md#soap-faults), and the server
 // keeps serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../src/codec/soap/namespaces.js';

@@ -28,7 +28,7 @@ export class FakeDevice {
   answer(q: Queued): EngineOutcome[] {
     const c = q.command;
     if (!('items' in c)) {
-      // Atomic: every inner command, then the container (protocol.md §7.12; no rollback needed here).
+      // Atomic: every inner command, then the container (docs/protocol-notes.md#atomic; no rollback needed here).
       const inner = c.commands.flatMap((child) => this.answer({ ...q, command: child }));
       return [...inner, { ...base(this.deviceId, q, 'Atomic', []), statusCode: 200 }];
     }

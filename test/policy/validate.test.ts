@@ -39,7 +39,7 @@ describe('policy validation against the CSP catalog', () => {
       '5:11 error bad-path path `/Vendor/MSFT/Reboot/Schedule/Single` must not start with "/"; ' +
         'write `./Vendor/MSFT/Reboot/Schedule/Single`',
       '7:11 error bad-path path `./Device/Vendor//MSFT/Reboot` has an empty segment; node names cannot be empty, ' +
-        '"*", "." or ".." (protocol.md §7.11)',
+        '"*", "." or ".." (docs/protocol-notes.md#meta-format-and-locuri)',
     ]);
   });
 

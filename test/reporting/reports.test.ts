@@ -127,6 +127,12 @@ describe('auditor CSV', () => {
     expect(csvCell('-SUM(A1)')).toBe("'-SUM(A1)");
     expect(csvCell('@x')).toBe("'@x");
     expect(csvCell(null)).toBe('');
+    expect(csvCell('cr\ronly')).toBe('"cr\ronly"');
+    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
+    expect(csvCell('\t=1+1')).toBe("'\t=1+1");
+    expect(csvCell('+1,=2')).toBe(`"'+1,=2"`);
+    expect(csvCell(true)).toBe('true');
+    expect(csvCell(0)).toBe('0');
   });
 });
 

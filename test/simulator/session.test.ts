@@ -181,7 +181,7 @@ describe('device session', () => {
     const big = 'B'.repeat(5000);
     const t = tree();
     t.set('./Vendor/MSFT/Big/Blob', { value: big, format: 'chr' });
-    // The server asks for the next message until the device's package is complete (protocol.md §7.9).
+    // The server asks for the next message until the device's package is complete (docs/protocol-notes.md#large-objects).
     const next = (msgId: number) => (body: string) =>
       body.includes('<Final/>')
         ? serverMsg(msgId, hdrStatus(msgId))
@@ -213,7 +213,7 @@ describe('device session', () => {
     expect(data).toBe(big);
   });
 
-  it('computes the OMA DM MD5 digest (protocol.md §7.4 test vector)', () => {
+  it('computes the OMA DM MD5 digest (docs/protocol-notes.md#digest-authentication)', () => {
     expect(md5Digest('Bruce2', 'OhBehave', Buffer.from('Nonce').toString('base64'))).toBe(
       'Zz6EivR3yeaaENcRN6lpAQ==',
     );

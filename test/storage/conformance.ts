@@ -782,17 +782,38 @@ export function describeStorage(name: string, factory: StorageFactory): void {
       });
 
       it('job locks are held by one transaction at a time', async () => {
-        const holders = await Promise.all(
-          [1, 2].map(() =>
-            storage.transaction(async (tx) => {
-              const held = await tx.tryJobLock('pruning');
-              await new Promise((r) => setTimeout(r, 20));
-              return held;
-            }),
-          ),
-        );
-        expect(holders.filter(Boolean).length).toBeGreaterThanOrEqual(1);
-        if (storage.backend === 'postgres') expect(holders.sort()).toEqual([false, true]);
+        if (storage.backend !== 'postgres') {
+          // One writer: transactions never overlap, each may take the lock.
+          const held = await Promise.all(
+            [1, 2].map(() => storage.transaction((tx) => tx.tryJobLock('pruning'))),
+          );
+          expect(held).toEqual([true, true]);
+          return;
+        }
+        // The first holds the lock until the second has tried it.
+        let firstHolds!: () => void;
+        let secondTried!: () => void;
+        const holding = new Promise<void>((r) => {
+          firstHolds = r;
+        });
+        const tried = new Promise<void>((r) => {
+          secondTried = r;
+        });
+        const first = storage.transaction(async (tx) => {
+          const held = await tx.tryJobLock('pruning');
+          firstHolds();
+          await tried;
+          return held;
+        });
+        await holding;
+        const second = await storage.transaction(async (tx) => {
+          const held = await tx.tryJobLock('pruning');
+          secondTried();
+          return held;
+        });
+        expect([await first, second]).toEqual([true, false]);
+        // Released with its transaction.
+        expect(await storage.transaction((tx) => tx.tryJobLock('pruning'))).toBe(true);
       });
     });
   });

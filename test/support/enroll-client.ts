@@ -1,6 +1,6 @@
 /**
  * A Windows-like MS-MDE2 enrollment client over real HTTPS, for tests, the simulator and replay.
- * It builds the same SOAP messages Windows sends (protocol.md §1.3, §3.1, §4.1; compact XML, no
+ * It builds the same SOAP messages Windows sends (docs/protocol-notes.md#discovery, #enrollment-policy, #request-security-token; compact XML, no
  * declaration), generates an RSA key and PKCS#10 like the device does, and decodes the
  * provisioning doc from the response.
  *
@@ -109,7 +109,7 @@ export function postSoap(url: string, body: string, tls: TlsClientOptions = {}):
 
 // ---- Messages --------------------------------------------------------------------------------
 
-/** How the client authenticates GetPolicies / RST (protocol.md §3.1). */
+/** How the client authenticates GetPolicies / RST (docs/protocol-notes.md#enrollment-policy). */
 export type Credentials =
   | { readonly kind: 'password'; readonly username: string; readonly password: string }
   /** The `wresult` from the Federated sign-in page (sent base64-encoded, §2.2). */
@@ -221,7 +221,7 @@ export function rstMessage(o: RstOptions): string {
   );
 }
 
-/** AdditionalContext like Windows 10 sends it (protocol.md §4.1 ordering). */
+/** AdditionalContext like Windows 10 sends it (docs/protocol-notes.md#request-security-token). */
 export function windowsContext(device: {
   deviceId: string;
   hwDevId?: string;
@@ -358,7 +358,7 @@ function expectOk(step: string, res: HttpResult): XmlElement {
   return parseSoapResponse(res.body);
 }
 
-/** The provisioning doc XML inside an RSTR (protocol.md §4.4). */
+/** The provisioning doc XML inside an RSTR (docs/protocol-notes.md#request-security-token). */
 export function provisioningDocOf(rstr: XmlElement): string {
   const token = findDescendant(rstr, 'BinarySecurityToken', NS.wsse);
   if (!token || attr(token, 'ValueType') !== VALUE_TYPES.provisioningDoc)
@@ -532,7 +532,7 @@ export interface RenewedDevice {
   readonly provisioningDoc: WapCharacteristic;
 }
 
-/** RequestType Renew over TLS authenticated with the current device certificate (protocol.md §6.3). */
+/** RequestType Renew over TLS authenticated with the current device certificate (docs/protocol-notes.md#device-certificates). */
 export async function renewDevice(options: RenewOptions): Promise<RenewedDevice> {
   const { device } = options;
   const key = options.newKey === false ? device.key : generateDeviceKey();

@@ -1,4 +1,4 @@
-// MS-MDE2 Discover request and DiscoverResponse (protocol.md §1.3, §1.4).
+// MS-MDE2 Discover request and DiscoverResponse (docs/protocol-notes.md#discovery).
 import { childElement, childElements, textOf } from '../xml.js';
 import { expectAction, type SoapRequest } from './envelope.js';
 import { EnrollmentFault } from './faults.js';
@@ -18,7 +18,7 @@ export interface DiscoverRequest {
   readonly authPolicies: readonly string[];
 }
 
-/** The docs sometimes write the namespace with a trailing slash; real clients do not (protocol.md §1.3). */
+/** The docs sometimes write the namespace with a trailing slash; real clients do not (docs/protocol-notes.md#discovery). */
 const isDiscoveryNs = (ns: string) => ns === NS.discovery || ns === `${NS.discovery}/`;
 
 export function parseDiscover(request: SoapRequest): DiscoverRequest {

@@ -1,5 +1,5 @@
 // Incoming SOAP 1.2 envelopes of MS-MDE2: WS-Addressing header fields and the WS-Security token
-// (protocol.md §1.3, §3.1, §4.1). Every problem becomes an `EnrollmentFault` (MessageFormat), so
+// (docs/protocol-notes.md#discovery, #enrollment-policy, #request-security-token). Every problem becomes an `EnrollmentFault` (MessageFormat), so
 // callers never see parser exceptions.
 import {
   attr,
@@ -14,7 +14,7 @@ import {
 import { EnrollmentFault } from './faults.js';
 import { NS } from './namespaces.js';
 
-/** The credential carried in `wsse:Security` (protocol.md §3.1 token forms). */
+/** The credential carried in `wsse:Security` (docs/protocol-notes.md#enrollment-policy). */
 export type SecurityToken =
   | { readonly kind: 'username'; readonly username: string; readonly password: string }
   | { readonly kind: 'binary'; readonly valueType: string; readonly value: string }
@@ -86,7 +86,7 @@ function parseSecurity(security: XmlElement): SecurityToken {
   if (binary) {
     return {
       kind: 'binary',
-      // ValueType may be unprefixed or wsse-prefixed (gotcha 5).
+      // ValueType may be unprefixed or wsse-prefixed (docs/protocol-notes.md#namespaces).
       valueType: (attr(binary, 'ValueType') ?? '').trim(),
       value: textOf(binary).trim(),
     };

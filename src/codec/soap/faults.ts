@@ -1,4 +1,4 @@
-// SOAP 1.2 faults of MS-MDE2 (protocol.md §4.6, MS-MDE2 2.2.10, gotcha 9). The Windows client
+// SOAP 1.2 faults of MS-MDE2 (MS-MDE2 2.2.10, docs/protocol-notes.md#soap-faults). The Windows client
 // reads `//s:Fault//s:Detail//e:DeviceEnrollmentServiceError//e:ErrorType` (case-sensitive), then
 // falls back to the subcode, and maps the string to an HRESULT by substring.
 import { NS } from './namespaces.js';
@@ -55,7 +55,7 @@ export class EnrollmentFault extends Error {
 }
 
 export interface RenderFaultOptions {
-  /** The operation's response action (protocol.md §4.6). */
+  /** The operation's response action (docs/protocol-notes.md#soap-faults). */
   readonly action: string;
   /** The request's MessageID, when it could be read. */
   readonly relatesTo?: string;

@@ -1,4 +1,4 @@
-// Namespace URIs and URI constants of MS-MDE2 / MS-XCEP / MS-WSTEP (protocol.md §0.2, §0.3).
+// Namespace URIs and URI constants of MS-MDE2 / MS-XCEP / MS-WSTEP (docs/protocol-notes.md#namespaces).
 
 export const NS = {
   soap: 'http://www.w3.org/2003/05/soap-envelope',
@@ -42,7 +42,7 @@ export type RequestType = (typeof REQUEST_TYPES)[keyof typeof REQUEST_TYPES];
 export const VALUE_TYPES = {
   pkcs10: 'http://schemas.microsoft.com/windows/pki/2009/01/enrollment#PKCS10',
   pkcs7: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd#PKCS7',
-  /** Second spelling seen in implementations (protocol.md §0.3). */
+  /** Second spelling seen in implementations (docs/protocol-notes.md#namespaces). */
   pkcs7Alt: 'http://schemas.microsoft.com/windows/pki/2009/01/enrollment#PKCS7',
   provisioningDoc:
     'http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc',

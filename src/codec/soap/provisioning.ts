@@ -1,17 +1,17 @@
-// The wap-provisioningdoc returned by enrollment (protocol.md §5): CertificateStore, the w7
+// The wap-provisioningdoc returned by enrollment (docs/protocol-notes.md#provisioning-document): CertificateStore, the w7
 // APPLICATION (OMA-DM account), DMClient provider with poll schedule, and WSTEP renewal settings.
-// Characteristic and parm names are case-sensitive (gotcha 14). A parser for the same format
+// Characteristic and parm names are case-sensitive (docs/protocol-notes.md#provisioning-document). A parser for the same format
 // serves test clients and the simulator.
 import { attr, childElements, parseXml, type XmlElement } from '../xml.js';
 import { el, renderXml, type XmlChild, type XmlOut } from './writer.js';
 
 export interface CertificateEntry {
-  /** SHA-1 of the DER, upper-case hex (gotcha 11). */
+  /** SHA-1 of the DER, upper-case hex (docs/protocol-notes.md#provisioning-document). */
   readonly thumbprint: string;
   readonly der: Buffer;
 }
 
-/** `Full` → user store `My/User`; `Device` → `My/System` (gotcha 17). */
+/** `Full` → user store `My/User`; `Device` → `My/System` (docs/protocol-notes.md#provisioning-document). */
 export const CLIENT_CERT_STORES = { Full: 'User', Device: 'System' } as const;
 
 export interface RenewalSettings {
@@ -64,7 +64,7 @@ function clientCertificateStore(
     characteristic(
       CLIENT_CERT_STORES[enrollmentType],
       encodedCertificate(client),
-      characteristic('PrivateKeyContainer'), // binds the key generated for the CSR (gotcha 12)
+      characteristic('PrivateKeyContainer'), // binds the key generated for the CSR (docs/protocol-notes.md#provisioning-document)
     ),
     characteristic(
       'WSTEP',
@@ -80,7 +80,7 @@ function clientCertificateStore(
 }
 
 /**
- * A w7 APPAUTH block with DIGEST credentials (protocol.md §5.4): `CLIENT` is how the server
+ * A w7 APPAUTH block with DIGEST credentials (docs/protocol-notes.md#provisioning-document): `CLIENT` is how the server
  * authenticates to the device (no name), `APPSRV` how the device authenticates to the server.
  */
 function digestAppAuth(
@@ -101,7 +101,7 @@ function digestAppAuth(
 const doc = (...children: XmlChild[]) =>
   renderXml(el('wap-provisioningdoc', { version: '1.1' }, ...children), { declaration: true });
 
-/** Full provisioning doc for an Issue request (protocol.md §5.2). */
+/** Full provisioning doc for an Issue request (docs/protocol-notes.md#provisioning-document). */
 export function buildProvisioningDoc(p: ProvisioningDocInput): string {
   const store = CLIENT_CERT_STORES[p.enrollmentType];
   return doc(
@@ -140,7 +140,7 @@ export function buildProvisioningDoc(p: ProvisioningDocInput): string {
           p.providerId,
           parm('EntDMID', p.entDmId, 'string'),
           p.deviceName ? parm('EntDeviceName', p.deviceName, 'string') : null,
-          // Poll schedule (protocol.md §5.5, gotcha 19): a first burst, then a steady interval forever.
+          // Poll schedule (docs/protocol-notes.md#provisioning-document): a first burst, then a steady interval forever.
           characteristic(
             'Poll',
             parm('NumberOfFirstRetries', String(p.poll.firstCount), 'integer'),
@@ -165,7 +165,7 @@ export interface RenewalDocInput {
   readonly renewal: RenewalSettings;
 }
 
-/** Provisioning doc for a Renew response: the new client certificate and the w7 binding (protocol.md §5.7). */
+/** Provisioning doc for a Renew response: the new client certificate and the w7 binding (docs/protocol-notes.md#provisioning-document). */
 export function buildRenewalProvisioningDoc(p: RenewalDocInput): string {
   return doc(
     characteristic('CertificateStore', clientCertificateStore(p.client, p.enrollmentType, p.renewal)),

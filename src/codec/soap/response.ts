@@ -1,4 +1,4 @@
-// The SOAP 1.2 envelope of every MS-MDE2 response and fault (protocol.md §1.4, §3, §4.4, §4.6):
+// The SOAP 1.2 envelope of every MS-MDE2 response and fault (docs/protocol-notes.md#discovery, #enrollment-policy, #request-security-token, #soap-faults):
 // `a:Action` with mustUnderstand, then `a:RelatesTo` echoing the request's MessageID when it had one.
 import { NS } from './namespaces.js';
 import { el, renderXml, type XmlChild, type XmlOut } from './writer.js';
@@ -14,7 +14,7 @@ export interface SoapResponse {
   readonly headerAfterRelatesTo?: XmlChild;
   /** Namespace declarations on `s:Envelope` besides `s` and `a`. */
   readonly envelopeNs?: Readonly<Record<string, string>>;
-  /** Attributes of `s:Body` (XCEP declares `xsi` there, gotcha 10). */
+  /** Attributes of `s:Body` (XCEP declares `xsi` there, docs/protocol-notes.md#enrollment-policy). */
   readonly bodyAttrs?: Readonly<Record<string, string>>;
   /** The one child of `s:Body`. */
   readonly body: XmlOut;

@@ -25,7 +25,7 @@ export function el(
   return { name, attrs, children };
 }
 
-/** `<name xsi:nil="true"/>` (the xsi prefix must be declared by an ancestor, gotcha 10). */
+/** `<name xsi:nil="true"/>` (the xsi prefix must be declared by an ancestor, docs/protocol-notes.md#enrollment-policy). */
 export function nil(name: string): XmlOut {
   return el(name, { 'xsi:nil': 'true' });
 }

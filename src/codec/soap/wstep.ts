@@ -1,4 +1,4 @@
-// MS-WSTEP RequestSecurityToken and its response collection (protocol.md §4.1, §4.4).
+// MS-WSTEP RequestSecurityToken and its response collection (docs/protocol-notes.md#request-security-token).
 import { attr, childElement, childElements, textOf } from '../xml.js';
 import { decodeBase64, expectAction, type SoapRequest } from './envelope.js';
 import { EnrollmentFault } from './faults.js';

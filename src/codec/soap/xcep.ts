@@ -1,5 +1,5 @@
-// MS-XCEP GetPolicies as profiled by MS-MDE2 (protocol.md §3). Element order follows the XCEP
-// schema sequence; `xsi` is declared on `s:Body` for every `xsi:nil` (gotcha 10).
+// MS-XCEP GetPolicies as profiled by MS-MDE2 (docs/protocol-notes.md#enrollment-policy). Element order follows the XCEP
+// schema sequence; `xsi` is declared on `s:Body` for every `xsi:nil` (docs/protocol-notes.md#enrollment-policy).
 import { expectAction, type SoapRequest } from './envelope.js';
 import { EnrollmentFault } from './faults.js';
 import { ACTIONS, NS } from './namespaces.js';

@@ -1,7 +1,7 @@
-// SyncML wire codes (protocol.md §7.14 alerts, §7.15 statuses) and namespaces (§0.2).
+// SyncML wire codes (docs/protocol-notes.md#alert-codes, #status-codes) and namespaces (#namespaces).
 
 export const SYNCML_NS = 'SYNCML:SYNCML1.2' as const;
-/** Accepted on input as well as 1.2 (protocol.md §11 gotcha 38). */
+/** Accepted on input as well as 1.2 (docs/protocol-notes.md#syncml-messages). */
 export const SYNCML_NS_11 = 'SYNCML:SYNCML1.1' as const;
 export const METINF_NS = 'syncml:metinf' as const;
 export const SYNCML_CONTENT_TYPE = 'application/vnd.syncml.dm+xml' as const;
@@ -48,7 +48,7 @@ export const STATUS = {
   ATOMIC_RESPONSE_TOO_LARGE: 517,
 } as const;
 
-/** Human meaning of each status code, for the CLI and logs (protocol.md §7.15). */
+/** Human meaning of each status code, for the CLI and logs (docs/protocol-notes.md#status-codes). */
 export const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: 'OK',
   201: 'Item added',
@@ -94,7 +94,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   517: 'Atomic response too large to fit',
 };
 
-/** Generic alert types the server acts on (protocol.md §8.2). */
+/** Generic alert types the server acts on (docs/protocol-notes.md#generic-alerts). */
 export const ALERT_TYPE = {
   LOGIN_STATUS: 'com.microsoft/MDM/LoginStatus',
   UNENROLL_USER_REQUEST: 'com.microsoft:mdm.unenrollment.userrequest',
@@ -106,7 +106,7 @@ export const AUTH_TYPE = {
   BASIC: 'syncml:auth-basic',
 } as const;
 
-/** 2xx = success (protocol.md §7.15 "Classify"). */
+/** 2xx = success (docs/protocol-notes.md#status-codes). */
 export function isSuccessStatus(code: number): boolean {
   return code >= 200 && code < 300;
 }

@@ -1,4 +1,4 @@
-// OMA-DM MD5 digest (protocol.md §7.4):
+// OMA-DM MD5 digest (docs/protocol-notes.md#digest-authentication):
 //   digest = b64( MD5( b64( MD5(user ":" password) ) ":" nonce ) ), nonce = raw bytes.
 // Test vector: Bruce2 / OhBehave / "Nonce" → Zz6EivR3yeaaENcRN6lpAQ==.
 import { createHash, timingSafeEqual } from 'node:crypto';

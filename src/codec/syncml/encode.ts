@@ -1,6 +1,6 @@
 // SyncML DM 1.2 writer for the server's messages: a small escaping string writer (the hot path of
-// every exchange). Element order follows the DTD (protocol.md §7.3, §7.6, §7.10, §11 gotcha 29);
-// Meta children carry xmlns="syncml:metinf" (gotcha 30); output is compact, no XML declaration.
+// every exchange). Element order follows the DTD (docs/protocol-notes.md#syncml-messages, #server-replies, #commands);
+// Meta children carry xmlns="syncml:metinf" (docs/protocol-notes.md#syncml-messages); output is compact, no XML declaration.
 import { escapeXml } from '../xml.js';
 import { METINF_NS, SYNCML_NS } from './codes.js';
 import type { SyncMlChal, SyncMlCommand, SyncMlItem, SyncMlMeta } from './types.js';
@@ -12,7 +12,7 @@ export interface ServerHeader {
   readonly target: string;
   /** The server URL (client's Target LocURI). */
   readonly source: string;
-  /** URL the client must use for its next message (protocol.md §7.3); written after Source. */
+  /** URL the client must use for its next message (docs/protocol-notes.md#syncml-messages); written after Source. */
   readonly respUri?: string;
 }
 

@@ -1,8 +1,8 @@
-// SyncML DM 1.2 reader: untrusted bytes → typed message (protocol.md §7.2–7.10).
+// SyncML DM 1.2 reader: untrusted bytes → typed message (MS-MDM 2.2; docs/protocol-notes.md#syncml-messages to #commands).
 // Goes through the hardened single-pass reader scan.ts (no DOCTYPE, size and depth caps, order
 // preserved; same guarantees as codec/xml.ts parseXml) and matches
 // elements on namespace URI + local name: SyncML elements in SYNCML:SYNCML1.2 (or 1.1), Meta
-// children in syncml:metinf (protocol.md §0.2, §11 gotchas 29, 30, 38).
+// children in syncml:metinf (docs/protocol-notes.md#namespaces, #syncml-messages).
 import { childElement, childElements, isElement, textOf, type XmlElement, XmlError } from '../xml.js';
 import { METINF_NS, SYNCML_NS, SYNCML_NS_11 } from './codes.js';
 import { scanXml } from './scan.js';
@@ -193,7 +193,7 @@ function readCommand(el: XmlElement, ns: string): SyncMlCommand {
       return {
         kind: 'Status',
         cmdId,
-        // MsgRef may be omitted, meaning message 1 (protocol.md §7.6).
+        // MsgRef may be omitted, meaning message 1 (docs/protocol-notes.md#server-replies).
         msgRef: msgRefText === undefined ? 1 : (toInt(msgRefText) ?? -1),
         cmdRef: cmdRefText === undefined ? undefined : toInt(cmdRefText),
         cmd,

@@ -1,5 +1,5 @@
-// A strict single-pass XML reader for the SyncML hot path (protocol.md §11 gotcha 29; design.md:
-// "a hot path may add a faster specialised parse inside src/codec"). Same hardening as
+// A strict single-pass XML reader for the SyncML hot path (docs/protocol-notes.md#syncml-messages;
+// docs/architecture.md#performance-choices: a faster specialised parse inside src/codec). Same hardening as
 // `parseXml`: size cap, strict UTF-8, DOCTYPE/ENTITY refused, characters XML 1.0 does not allow
 // refused raw or as character references (xml-chars.ts), depth cap, well-formedness (matching tags,
 // quoted attributes, only the five predefined entities and character references, one root), namespaces
@@ -17,6 +17,12 @@ const NAME_RE = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?$/;
 const ATTR_RE = /\s*([^\s=/>]+)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/y;
 const ENTITY: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+// White space is these four characters only (XML 1.0 §2.3 S), not what String.prototype.trim removes
+// (U+00A0, U+2028 … are data).
+const PI_TARGET_RE = /[A-Za-z_][\w.-]*(?=[ \t\r\n]|\?>)/y;
+const NOT_XML_SPACE = /[^ \t\r\n]/;
+const TRAILING_XML_SPACE = /[ \t\r\n]+$/;
+const isXmlSpace = (s: string): boolean => !NOT_XML_SPACE.test(s);
 
 interface Open {
   readonly name: string;
@@ -48,8 +54,13 @@ export function scanXml(input: string | Buffer, options: ScanOptions): XmlElemen
     if (end > i) {
       const raw = text.slice(i, end);
       if (stack.length === 0) {
-        if (raw.trim() !== '') fail('text outside the root element', i);
-      } else if (raw.trim() !== '') stack[stack.length - 1]!.children.push(decode(raw, i, fail));
+        if (!isXmlSpace(raw)) fail('text outside the root element', i);
+      } else {
+        // `]]>` may not occur in character data (XML 1.0 §2.4).
+        if (raw.includes(']]>')) fail('"]]>" in text', i);
+        const decoded = decode(raw, i, fail);
+        if (!isXmlSpace(decoded)) stack[stack.length - 1]!.children.push(decoded);
+      }
     }
     if (lt === -1) break;
     const c = text.charCodeAt(lt + 1);
@@ -57,13 +68,16 @@ export function scanXml(input: string | Buffer, options: ScanOptions): XmlElemen
       if (text.startsWith('<!--', lt)) {
         const close = text.indexOf('-->', lt + 4);
         if (close === -1) fail('unterminated comment', lt);
+        // `--` may not occur inside a comment, nor `-` end it (XML 1.0 §2.5).
+        const body = text.slice(lt + 4, close);
+        if (body.includes('--') || body.endsWith('-')) fail('"--" inside a comment', lt);
         i = close + 3;
       } else if (text.startsWith('<![CDATA[', lt)) {
         const close = text.indexOf(']]>', lt + 9);
         if (close === -1) fail('unterminated CDATA section', lt);
         if (stack.length === 0) fail('CDATA outside the root element', lt);
         const data = text.slice(lt + 9, close);
-        if (data.trim() !== '') stack[stack.length - 1]!.children.push(data);
+        if (!isXmlSpace(data)) stack[stack.length - 1]!.children.push(data);
         i = close + 3;
       } else {
         throw new XmlError('doctype', 'DOCTYPE and ENTITY declarations are not accepted', text);
@@ -73,13 +87,21 @@ export function scanXml(input: string | Buffer, options: ScanOptions): XmlElemen
     if (c === 63 /* ? */) {
       const close = text.indexOf('?>', lt + 2);
       if (close === -1) fail('unterminated processing instruction', lt);
+      // The target is a Name; `xml` is the declaration, allowed only before the root (XML 1.0 §2.6, §2.8).
+      PI_TARGET_RE.lastIndex = lt + 2;
+      const target = PI_TARGET_RE.exec(text)?.[0];
+      if (target === undefined) fail('invalid processing instruction target', lt);
+      if (target!.toLowerCase() === 'xml' && (stack.length > 0 || root))
+        fail('XML declaration inside the document', lt);
       i = close + 2;
       continue;
     }
-    const gt = text.indexOf('>', lt + 1);
+    let gt = text.indexOf('>', lt + 1);
+    // A `>` inside a quoted attribute value does not end the tag (XML 1.0 §3.1 AttValue).
+    if (gt !== -1 && c !== 47 && hasQuote(text, lt, gt)) gt = tagEnd(text, lt);
     if (gt === -1) fail('unterminated tag', lt);
     if (c === 47 /* / */) {
-      const name = text.slice(lt + 2, gt).trim();
+      const name = text.slice(lt + 2, gt).replace(TRAILING_XML_SPACE, '');
       const open = stack.pop();
       if (!open || open.name !== name)
         fail(`closing tag </${name}> does not match <${open?.name ?? ''}>`, lt);
@@ -103,7 +125,7 @@ export function scanXml(input: string | Buffer, options: ScanOptions): XmlElemen
     let pos = nameEnd;
     ATTR_RE.lastIndex = pos;
     while (pos < inner.length) {
-      if (inner.slice(pos).trim() === '') break;
+      if (isXmlSpace(inner.slice(pos))) break;
       ATTR_RE.lastIndex = pos;
       const m = ATTR_RE.exec(inner);
       if (!m) fail(`malformed attribute in <${name}>`, lt);
@@ -144,6 +166,27 @@ export function scanXml(input: string | Buffer, options: ScanOptions): XmlElemen
 }
 
 const ROOT_SCOPE: Record<string, string> = { xml: XML_NS };
+
+function hasQuote(text: string, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) {
+    const ch = text.charCodeAt(k);
+    if (ch === 34 || ch === 39) return true;
+  }
+  return false;
+}
+
+/** The `>` that ends the tag opened at `from`, outside quoted attribute values; -1 when none. */
+function tagEnd(text: string, from: number): number {
+  let quote = 0;
+  for (let k = from; k < text.length; k++) {
+    const ch = text.charCodeAt(k);
+    if (quote !== 0) {
+      if (ch === quote) quote = 0;
+    } else if (ch === 34 || ch === 39) quote = ch;
+    else if (ch === 62) return k;
+  }
+  return -1;
+}
 
 function finish(open: Open, at: number, fail: (m: string, at: number) => never): XmlElement {
   const ns = open.scope[open.prefix];

@@ -1,10 +1,10 @@
-// Typed SyncML DM 1.2 messages (protocol.md §7.2–7.10). The same shapes describe what the client
+// Typed SyncML DM 1.2 messages (MS-MDM 2.2; docs/protocol-notes.md#syncml-messages to #commands). The same shapes describe what the client
 // sends (parsed by parse.ts) and what the server sends (written by encode.ts).
 
 export interface SyncMlMeta {
   readonly format?: string;
   readonly type?: string;
-  /** Total size of a large object, on its first chunk (protocol.md §7.9). */
+  /** Total size of a large object, on its first chunk (docs/protocol-notes.md#large-objects). */
   readonly size?: number;
   readonly mark?: string;
   readonly nextNonce?: string;
@@ -17,7 +17,7 @@ export interface SyncMlItem {
   readonly source?: string;
   readonly meta?: SyncMlMeta;
   readonly data?: string;
-  /** `<MoreData/>`: more chunks of this item follow (protocol.md §7.9). */
+  /** `<MoreData/>`: more chunks of this item follow (docs/protocol-notes.md#large-objects). */
   readonly moreData?: boolean;
 }
 
@@ -27,7 +27,7 @@ export interface SyncMlCred {
   readonly data: string;
 }
 
-/** A challenge (`Chal`) carried in a Status (protocol.md §7.4). */
+/** A challenge (`Chal`) carried in a Status (docs/protocol-notes.md#digest-authentication). */
 export interface SyncMlChal {
   readonly type: string;
   readonly format: string;
@@ -37,7 +37,7 @@ export interface SyncMlChal {
 export interface SyncMlHeader {
   readonly verDtd: string;
   readonly verProto: string;
-  /** Opaque; echoed exactly (protocol.md §7.3). */
+  /** Opaque; echoed exactly (docs/protocol-notes.md#syncml-messages). */
   readonly sessionId: string;
   readonly msgId: number;
   readonly target: string;
@@ -64,7 +64,7 @@ export interface StatusCommand {
   readonly chal?: SyncMlChal;
   /** Status code as sent (`200`); kept as a string on input, checked by the machine. */
   readonly data: string;
-  /** `msft:originalerror` attribute on Data (protocol.md §7.13). */
+  /** `msft:originalerror` attribute on Data (docs/protocol-notes.md#microsoft-extensions). */
   readonly originalError?: string;
   readonly items?: readonly SyncMlItem[];
 }
@@ -97,7 +97,7 @@ export interface ContainerCommand {
   readonly commands: readonly SyncMlCommand[];
 }
 
-/** An element under SyncBody that is not a known command; answered with 400 (protocol.md §7.10). */
+/** An element under SyncBody that is not a known command; answered with 400 (docs/protocol-notes.md#commands). */
 export interface UnknownCommand {
   readonly kind: 'Unknown';
   readonly name: string;
@@ -115,6 +115,6 @@ export type SyncMlCommand =
 export interface SyncMlMessage {
   readonly header: SyncMlHeader;
   readonly commands: readonly SyncMlCommand[];
-  /** `<Final/>` present: this message ends the package (protocol.md §7.9). */
+  /** `<Final/>` present: this message ends the package (docs/protocol-notes.md#large-objects). */
   readonly final: boolean;
 }

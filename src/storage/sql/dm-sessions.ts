@@ -63,51 +63,93 @@ interface CertificateRow {
   enrollment_status: string;
 }
 
-const CERTIFICATE = `SELECT c.serial, c.device_id, c.status, c.not_before, c.not_after, c.der, e.status AS enrollment_status
-  FROM certificates c JOIN enrollments e ON e.enrollment_id = c.enrollment_id`;
+const CERTIFICATE = `SELECT c.serial, c.device_id, c.status, c.not_before, c.not_after, c.der, e.status AS enrollment_status`;
+const CERTIFICATE_FROM = 'FROM certificates c JOIN enrollments e ON e.enrollment_id = c.enrollment_id';
 
-async function identityOf(
+/** What the session engine needs of the device besides its queue, read beside the identity. */
+const BASE_FACTS = `(SELECT last_inventory_at FROM dm_checkins WHERE device_id = ?) AS last_inventory_at,
+  (SELECT MAX(revision) FROM policy_revisions) AS revision,
+  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS inventory_value`;
+/** With WNS push on: the PFN the device reported (DMClient CSP `Push/PFN`). */
+const PUSH_FACTS = `${BASE_FACTS},
+  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS push_pfn`;
+
+interface FactsRow {
+  last_inventory_at: string | null;
+  revision: number | null;
+  inventory_value: string | null;
+  push_pfn?: string | null;
+}
+
+type Identity = { certificate?: PresentedCertificateRecord; digest?: DigestCredentials };
+
+/**
+ * The presented identity's record and the device's facts in one statement (the facts alone when
+ * nothing was presented or nothing matched).
+ */
+async function identityAndFacts(
   c: SqlClient,
   deviceId: string,
   lookup: IdentityLookup | undefined,
-): Promise<{ certificate?: PresentedCertificateRecord; digest?: DigestCredentials }> {
-  if (!lookup) return {};
+  inventoryNode: string,
+  pushPfnNode: string | undefined,
+): Promise<{ identity: Identity; facts: FactsRow | undefined }> {
+  const FACTS = pushPfnNode === undefined ? BASE_FACTS : PUSH_FACTS;
+  const factParams = [
+    deviceId,
+    deviceId,
+    inventoryNode,
+    ...(pushPfnNode === undefined ? [] : [deviceId, pushPfnNode]),
+  ];
+  const factsAlone = () => c.get<FactsRow>(`SELECT ${FACTS}`, factParams);
+  if (!lookup) return { identity: {}, facts: await factsAlone() };
   if ('digest' in lookup) {
-    const row = await c.get<{
-      appsrv_name: string;
-      appsrv_secret: string;
-      appsrv_nonce: string;
-      client_secret: string;
-      client_nonce: string;
-    }>(
-      `SELECT appsrv_name, appsrv_secret, appsrv_nonce, client_secret, client_nonce FROM enrollments
+    const row = await c.get<
+      FactsRow & {
+        appsrv_name: string;
+        appsrv_secret: string;
+        appsrv_nonce: string;
+        client_secret: string;
+        client_nonce: string;
+      }
+    >(
+      `SELECT appsrv_name, appsrv_secret, appsrv_nonce, client_secret, client_nonce, ${FACTS} FROM enrollments
         WHERE device_id = ? AND status = 'active'`,
-      [deviceId],
+      [...factParams, deviceId],
     );
-    return row
-      ? {
-          digest: {
-            appSrv: { name: row.appsrv_name, secret: row.appsrv_secret, nonce: row.appsrv_nonce },
-            client: { secret: row.client_secret, nonce: row.client_nonce },
-          },
-        }
-      : {};
+    if (!row) return { identity: {}, facts: await factsAlone() };
+    return {
+      identity: {
+        digest: {
+          appSrv: { name: row.appsrv_name, secret: row.appsrv_secret, nonce: row.appsrv_nonce },
+          client: { secret: row.client_secret, nonce: row.client_nonce },
+        },
+      },
+      facts: row,
+    };
   }
-  const row =
+  const [where, key] =
     'certificateThumbprint' in lookup
-      ? await c.get<CertificateRow>(`${CERTIFICATE} WHERE c.thumbprint = ?`, [lookup.certificateThumbprint])
-      : await c.get<CertificateRow>(`${CERTIFICATE} WHERE c.serial = ?`, [lookup.certificateSerial]);
-  if (!row) return {};
+      ? ['c.thumbprint = ?', lookup.certificateThumbprint]
+      : ['c.serial = ?', lookup.certificateSerial];
+  const row = await c.get<CertificateRow & FactsRow>(
+    `${CERTIFICATE}, ${FACTS} ${CERTIFICATE_FROM} WHERE ${where}`,
+    [...factParams, key],
+  );
+  if (!row) return { identity: {}, facts: await factsAlone() };
   return {
-    certificate: {
-      serial: row.serial,
-      deviceId: row.device_id,
-      status: row.status as CertificateStatus,
-      notBefore: row.not_before,
-      notAfter: row.not_after,
-      der: Buffer.from(row.der),
-      enrollmentActive: row.enrollment_status === 'active',
+    identity: {
+      certificate: {
+        serial: row.serial,
+        deviceId: row.device_id,
+        status: row.status as CertificateStatus,
+        notBefore: row.not_before,
+        notAfter: row.not_after,
+        der: Buffer.from(row.der),
+        enrollmentActive: row.enrollment_status === 'active',
+      },
     },
+    facts: row,
   };
 }
 
@@ -228,7 +270,13 @@ export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
     loadExchange: (deviceId, sessionId, options = {}) =>
       db.read(async (c): Promise<ExchangeSnapshot> => {
         await lockDevice(c, deviceId);
-        const identity = await identityOf(c, deviceId, options.identity);
+        const { identity, facts } = await identityAndFacts(
+          c,
+          deviceId,
+          options.identity,
+          options.inventoryNode ?? '',
+          options.pushPfnNode,
+        );
         // The device's active sessions, the message's own, and any that talked in the last minute
         // (a superseded session that may still be live carries its commands).
         const sessions = await c.all<SessionRow>(
@@ -236,41 +284,21 @@ export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
             WHERE device_id = ? AND (status = 'active' OR session_id = ? OR updated_at > ?) ORDER BY id DESC`,
           [deviceId, sessionId, options.recentSince ?? '9999'],
         );
-        // Two index-ordered reads (device, state, priority, seq): what was sent, what waits.
-        const sent = await c.all<CommandRow>(
-          `SELECT ${COMMAND_COLUMNS} FROM dm_commands WHERE device_id = ? AND state = 'sent'`,
-          [deviceId],
-        );
-        const waiting = await c.all<CommandRow>(
-          `SELECT ${COMMAND_COLUMNS} FROM dm_commands WHERE device_id = ? AND state = 'pending'
-            ORDER BY priority DESC, seq LIMIT ?`,
-          [deviceId, options.pendingLimit ?? 200],
-        );
-        const facts = await c.get<{
-          last_inventory_at: string | null;
-          revision: number | null;
-          inventory_value: string | null;
-          push_pfn?: string | null;
-        }>(
-          `SELECT (SELECT last_inventory_at FROM dm_checkins WHERE device_id = ?) AS last_inventory_at,
-                  (SELECT MAX(revision) FROM policy_revisions) AS revision,
-                  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS inventory_value${
-                    options.pushPfnNode === undefined
-                      ? ''
-                      : ',\n                  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS push_pfn'
-                  }`,
-          [
-            deviceId,
-            deviceId,
-            options.inventoryNode ?? '',
-            ...(options.pushPfnNode === undefined ? [] : [deviceId, options.pushPfnNode]),
-          ],
+        // One read, two index-ordered ranges (device, state, priority, seq): what was sent, what waits.
+        const queue = await c.all<CommandRow>(
+          `SELECT * FROM (SELECT ${COMMAND_COLUMNS}, seq FROM dm_commands WHERE device_id = ? AND state = 'sent') AS sent
+           UNION ALL
+           SELECT * FROM (SELECT ${COMMAND_COLUMNS}, seq FROM dm_commands WHERE device_id = ? AND state = 'pending'
+                           ORDER BY priority DESC, seq LIMIT ?) AS waiting
+           ORDER BY priority DESC, seq`,
+          [deviceId, deviceId, options.pendingLimit ?? 200],
         );
         const all = sessions.map((r) => toSession(deviceId, r));
         const byRow = new Map(all.map((x) => [x.rowId, x]));
         const session = all.find((x) => x.sessionId === sessionId);
-        const inFlight = sent.map((r) => toOpen(r, byRow));
-        const pending = waiting.map((r) => toOpen(r, byRow));
+        const inFlight: OpenCommand[] = [];
+        const pending: OpenCommand[] = [];
+        for (const r of queue) (r.state === 'sent' ? inFlight : pending).push(toOpen(r, byRow));
         return {
           ...identity,
           ...(session && { session }),

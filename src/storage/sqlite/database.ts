@@ -18,6 +18,8 @@ export interface OpenOptions {
   file: string;
   /** Interval of the background WAL checkpoint (in a worker thread); 0 disables it. Default 1 s. */
   checkpointIntervalMs?: number;
+  /** WAL size past which the checkpointer truncates the log, holding writes meanwhile. Default 64 MiB. */
+  walLimitBytes?: number;
   /** The server process: refuse to open a database another server process has open. */
   serverLock?: boolean;
   /**
@@ -31,6 +33,8 @@ export interface SqliteHandle {
   readonly writer: SqliteDb;
   /** Same connection as `writer` for ':memory:'. */
   readonly reader: SqliteDb;
+  /** Hands the checkpointer the writer's gate (no-op without a checkpointer). */
+  setWriteGate(gate: WriteGate): void;
   close(): void;
 }
 
@@ -59,10 +63,13 @@ export function openSqlite(options: OpenOptions): SqliteHandle {
     reader.pragma('query_only = ON');
   }
   const interval = options.checkpointIntervalMs ?? 1000;
-  const checkpointer = interval > 0 && !memory ? startCheckpointer(options.file, interval) : undefined;
+  const walLimit = options.walLimitBytes ?? 64 * 1024 * 1024;
+  const checkpointer =
+    interval > 0 && !memory ? startCheckpointer(options.file, interval, walLimit) : undefined;
   return {
     writer,
     reader,
+    setWriteGate: (gate) => checkpointer?.gate(gate),
     close() {
       checkpointer?.stop();
       if (reader !== writer && reader.open) reader.close();
@@ -78,25 +85,88 @@ export function openSqlite(options: OpenOptions): SqliteHandle {
 // The checkpointer: a worker thread with its own connection copies WAL frames into the database
 // file. PASSIVE never blocks the server's writer, and the event loop never runs a checkpoint (a
 // timer on the main thread stalled it for up to 250 ms at 100,000 devices; bench/README.md).
+// Under steady load PASSIVE never finds a moment when the log can start over, so the WAL file grows
+// without bound. Past `walLimitBytes` the worker asks the main thread to hold its write queue (the
+// event loop keeps running; writes wait in the queue), runs a TRUNCATE checkpoint, which resets the
+// log to zero bytes, and lets the queue go (https://www.sqlite.org/c3ref/wal_checkpoint_v2.html).
 const CHECKPOINTER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
 const Database = require(workerData.module);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
-const timer = setInterval(() => {
+let stopped = false;
+let held = null;
+parentPort.on('message', (msg) => {
+  if (msg === 'stop') { stopped = true; if (held) held(); }
+  else if (msg === 'held' && held) held();
+});
+const walSize = () => { try { return statSync(workerData.file + '-wal').size; } catch { return 0; } };
+async function tick() {
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-}, workerData.interval);
-parentPort.once('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
+  if (!stopped && walSize() > workerData.walLimit) {
+    await new Promise((r) => { held = r; parentPort.postMessage('hold'); });
+    held = null;
+    try { if (!stopped) db.pragma('wal_checkpoint(TRUNCATE)'); } catch {}
+    parentPort.postMessage('release');
+  }
+  if (stopped) { db.close(); parentPort.close(); }
+  else setTimeout(tick, workerData.interval);
+}
+setTimeout(tick, workerData.interval);
 `;
 
-function startCheckpointer(file: string, interval: number): { stop(): void } {
+/** What the checkpointer asks of the writer: hold the write queue while it truncates the WAL. */
+export interface WriteGate {
+  /** Resolves once no write transaction is open and none will start until `release`. */
+  hold(): Promise<void>;
+  release(): void;
+}
+
+/** Longest a TRUNCATE checkpoint may hold the writes; then they go on whatever the worker does. */
+const MAX_HOLD_MS = 5000;
+
+function startCheckpointer(
+  file: string,
+  interval: number,
+  walLimit: number,
+): { stop(): void; gate(g: WriteGate): void } {
   const worker = new Worker(CHECKPOINTER_SOURCE, {
     eval: true,
-    workerData: { file, interval, module: createRequire(import.meta.url).resolve('better-sqlite3') },
+    workerData: {
+      file,
+      interval,
+      walLimit,
+      module: createRequire(import.meta.url).resolve('better-sqlite3'),
+    },
   });
   worker.unref();
-  worker.on('error', () => undefined);
-  return { stop: () => worker.postMessage('stop') };
+  let gate: WriteGate | undefined;
+  let holding: NodeJS.Timeout | undefined;
+  const release = () => {
+    if (holding === undefined) return;
+    clearTimeout(holding);
+    holding = undefined;
+    gate?.release();
+  };
+  worker.on('message', (msg: string) => {
+    if (msg === 'hold' && gate && holding === undefined) {
+      holding = setTimeout(release, MAX_HOLD_MS);
+      gate.hold().then(() => worker.postMessage('held'));
+    } else if (msg === 'hold') worker.postMessage('held');
+    else if (msg === 'release') release();
+  });
+  worker.on('error', release);
+  worker.on('exit', release);
+  return {
+    stop: () => {
+      release();
+      worker.postMessage('stop');
+    },
+    gate: (g) => {
+      gate = g;
+    },
+  };
 }
 
 /** The schema version this build writes. */

@@ -31,6 +31,8 @@ class WriteQueue {
   };
   private scheduled = false;
   private running = false;
+  private held = false;
+  private idle: (() => void) | undefined;
   private savepoints = 0;
 
   constructor(
@@ -59,12 +61,31 @@ class WriteQueue {
     }
   }
 
+  /** Stops starting batches (a WAL truncation); resolves once the running batch has committed. */
+  hold(): Promise<void> {
+    this.held = true;
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idle = resolve;
+    });
+  }
+
+  release(): void {
+    this.held = false;
+    this.schedule();
+  }
+
   private schedule(): void {
-    if (this.running || this.scheduled || this.queue.length === 0) return;
+    if (!this.running && this.idle) {
+      this.idle();
+      this.idle = undefined;
+    }
+    if (this.held || this.running || this.scheduled || this.queue.length === 0) return;
     this.scheduled = true;
     // After the rest of this event-loop turn: exchanges parsed in the same turn join the batch.
     setImmediate(() => {
       this.scheduled = false;
+      if (this.held) return; // `release` schedules again
       this.running = true;
       this.drain(this.queue.splice(0, MAX_BATCH)).finally(() => {
         this.running = false;
@@ -122,6 +143,7 @@ export function openSqliteStorage(options: OpenOptions): Storage {
   const writerClient = new SqliteClient(handle.writer);
   const readerClient = handle.reader === handle.writer ? writerClient : new SqliteClient(handle.reader);
   const queue = new WriteQueue(handle.writer, writerClient);
+  handle.setWriteGate(queue);
   let closed = false;
 
   const autocommit: SqlExecutor = {

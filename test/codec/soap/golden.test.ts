@@ -1,6 +1,6 @@
 // Golden tests on the real Windows enrollment captures (fixtures/windows10-enrollment, from
 // marcosd4h/mdm, see /fixtures SOURCE notes): every real request parses into the typed message,
-// and every response the server builds parses back with the structure of protocol.md §1.4, §3.2,
+// and every response the server builds parses back with the structure of docs/protocol-notes.md#discovery, #enrollment-policy,
 // §4.4, §4.6 and §5.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -203,7 +203,7 @@ function header(env: XmlElement) {
 }
 
 describe('responses built by the server', () => {
-  it('DiscoverResponse (protocol.md §1.4)', () => {
+  it('DiscoverResponse (docs/protocol-notes.md#discovery)', () => {
     const xml = buildDiscoverResponse({
       relatesTo: 'urn:uuid:748132ec-a575-4329-b01b-6171a9cf8478',
       activityId: 'a1',
@@ -235,7 +235,7 @@ describe('responses built by the server', () => {
     );
   });
 
-  it('GetPoliciesResponse keeps the XCEP order, policySchema 3 and a group-1 hash OID (protocol.md §3.2)', () => {
+  it('GetPoliciesResponse keeps the XCEP order, policySchema 3 and a group-1 hash OID (docs/protocol-notes.md#enrollment-policy)', () => {
     const env = parseXml(
       buildGetPoliciesResponse({
         relatesTo: 'urn:uuid:1',
@@ -286,7 +286,7 @@ describe('responses built by the server', () => {
     );
   });
 
-  it('RSTR carries the base64 provisioning doc (protocol.md §4.4, §5.2)', () => {
+  it('RSTR carries the base64 provisioning doc (docs/protocol-notes.md#request-security-token, #provisioning-document)', () => {
     const env = parseXml(
       buildRequestSecurityTokenResponse({
         relatesTo: 'urn:uuid:2',
@@ -358,7 +358,7 @@ describe('responses built by the server', () => {
     expect([...findCharacteristic(renewal, 'APPLICATION')!.parms.keys()]).toEqual(['APPID', 'PROVIDER-ID']);
   });
 
-  it('faults use SOAP 1.2 and the exact detail element names Windows reads (protocol.md §4.6)', () => {
+  it('faults use SOAP 1.2 and the exact detail element names Windows reads (docs/protocol-notes.md#soap-faults)', () => {
     const xml = renderFault(new EnrollmentFault('Authorization', 'renew <refused>', 'NotEligibleToRenew'), {
       action: ACTIONS.requestSecurityTokenResponse,
       relatesTo: 'urn:uuid:3',

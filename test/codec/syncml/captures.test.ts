@@ -1,6 +1,6 @@
 // Every SyncML message of the real Windows captures in fixtures/ (client and server side, both the
 // pretty-printed and the wire-reconstructed form) parses, the two forms agree (but for the server host), and re-encoding a
-// parsed message reads back to the same message (protocol.md §7.2).
+// parsed message reads back to the same message (docs/protocol-notes.md#syncml-messages).
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeSyncMl, parseSyncMl } from '../../../src/codec/syncml/index.js';

@@ -190,7 +190,7 @@ describe('encodeSyncMl', () => {
     });
   });
 
-  it('writes RespURI after Source in the SyncHdr (protocol.md §7.3), escaped, and reads it back', () => {
+  it('writes RespURI after Source in the SyncHdr (docs/protocol-notes.md#syncml-messages), escaped, and reads it back', () => {
     const respUri = 'https://s/ManagementServer/MDM.svc?s=abc&x=1';
     const xml = encodeSyncMl({
       header: {
@@ -210,7 +210,7 @@ describe('encodeSyncMl', () => {
   });
 });
 
-describe('MD5 digest (protocol.md §7.4)', () => {
+describe('MD5 digest (docs/protocol-notes.md#digest-authentication)', () => {
   it('matches the published test vector', () => {
     expect(computeMd5Digest('Bruce2', 'OhBehave', Buffer.from('Nonce'))).toBe('Zz6EivR3yeaaENcRN6lpAQ==');
     expect(verifyMd5Digest('Zz6EivR3yeaaENcRN6lpAQ==', 'Bruce2', 'OhBehave', Buffer.from('Nonce'))).toBe(

@@ -1,4 +1,4 @@
-// Users, devices, enrollments and device certificates (MS-MDE2 enrollment, protocol.md §4.3).
+// Users, devices, enrollments and device certificates (MS-MDE2 enrollment, docs/protocol-notes.md#request-security-token).
 import type { Migration } from '../../sql/migration.js';
 
 export const migration001: Migration = {

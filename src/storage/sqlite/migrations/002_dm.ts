@@ -1,5 +1,5 @@
 // OMA-DM management: command queue, sessions and the (session, MsgID, CmdID) → command map,
-// inventory, device events, check-ins and the admin audit log (protocol.md §7.7–7.8, §8, §10).
+// inventory, device events, check-ins and the admin audit log (docs/protocol-notes.md#server-replies, #end-of-session, #generic-alerts, #csps).
 import type { Migration } from '../../sql/migration.js';
 
 export const migration002: Migration = {

@@ -12,12 +12,12 @@ import { loadConfig } from '../config.js';
 import { addUser } from '../enrollment/users.js';
 import { silentLogger } from '../logger.js';
 import { startMdmServer } from '../main.js';
+import type { Fixture } from '../replay/fixture.js';
+import type { ReplayEnvironment } from '../replay/runner.js';
 import { enroll } from '../simulator/enroll.js';
 import { makeProfile } from '../simulator/profile.js';
 import { httpTransport, type TlsOptions, type Transport } from '../simulator/transport.js';
 import type { Storage } from '../storage/index.js';
-import type { Fixture } from './fixture.js';
-import type { ReplayEnvironment } from './runner.js';
 
 /** What provisioning needs of the server's storage. */
 export type ReplayStorage = Pick<Storage, 'users' | 'commands'>;
