@@ -17,15 +17,19 @@ const bool = z.union([
 ]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalPath = z.string().min(1).optional();
-const list = <T extends z.ZodTypeAny>(item: T) =>
+const list = <T extends z.ZodType<unknown, string>>(item: T) =>
   z.union([
     z.array(item),
-    z.string().transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    ),
+    // A comma-separated variable: each entry is checked like an array item.
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(item)),
   ]);
 
 export const configSchema = z
@@ -153,6 +157,30 @@ export const configSchema = z
     captureMaxBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
     /** Largest total of the captured fixtures; the oldest are removed beyond it. */
     captureDirMaxBytes: int(1024 * 1024, 1024 ** 4).default(512 * 1024 * 1024),
+    /**
+     * WNS push (Microsoft "Push notification support for device management"): the Package Family
+     * Name the devices register for, the Package SID (`ms-app://s-1-15-2-…`) and client secret the
+     * server authenticates with. Push is off unless all three are set.
+     */
+    wnsPfn: z.string().min(1).max(256).optional(),
+    wnsClientId: z.string().min(1).max(512).optional(),
+    wnsClientSecret: z.string().min(1).max(512).optional(),
+    /** OAuth 2.0 token endpoint for WNS access tokens (client credentials). */
+    wnsTokenUrl: z.url({ protocol: /^https$/ }).default('https://login.live.com/accesstoken.srf'),
+    /**
+     * Hosts a device's channel URI may name (comma-separated; `*.` matches one or more leading
+     * labels; `host:port` allows that port, otherwise only 443). Pushes go nowhere else.
+     */
+    wnsChannelHosts: list(
+      z
+        .string()
+        .regex(
+          /^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/,
+          'a host name, *.domain or host:port',
+        ),
+    ).default(['*.notify.windows.com']),
+    /** Extra trust anchors (PEM file) for the token URL and channels: a WNS stand-in, a TLS-inspecting proxy. */
+    wnsCaFile: optionalPath,
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -245,6 +273,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.captureMaxBytes > config.captureDirMaxBytes) {
     throw new ConfigError(
       'invalid configuration:\n  captureMaxBytes must not be larger than captureDirMaxBytes',
+    );
+  }
+  const wns = [config.wnsPfn, config.wnsClientId, config.wnsClientSecret];
+  if (wns.some(Boolean) && !wns.every(Boolean)) {
+    throw new ConfigError(
+      'invalid configuration:\n  wnsPfn, wnsClientId and wnsClientSecret must be given together (push is off without them)',
     );
   }
   if (Boolean(config.caCert) !== Boolean(config.caKey)) {

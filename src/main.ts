@@ -13,7 +13,11 @@ import { listen, listenLimits } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { type EnrollmentCa, loadOrCreateCa } from './pki/ca.js';
 import { loadOrCreateTls, type TlsMaterial } from './pki/tls.js';
+import { readActiveSet } from './policy/policy-set.js';
 import { createPolicyRuntime } from './policy/runtime.js';
+import { pushPolicyRevision } from './push/policy.js';
+import { createPushService, type PushService } from './push/service.js';
+import { createServerMetrics } from './reporting/metrics.js';
 import type { Storage } from './storage/index.js';
 import { describeDatabase, openStorage } from './storage/open.js';
 import { startWebhookDeliverer } from './webhooks/deliverer.js';
@@ -26,6 +30,10 @@ export interface StartOptions {
   readonly publicUrlForPort?: (port: number, protocol: 'http' | 'https') => string;
   /** Print the development-certificate warning (default true). */
   readonly warn?: boolean;
+  /** How often coalesced pushes that are due are looked for (default 1 s). */
+  readonly pushDueCheckMs?: number;
+  /** At most one push per device per this many ms (default 30 s). */
+  readonly pushCoalesceMs?: number;
 }
 
 export interface MdmServer {
@@ -37,6 +45,8 @@ export interface MdmServer {
   readonly ca: EnrollmentCa;
   readonly tls: TlsMaterial | undefined;
   readonly storage: Storage;
+  /** WNS push (`enabled` false when not configured): sync, reports. */
+  readonly push: PushService;
   /** Resolves when the database is reachable and the start-up work (policy folder) is done. */
   readonly ready: Promise<void>;
   /**
@@ -81,6 +91,22 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
         }
       : initial;
     publicUrl = config.publicUrl;
+    const metrics = createServerMetrics(storage);
+    const push = createPushService({
+      config,
+      storage,
+      logger,
+      metrics: metrics.push,
+      ...(options.pushDueCheckMs && { dueCheckMs: options.pushDueCheckMs }),
+      ...(options.pushCoalesceMs && { coalesceMs: options.pushCoalesceMs }),
+    });
+    if (push.enabled)
+      logger.info(
+        { pfn: config.wnsPfn, tokenUrl: config.wnsTokenUrl, channelHosts: config.wnsChannelHosts },
+        'WNS push on',
+      );
+    else
+      logger.info('WNS push off: set MDM_WNS_PFN, MDM_WNS_CLIENT_ID and MDM_WNS_CLIENT_SECRET to enable it');
     handler = createRequestHandler({
       config,
       storage,
@@ -90,6 +116,8 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       dmHooks,
       events,
       catalog: defaultCatalog,
+      metrics,
+      push,
     });
     const deliverer = startWebhookDeliverer({
       storage,
@@ -97,6 +125,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       retrySeconds: config.webhookRetrySeconds,
       logger,
     });
+    push.start();
     // Finished OMA-DM sessions are pruned on a timer, off the request path, by one instance at a time.
     const pruning = startSessionPruning({
       storage,
@@ -104,7 +133,11 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       logger,
     });
     // Start-up work that needs the database waits for it (a database that is down answers 503 meanwhile).
-    const startup = whenDatabaseReady(storage, config, logger, () => policy.loadFolder());
+    const startup = whenDatabaseReady(storage, config, logger, async () => {
+      const before = push.enabled ? await readActiveSet(storage.policies) : undefined;
+      await policy.loadFolder();
+      if (before) await pushPolicyRevision(push, storage, before);
+    });
     await startup.first;
     const listenHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `${listener.protocol}://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${listener.port}`;
@@ -120,10 +153,12 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       ca,
       tls,
       storage,
+      push,
       ready: startup.done,
       async close(closing = {}) {
         startup.stop();
         pruning.stop();
+        await push.stop();
         await listener.close(closing.graceful ? config.shutdownTimeoutSeconds * 1000 : 0);
         await deliverer.stop();
         await storage.close();
@@ -186,6 +221,11 @@ function whenDatabaseReady(
 
 function printStartup(config: Config, ca: EnrollmentCa, tls: TlsMaterial | undefined, url: string): void {
   const lines = [`Windows MDM server listening on ${url} (public URL ${config.publicUrl})`];
+  lines.push(
+    config.wnsPfn
+      ? `  WNS push on (PFN ${config.wnsPfn}, channel hosts ${config.wnsChannelHosts.join(', ')})`
+      : '  WNS push off (set MDM_WNS_PFN, MDM_WNS_CLIENT_ID, MDM_WNS_CLIENT_SECRET to wake devices at once)',
+  );
   const publicPort = new URL(config.publicUrl).port || (config.publicUrl.startsWith('https:') ? '443' : '80');
   if (publicPort !== String(config.port) && publicHost(config) === 'localhost') {
     lines.push(

@@ -7,6 +7,7 @@ import { DM_FORMATS, type DmFormat } from '../shared/dm-command.js';
 import type { CommandNode, CommandRecord } from '../storage/commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
 import { oneLine, printHuman } from './output.js';
+import { cliPush } from './push.js';
 
 export function statusLabel(code: number | null | undefined): string {
   if (code === null || code === undefined) return '-';
@@ -98,7 +99,7 @@ export function registerCommands(program: Command): void {
     .option('--actor <name>', 'who is asking (audit log; default the OS user)')
     .action((deviceId: string, options: AddOptions, command: Command) =>
       runAction(() =>
-        withContext(command, async ({ storage }) => {
+        withContext(command, async ({ config, storage }) => {
           const request = requestOf(options);
           const priority = options.priority === undefined ? undefined : Number(options.priority);
           if (priority !== undefined && !Number.isInteger(priority))
@@ -108,17 +109,21 @@ export function registerCommands(program: Command): void {
             throw new CliError('--expires-in must be a positive number of minutes', 2);
           try {
             const dmCommand = itemCommand(request);
-            const id = await queueAdminCommand(storage, {
-              deviceId,
-              command: dmCommand,
-              actor: actorOf(options),
-              action: commandAction(dmCommand),
-              ...(priority !== undefined && { priority }),
-              ...(options.tag !== undefined && { tag: options.tag }),
-              ...(minutes !== undefined && {
-                expiresAt: new Date(Date.now() + minutes * 60_000).toISOString(),
-              }),
-            });
+            const id = await queueAdminCommand(
+              storage,
+              {
+                deviceId,
+                command: dmCommand,
+                actor: actorOf(options),
+                action: commandAction(dmCommand),
+                ...(priority !== undefined && { priority }),
+                ...(options.tag !== undefined && { tag: options.tag }),
+                ...(minutes !== undefined && {
+                  expiresAt: new Date(Date.now() + minutes * 60_000).toISOString(),
+                }),
+              },
+              { push: cliPush(config, storage) },
+            );
             printHuman(id);
           } catch (err) {
             if (err instanceof AdminCommandError) throw new CliError(err.message);

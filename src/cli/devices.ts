@@ -1,14 +1,18 @@
 // `mdm devices list|show|lock|wipe|reboot|unenroll`: enrolled devices, their inventory and
 // commands, and the device actions (docs/protocol-notes.md#csps, #generic-alerts).
 import type { Command } from 'commander';
+import type { Config } from '../config.js';
 import { DEVICE_ACTIONS, type DeviceAction } from '../dm/actions.js';
+import { type DevicePushReport, devicePushReport } from '../push/report.js';
+import type { SyncOutcome } from '../push/service.js';
 import { AdminCommandError, queueDeviceAction } from '../services/devices.js';
 import type { Storage } from '../storage/index.js';
 import { describeCommand } from './commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
 import { oneLine, printHuman, printList } from './output.js';
+import { cliPush } from './push.js';
 
-async function deviceDetails(storage: Storage, deviceId: string, recent: number) {
+async function deviceDetails(storage: Storage, config: Config, deviceId: string, recent: number) {
   const device = await storage.devices.getDevice(deviceId);
   if (!device) throw new CliError(`no device ${deviceId}`);
   const [checkIn, inventory, pending, commands, events] = await Promise.all([
@@ -21,6 +25,7 @@ async function deviceDetails(storage: Storage, deviceId: string, recent: number)
     }),
     storage.events.list(deviceId, 20),
   ]);
+  const [push] = await devicePushReport(storage, config, [deviceId]);
   const withNodes = async (list: typeof pending) =>
     Promise.all(list.map(async (c) => ({ ...c, nodes: await storage.commands.listNodes(c.id) })));
   return {
@@ -30,6 +35,7 @@ async function deviceDetails(storage: Storage, deviceId: string, recent: number)
     pending: await withNodes(pending),
     recent: await withNodes(commands),
     events,
+    push,
   };
 }
 
@@ -80,8 +86,8 @@ export function registerDevices(program: Command): void {
     .option('--json', 'print JSON')
     .action((deviceId: string, options: { json?: boolean; recent: string }, command: Command) =>
       runAction(() =>
-        withContext(command, async ({ storage }) => {
-          const d = await deviceDetails(storage, deviceId, Math.max(1, Number(options.recent) || 20));
+        withContext(command, async ({ config, storage }) => {
+          const d = await deviceDetails(storage, config, deviceId, Math.max(1, Number(options.recent) || 20));
           if (options.json) {
             process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
             return;
@@ -90,6 +96,7 @@ export function registerDevices(program: Command): void {
             `Device ${d.device.deviceId} (${oneLine(d.device.name ?? 'unnamed')})`,
             `  status ${d.device.status}, user ${d.device.userUpn}, enrolled ${d.device.enrolledAt}${d.device.unenrolledAt ? `, unenrolled ${d.device.unenrolledAt}` : ''}`,
             `  last check-in ${d.checkIn?.lastCheckInAt ?? 'never'}, sessions ${d.checkIn?.sessions ?? 0}, login status ${d.checkIn?.loginStatus ?? '-'}, inventory read ${d.checkIn?.lastInventoryAt ?? 'never'}`,
+            ...(d.push ? describePush(d.push) : []),
             '',
             `Inventory (${d.inventory.length})`,
             ...d.inventory.map(
@@ -114,6 +121,32 @@ export function registerDevices(program: Command): void {
       ),
     );
 
+  devices
+    .command('sync')
+    .description('wake devices now with a WNS push (queues nothing; at most one push per device per 30 s)')
+    .argument('<deviceId...>', 'DeviceIDs')
+    .option('--json', 'print JSON')
+    .option('--actor <name>', 'who is asking (audit log; default the OS user)')
+    .action((deviceIds: string[], options: { json?: boolean; actor?: string }, command: Command) =>
+      runAction(() =>
+        withContext(command, async ({ config, storage }) => {
+          const push = cliPush(config, storage);
+          if (!push.enabled)
+            throw new CliError(
+              'WNS push is not configured: set MDM_WNS_PFN, MDM_WNS_CLIENT_ID and MDM_WNS_CLIENT_SECRET',
+            );
+          const outcomes = await push.syncDevices(deviceIds, { actor: actorOf(options) });
+          printList(outcomes, {
+            json: options.json,
+            empty: 'no devices',
+            header: 'DEVICE ID\tRESULT\tDETAIL',
+            line: (o) => `${oneLine(o.deviceId)}\t${o.result}\t${oneLine(syncDetail(o))}`,
+          });
+          if (outcomes.some((o) => !['sent', 'coalesced'].includes(o.result))) process.exitCode = 1;
+        }),
+      ),
+    );
+
   for (const action of Object.keys(DEVICE_ACTIONS) as DeviceAction[]) {
     const sub = devices
       .command(action)
@@ -123,11 +156,15 @@ export function registerDevices(program: Command): void {
     if (action === 'wipe') sub.option('--yes', 'confirm: the device loses all its data');
     sub.action((deviceId: string, options: { actor?: string; yes?: boolean }, command: Command) =>
       runAction(() =>
-        withContext(command, async ({ storage }) => {
+        withContext(command, async ({ config, storage }) => {
           if (action === 'wipe' && !options.yes)
             throw new CliError('wipe erases the device; repeat with --yes to confirm', 2);
           try {
-            const id = await queueDeviceAction(storage, { deviceId, action, actor: actorOf(options) });
+            const id = await queueDeviceAction(
+              storage,
+              { deviceId, action, actor: actorOf(options) },
+              { push: cliPush(config, storage) },
+            );
             printHuman(id);
           } catch (err) {
             if (err instanceof AdminCommandError) throw new CliError(err.message);
@@ -137,4 +174,31 @@ export function registerDevices(program: Command): void {
       ),
     );
   }
+}
+
+function syncDetail(o: SyncOutcome): string {
+  if (o.result === 'sent') return `sent ${o.sentAt}`;
+  if (o.result === 'coalesced') return o.dueAt ? `a push went out < 30 s ago; next at ${o.dueAt}` : '';
+  return [o.pushResult, o.httpStatus, o.error].filter((x) => x !== undefined).join(' ') || '-';
+}
+
+/** The push lines of `mdm devices show`. */
+function describePush(p: DevicePushReport): string[] {
+  const state =
+    p.state === 'failing' && p.lastPush
+      ? `failing (${p.lastPush.result}${p.lastPush.httpStatus !== null ? ` ${p.lastPush.httpStatus}` : ''}${p.lastPush.error ? `: ${p.lastPush.error}` : ''})`
+      : p.state.replace('_', ' ');
+  const lines = [
+    `  push ${state}${p.deviceStatus ? `, device push status ${p.deviceStatus.code} (${p.deviceStatus.text})` : ''}`,
+  ];
+  if (p.channelUri) lines.push(`  push channel ${oneLine(p.channelUri)} (reported ${p.channelReportedAt})`);
+  if (p.lastPush)
+    lines.push(
+      `  last push ${p.lastPush.sentAt ?? 'never sent'} ${p.lastPush.result}, ${p.pushes} sent${p.dueAt ? `, next due ${p.dueAt}` : ''}`,
+    );
+  if (p.followedBy)
+    lines.push(
+      `  session after push ${oneLine(p.followedBy.sessionId)} at ${p.followedBy.at}${p.followedBy.secondsAfterPush !== null ? ` (+${p.followedBy.secondsAfterPush.toFixed(1)} s)` : ''}, ${p.followedBy.pushed === null ? 'origin not reported' : p.followedBy.pushed ? 'started by the push (UserAgentOrigin 3)' : `UserAgentOrigin ${oneLine(p.followedBy.userAgentOrigin ?? '')}`}`,
+    );
+  return lines;
 }

@@ -4,12 +4,14 @@
 import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
 import { formatIssue } from '../policy/errors.js';
-import { formatPlan } from '../policy/policy-set.js';
+import { formatPlan, readActiveSet } from '../policy/policy-set.js';
+import { pushPolicyRevision } from '../push/policy.js';
 import { applyFolder } from '../services/policy.js';
 import { createEventSink } from '../webhooks/events.js';
 import { actorOf, configFor, runAction, withContext } from './context.js';
 import { printHuman } from './output.js';
 import { policyCommand } from './policy.js';
+import { cliPush } from './push.js';
 
 export function registerPolicyApply(program: Command): void {
   policyCommand(program)
@@ -32,6 +34,8 @@ export function registerPolicyApply(program: Command): void {
           const folderDir = dir ?? configFor(command).policyDir;
           const catalog = opts.catalog ? Catalog.load(opts.catalog) : defaultCatalog();
           await withContext(command, async ({ storage, config }) => {
+            const push = cliPush(config, storage);
+            const before = push.enabled && !opts.dryRun ? await readActiveSet(storage.policies) : undefined;
             const result = await applyFolder(storage, folderDir, {
               events: createEventSink(config.webhooks),
               catalog,
@@ -39,6 +43,8 @@ export function registerPolicyApply(program: Command): void {
               actor: actorOf(opts),
               source: folderDir,
             });
+            // A new revision wakes the devices it changes something for (WNS push, coalesced).
+            if (result.stored?.created && before) await pushPolicyRevision(push, storage, before);
             const errors = result.folder.issues.filter((i) => i.severity === 'error');
             if (opts.json) {
               process.stdout.write(

@@ -28,6 +28,10 @@ function targets(command: DmCommand): string[] {
 export async function queueAdminCommand(
   storage: Pick<Storage, 'devices' | 'commands' | 'audit'>,
   r: AdminCommandRequest,
+  options: {
+    /** Wakes the device over WNS once the command is queued (coalesced; src/push/service.ts). */
+    readonly push?: { notifyChanged(deviceIds: readonly string[], reason: string): Promise<void> };
+  } = {},
 ): Promise<string> {
   const device = await storage.devices.getDevice(r.deviceId);
   if (!device) throw new AdminCommandError(`no device ${r.deviceId}`);
@@ -49,5 +53,6 @@ export async function queueAdminCommand(
     deviceId: r.deviceId,
     details: { commandId: id, verb: r.command.verb, targets: targets(r.command) },
   });
+  await options.push?.notifyChanged([r.deviceId], r.action);
   return id;
 }

@@ -9,6 +9,7 @@ import { encodeSyncMl } from '../codec/syncml/encode.js';
 import { parseSyncMl, SyncMlError } from '../codec/syncml/parse.js';
 import type { SyncMlMessage } from '../codec/syncml/types.js';
 import type { Logger } from '../logger.js';
+import { PUSH_PFN_PRIORITY, PUSH_PFN_TAG, type PushNodePaths, pushNodes } from '../push/nodes.js';
 import type { EnqueueCommand, QueuedCommand, SentRef } from '../storage/commands.js';
 import type { ExchangeSnapshot, ExchangeWrites } from '../storage/dm-sessions.js';
 import { isStorageUnavailable } from '../storage/errors.js';
@@ -41,6 +42,12 @@ export interface DmSessionConfig {
   readonly defaultMaxMsgSize?: number;
   /** Absolute management URL (the provisioning doc's ADDR); base of the RespURI of DIGEST sessions. */
   readonly managementUrl: string;
+  /**
+   * WNS push on: every device gets the PFN (`Add …/DMClient/Provider/{ProviderID}/Push/PFN`) and every
+   * session reads `Push/PFN`, `Push/ChannelURI` and `Push/Status` into the inventory
+   * (https://learn.microsoft.com/windows/client-management/mdm/dmclient-csp). Off: nothing of it.
+   */
+  readonly push?: { readonly pfn: string; readonly providerId: string };
 }
 
 export interface DmSessionDeps {
@@ -52,6 +59,8 @@ export interface DmSessionDeps {
   readonly hooks?: DmHooks;
   /** Counters of what the engine sees (`/metrics`). */
   readonly metrics?: DmMetrics;
+  /** A session followed an accepted push (push → session time, `/metrics`). */
+  readonly pushMetrics?: { sessionAfterPush(seconds: number, pushed: boolean | undefined): void };
   readonly now?: () => Date;
 }
 
@@ -76,6 +85,8 @@ export interface DmExchangeResult {
 export interface ExchangeRequest {
   /** The RespURI token from the request URL (`?s=`; session-token.ts `sessionTokenOf`). */
   readonly sessionToken?: string;
+  /** The `UserAgentOrigin` header: why the device started the session (MS-MDM 3.1.7.2; 3 = WNS push). */
+  readonly userAgentOrigin?: string;
 }
 
 export interface DmSessionService {
@@ -178,6 +189,10 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     canReplace: deps.canReplace ?? (() => true),
   };
   const inventoryNodes = deps.config.inventoryNodes ?? DEFAULT_INVENTORY_NODES;
+  const push = deps.config.push && {
+    pfn: deps.config.push.pfn,
+    nodes: pushNodes(deps.config.push.providerId),
+  };
 
   async function exchange(
     body: Buffer | string,
@@ -211,7 +226,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     identity: PresentedIdentity,
     request: ExchangeRequest,
   ): Promise<DmExchangeResult> {
-    const ex = await load(tx, msg, deviceId, identity);
+    const ex = await load(tx, msg, deviceId, identity, push?.nodes);
     const auth = authenticate({
       header: msg.header,
       identity,
@@ -238,6 +253,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       policyRevision: ex.snapshot.policyRevision,
     };
     let inventory = ex.stored?.inventory ?? [];
+    let inventoryQueued = false;
     if (ex.opening !== undefined) {
       if (inventoryDue(ex.snapshot.lastInventoryAt, ex.at, deps.config.inventoryIntervalMinutes)) {
         inventory = inventoryCommands(inventoryNodes).map((command, i) => ({
@@ -247,6 +263,12 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
           attempts: 0,
           priority: INVENTORY_PRIORITY,
         }));
+        inventoryQueued = true;
+      }
+      if (push) {
+        inventory = [...inventory, ...pushReads(push.nodes)];
+        queueFollowUps(pfnSetup(ex, push));
+        await followPush(tx, deviceId, msg.header.sessionId, ex.atIso, request.userAgentOrigin);
       }
       const checkIn = {
         deviceId,
@@ -306,16 +328,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     }
     for (const f of asQueued(followUps)) writes.know(f);
     await tx.dmSessions.commitExchange(
-      exchangeWrites(
-        ex,
-        out,
-        writes,
-        plan,
-        followUps,
-        inventory,
-        auth,
-        ex.opening !== undefined && inventory.length > 0,
-      ),
+      exchangeWrites(ex, out, writes, plan, followUps, inventory, auth, inventoryQueued),
     );
     if (out.effects.some((e) => e.kind === 'unenroll'))
       log.info({ deviceId }, 'device unenrolled itself (generic alert 1226)');
@@ -328,6 +341,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     msg: SyncMlMessage,
     deviceId: string,
     identity: PresentedIdentity,
+    pushPaths: PushNodePaths | undefined,
   ): Promise<Exchange> {
     const at = now();
     const lookup = identityLookup(identity);
@@ -335,6 +349,7 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       ...(lookup && { identity: lookup }),
       recentSince: new Date(at.getTime() - liveMs).toISOString(),
       inventoryNode: LARGE_OBJECT_NODE,
+      ...(pushPaths && { pushPfnNode: pushPaths.pfn }),
     });
     const opening = sessionAlert(msg);
     const base = { tx, msg, deviceId, at, atIso: at.toISOString(), snapshot, superseded: false };
@@ -346,6 +361,50 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     // A late message of a session a newer package 1 superseded while it was still live.
     const live = at.getTime() - Date.parse(row.updatedAt) < liveMs;
     return live ? { ...base, stored, rowId: row.rowId, superseded: true } : base;
+  }
+
+  /**
+   * The PFN the device registers with WNS for (DMClient CSP `Push/PFN`): added once, replaced when
+   * the device reports another one, while no such command is already queued.
+   */
+  function pfnSetup(ex: Exchange, p: { pfn: string; nodes: PushNodePaths }): FollowUpCommand[] {
+    const reported = ex.snapshot.pushPfn;
+    if (reported !== undefined && reported.trim() === p.pfn) return [];
+    const queued = [...ex.snapshot.pending, ...ex.snapshot.inFlight].some((q) => q.tag === PUSH_PFN_TAG);
+    if (queued) return [];
+    return [
+      {
+        command: {
+          verb: reported === undefined || reported === '' ? 'Add' : 'Replace',
+          items: [{ target: p.nodes.pfn, format: 'chr', data: p.pfn }],
+        },
+        origin: 'system',
+        tag: PUSH_PFN_TAG,
+        priority: PUSH_PFN_PRIORITY,
+      },
+    ];
+  }
+
+  /** A session after an accepted push: remembered as the one that followed it (one statement). */
+  async function followPush(
+    tx: Storage,
+    deviceId: string,
+    sessionId: string,
+    at: string,
+    origin: string | undefined,
+  ): Promise<void> {
+    const clean =
+      origin !== undefined && /^\s*\d{1,3}(\s*,\s*\d{1,3})*\s*$/.test(origin)
+        ? origin.replace(/\s/g, '')
+        : undefined;
+    const followed = await tx.push.markFollowed(deviceId, { sessionId, at, ...(clean && { origin: clean }) });
+    if (followed && deps.pushMetrics) {
+      const seconds = Math.max(0, (Date.parse(at) - Date.parse(followed.sentAt)) / 1000);
+      deps.pushMetrics.sessionAfterPush(
+        seconds,
+        clean === undefined ? undefined : clean.split(',')[0] === '3',
+      );
+    }
   }
 
   /** Refused or challenged: nothing is written but the fresh nonce of a challenge (MS-MDM 2.2.4). */
@@ -573,6 +632,17 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
   }
 
   return { exchange };
+}
+
+/** Every session reads the push nodes (channel URIs change; the latest is kept with its time). */
+function pushReads(nodes: PushNodePaths): QueuedCommand[] {
+  return [nodes.pfn, nodes.channelUri, nodes.status].map((target, i) => ({
+    id: `${INVENTORY_ID}push${i}`,
+    command: { verb: 'Get', items: [{ target }] },
+    origin: 'inventory' as const,
+    attempts: 0,
+    priority: INVENTORY_PRIORITY,
+  }));
 }
 
 const withLargeObjects = (largeObjects: boolean | undefined) =>

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { DmHooks } from '../dm/hooks.js';
 import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
+import type { PushService } from '../push/service.js';
 import type { ServerMetrics } from '../reporting/metrics.js';
 import type { Storage } from '../storage/index.js';
 import type { EventSink } from '../webhooks/events.js';
@@ -30,4 +31,6 @@ export interface AppDeps {
   readonly events?: EventSink;
   /** `/metrics` and the counters the session engine feeds (default: a registry of its own). */
   readonly metrics?: ServerMetrics;
+  /** WNS push (sync, reports; src/push/service.ts), when the server built one. */
+  readonly push?: PushService;
 }

@@ -16,6 +16,7 @@ import { sessionTokenOf } from '../dm/session-token.js';
 import { enrollmentUrls } from '../enrollment/urls.js';
 import { thumbprintOf } from '../pki/sign.js';
 import { verifyDeviceCertificate } from '../pki/verify.js';
+import { pushEnabled } from '../push/service.js';
 import { clientCertificateOf, forwardedCertificateDer } from './client-cert.js';
 import type { AppDeps } from './deps.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
@@ -49,11 +50,15 @@ export function createDmEndpoint(deps: AppDeps): DmEndpoint {
   const { config, logger } = deps;
   const service = createDmSessionService({
     storage: deps.storage,
-    config: { ...config, managementUrl: enrollmentUrls(config).management },
+    config: {
+      ...config,
+      managementUrl: enrollmentUrls(config).management,
+      ...(pushEnabled(config) && { push: { pfn: config.wnsPfn!, providerId: config.providerId } }),
+    },
     logger,
     ...(deps.catalog && { canReplace: canReplaceFromCatalog(deps.catalog) }),
     ...(deps.dmHooks && { hooks: deps.dmHooks }),
-    ...(deps.metrics && { metrics: deps.metrics.dm }),
+    ...(deps.metrics && { metrics: deps.metrics.dm, pushMetrics: deps.metrics.push }),
     ...(deps.now && { now: deps.now }),
   });
 
@@ -100,8 +105,12 @@ export function createDmEndpoint(deps: AppDeps): DmEndpoint {
     onAuthenticated?: (deviceId: string) => void,
   ): Promise<void> {
     const sessionToken = sessionTokenOf(req.url ?? '');
+    // MS-MDM 3.1.7.2: why the client started the session (sent with SyncApplicationVersion 4.0+).
+    const origin = req.headers.useragentorigin;
+    const userAgentOrigin = typeof origin === 'string' && origin.length <= 64 ? origin : undefined;
     const result = await service.exchange(body, identify(req), {
       ...(sessionToken !== undefined && { sessionToken }),
+      ...(userAgentOrigin !== undefined && { userAgentOrigin }),
     });
     if (result.refused === undefined && result.deviceId !== undefined) onAuthenticated?.(result.deviceId);
     if (result.httpStatus === 400) reply(res, 400, 'malformed SyncML message', 'text/plain; charset=utf-8');

@@ -7,6 +7,7 @@ import { APP_STATES } from '../storage/apps.js';
 import type { CommandQueue } from '../storage/commands.js';
 import { COMPLIANCE_STATES } from '../storage/compliance.js';
 import { SETTING_STATES } from '../storage/device-settings.js';
+import { PUSH_RESULTS, type PushResult } from '../storage/push.js';
 import type { ReportStores } from './compliance.js';
 import { complianceReport } from './compliance.js';
 
@@ -17,6 +18,11 @@ export interface DmMetricsSink {
 
 /** Route families of `mdm_http_request_duration_seconds` (bounded label values). */
 export type RouteFamily = 'omadm' | 'enrollment' | 'api' | 'metrics' | 'health' | 'other';
+/** What the push service reports (src/push/service.ts `PushMetrics`). */
+export interface PushMetricsSink {
+  pushed(result: PushResult): void;
+  sessionAfterPush(seconds: number, pushed: boolean | undefined): void;
+}
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -27,6 +33,7 @@ export interface ServerMetrics {
   dmExchange(seconds: number): void;
   /** One enrollment request (MS-MDE2 RequestSecurityToken): `issued`, `renewed` or a fault code. */
   enrollment(result: string): void;
+  readonly push: PushMetricsSink;
 }
 
 /** The route family of a request path. */
@@ -128,8 +135,27 @@ export function createServerMetrics(
     labelNames: ['origin', 'verb', 'class'],
     registers: [registry],
   });
+  const pushes = new Counter({
+    name: 'mdm_pushes_total',
+    help: 'WNS pushes by result (ok, gone, unauthorized, refused, network, …), sent by this process',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of PUSH_RESULTS) pushes.inc({ result }, 0);
+  const pushToSession = new Histogram({
+    name: 'mdm_push_to_session_seconds',
+    help: 'Time from an accepted WNS push to the session the device opened next, by whether the device said the push started it (UserAgentOrigin 3: yes, other: no, none: not said)',
+    labelNames: ['pushed'],
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
   return {
     registry,
+    push: {
+      pushed: (result) => pushes.inc({ result }),
+      sessionAfterPush: (seconds, pushed) =>
+        pushToSession.observe({ pushed: pushed === undefined ? 'unknown' : pushed ? 'yes' : 'no' }, seconds),
+    },
     dm: {
       commandOutcome: (origin, verb, statusClass) => outcomes.inc({ origin, verb, class: statusClass }),
     },

@@ -11,17 +11,22 @@ export { AdminCommandError };
 export async function queueDeviceAction(
   storage: Storage,
   r: { readonly deviceId: string; readonly action: DeviceAction; readonly actor: string },
+  options: Parameters<typeof queueAdminCommand>[2] = {},
 ): Promise<string> {
   const device = await storage.devices.getDevice(r.deviceId);
   if (!device) throw new AdminCommandError(`no device ${r.deviceId}`);
-  return queueAdminCommand(storage, {
-    deviceId: r.deviceId,
-    command: deviceActionCommand(r.action, device.providerId),
-    actor: r.actor,
-    action: `devices.${r.action}`,
-    origin: 'action',
-    priority: ACTION_PRIORITY,
-  });
+  return queueAdminCommand(
+    storage,
+    {
+      deviceId: r.deviceId,
+      command: deviceActionCommand(r.action, device.providerId),
+      actor: r.actor,
+      action: `devices.${r.action}`,
+      origin: 'action',
+      priority: ACTION_PRIORITY,
+    },
+    options,
+  );
 }
 
 /** Sets the device's display name; false for an unknown device. */

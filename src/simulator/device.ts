@@ -50,6 +50,18 @@ export interface VirtualDeviceOptions {
   readonly onExchange?: ExchangeListener;
   /** Transport factory (defaults to node http/https); tests may inject one. */
   readonly transport?: (tls: TlsOptions) => Transport;
+  /**
+   * The device's WNS: once the server sets `…/DMClient/Provider/{ProviderID}/Push/PFN`, the device
+   * registers for that PFN and reports the channel under `Push/ChannelURI` (DMClient CSP). Without
+   * one the device never gets a channel (`Push/Status` 4).
+   */
+  readonly wns?: WnsRegistrar;
+}
+
+/** Hands out WNS channels (the simulator's WNS stand-in, src/simulator/wns.ts). */
+export interface WnsRegistrar {
+  /** A channel URI for the device and PFN; undefined when registration fails (`Push/Status` 3). */
+  channelFor(pfn: string, deviceId: string): string | undefined;
 }
 
 export interface DeviceStats {
@@ -75,6 +87,7 @@ export class VirtualDevice {
   private dmTransport: Transport | undefined;
   private sessionNumber = 0;
   private unenrollRequested = false;
+  private registeredPfn: string | undefined;
   /** Results of asynchronous operations, reported in the next session (docs/protocol-notes.md#generic-alerts). */
   private pendingAlerts: PendingAlert[] = [];
   /** The application CSPs and the installed-apps inventory (apps.ts). */
@@ -160,8 +173,12 @@ export class VirtualDevice {
     this.unenrollRequested = true;
   }
 
-  /** One full OMA-DM session. */
-  async checkIn(options: { sessionAlert?: 1200 | 1201 } = {}): Promise<SessionReport> {
+  /**
+   * One full OMA-DM session. `origin` is why it started (MS-MDM 3.1.7.2: 1 user, 2 scheduled, 3 WNS
+   * push, …); like Windows the device sends it as `UserAgentOrigin` only once the server set
+   * `SyncApplicationVersion` 4.0 or later.
+   */
+  async checkIn(options: { sessionAlert?: 1200 | 1201; origin?: number } = {}): Promise<SessionReport> {
     const identity = this.current;
     if (!identity) throw new Error(`device ${this.profile.deviceId} is not enrolled`);
     this.sessionNumber++;
@@ -199,8 +216,11 @@ export class VirtualDevice {
       sessionAlert: options.sessionAlert,
       client: this.options.client,
       apps: this.apps,
+      ...(options.origin !== undefined &&
+        this.syncApplicationVersion() >= 4 && { userAgentOrigin: String(options.origin) }),
     });
     this.count(report);
+    if (report.ok) this.registerPush();
     if (report.ok) this.pendingAlerts = [];
     if (!report.ok) {
       // A broken connection is not reused (the server may have seen half a session).
@@ -215,6 +235,45 @@ export class VirtualDevice {
       this.unenrollRequested = true;
     }
     return report;
+  }
+
+  /** The DMClient Push nodes of this device's provider (DMClient CSP). */
+  get pushPaths(): { pfn: string; channelUri: string; status: string } | undefined {
+    const providerId = this.current?.account.providerId;
+    if (!providerId) return undefined;
+    const base = `./Vendor/MSFT/DMClient/Provider/${providerId}/Push`;
+    return { pfn: `${base}/PFN`, channelUri: `${base}/ChannelURI`, status: `${base}/Status` };
+  }
+
+  /** The channel WNS expired (it answered 410): the device gets a new one from its WNS. */
+  renewPushChannel(): void {
+    const paths = this.pushPaths;
+    if (paths) this.tree.delete(paths.channelUri);
+    this.registerPush();
+  }
+
+  /** After a session that set the PFN: register with WNS, as the DM client does in the background. */
+  private registerPush(): void {
+    const paths = this.pushPaths;
+    const pfn = paths && this.tree.get(paths.pfn)?.value;
+    if (!paths || !pfn) return;
+    if (this.registeredPfn === pfn && this.tree.get(paths.channelUri)) return;
+    const uri = this.options.wns?.channelFor(pfn, this.profile.deviceId);
+    if (uri) {
+      this.tree.set(paths.channelUri, { value: uri, format: 'chr' });
+      this.tree.set(paths.status, { value: '0', format: 'int' });
+      this.registeredPfn = pfn;
+    } else {
+      this.tree.delete(paths.channelUri);
+      this.tree.set(paths.status, { value: this.options.wns ? '3' : '4', format: 'int' });
+    }
+  }
+
+  private syncApplicationVersion(): number {
+    const providerId = this.current?.account.providerId;
+    const v =
+      providerId && this.tree.get(`./Vendor/MSFT/DMClient/Provider/${providerId}/SyncApplicationVersion`);
+    return v ? Number.parseFloat(v.value) || 0 : 0;
   }
 
   close(): void {

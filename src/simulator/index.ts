@@ -18,6 +18,7 @@ export {
   type ExchangeListener,
   VirtualDevice,
   type VirtualDeviceOptions,
+  type WnsRegistrar,
 } from './device.js';
 export { DmTree } from './dm-tree.js';
 export { type EnrollResult, enroll } from './enroll.js';
@@ -29,3 +30,4 @@ export type { ProvisionedAccount } from './provisioning.js';
 export { runSession, type SessionReport } from './session.js';
 export { ConnectionDropped, httpTransport, type TlsOptions, type Transport } from './transport.js';
 export { federatedSignIn, SignInFailed } from './web-sign-in.js';
+export { type WnsNotification, WnsStandIn, type WnsStandInOptions } from './wns.js';

@@ -73,6 +73,8 @@ export interface SessionInput {
   readonly client?: ClientKind;
   /** The device's application CSPs (apps.ts). */
   readonly apps?: AppCspHooks;
+  /** `UserAgentOrigin` header (MS-MDM 3.1.7.2): why the session started; sent when set. */
+  readonly userAgentOrigin?: string;
 }
 
 export interface SessionReport {
@@ -250,7 +252,11 @@ class DeviceSession {
       {
         method: 'POST',
         url: this.postUrl,
-        headers: { ...REQUEST_HEADERS, 'client-request-id': this.input.entDmId ?? '0' },
+        headers: {
+          ...REQUEST_HEADERS,
+          'client-request-id': this.input.entDmId ?? '0',
+          ...(this.input.userAgentOrigin !== undefined && { useragentorigin: this.input.userAgentOrigin }),
+        },
         body,
       },
       { drop },

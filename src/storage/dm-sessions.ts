@@ -73,6 +73,8 @@ export interface ExchangeSnapshot {
   readonly policyRevision: number;
   /** The device's last value of `inventoryNode`, when asked and reported. */
   readonly inventoryValue?: string;
+  /** The device's last reported value of `pushPfnNode`, when asked and reported. */
+  readonly pushPfn?: string;
 }
 
 export interface DeviceEventInput {
@@ -151,6 +153,8 @@ export interface DmSessionStore {
       readonly recentSince?: string;
       /** Also read the device's last reported value of this node (`inventoryValue`). */
       readonly inventoryNode?: string;
+      /** Also read the device's last reported push PFN (DMClient `Push/PFN`; `pushPfn`). */
+      readonly pushPfnNode?: string;
     },
   ): Promise<ExchangeSnapshot>;
   /** Applies everything one exchange produced; returns the session row id. */

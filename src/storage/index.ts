@@ -19,6 +19,7 @@ import type { DmSessionStore } from './dm-sessions.js';
 import type { DeviceEventStore } from './events.js';
 import type { InventoryStore } from './inventory.js';
 import type { PolicyStore } from './policies.js';
+import type { PushStore } from './push.js';
 import type { LoginThrottleStore } from './throttle.js';
 import type { TokenStore } from './tokens.js';
 import type { UserStore } from './users.js';
@@ -44,6 +45,7 @@ export interface Stores {
   readonly admins: AdminAccountStore;
   readonly apps: AppStore;
   readonly webhooks: WebhookOutbox;
+  readonly push: PushStore;
 }
 
 export interface Storage extends Stores {

@@ -18,6 +18,7 @@ import { addUser } from '../../src/enrollment/users.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
 import { startMdmServer } from '../../src/main.js';
 import type { EnrollmentCa } from '../../src/pki/ca.js';
+import type { PushService } from '../../src/push/service.js';
 import type { Storage } from '../../src/storage/index.js';
 import type { BackendName } from './backends.js';
 import { postgresTestUrl } from './backends.js';
@@ -31,6 +32,8 @@ export interface TestServer {
   readonly tlsCertPem: string | undefined;
   /** The server's own storage (same SQLite database). */
   readonly storage: Storage;
+  /** The server's WNS push service. */
+  readonly push: PushService;
   readonly config: Config;
   readonly dataDir: string;
   readonly certsDir: string;
@@ -59,6 +62,10 @@ export async function startTestServer(
     /** Reuse the folders of an earlier server (a restart). */
     readonly dataDir?: string;
     readonly certsDir?: string;
+    /** How often the server sends coalesced pushes that are due (default 1 s). */
+    readonly pushDueCheckMs?: number;
+    /** At most one push per device per this many ms (default 30 s). */
+    readonly pushCoalesceMs?: number;
   } = {},
 ): Promise<TestServer> {
   const root = mkdtempSync(join(tmpdir(), 'mdm-test-'));
@@ -83,6 +90,8 @@ export async function startTestServer(
   const server = await startMdmServer(config, {
     logger: options.logger ?? silentLogger(),
     warn: false,
+    ...(options.pushDueCheckMs && { pushDueCheckMs: options.pushDueCheckMs }),
+    ...(options.pushCoalesceMs && { pushCoalesceMs: options.pushCoalesceMs }),
     publicUrlForPort: (port, protocol) => `${protocol}://127.0.0.1:${port}`,
   });
   return {
@@ -90,6 +99,7 @@ export async function startTestServer(
     ca: server.ca,
     tlsCertPem: server.tls?.cert,
     storage: server.storage,
+    push: server.push,
     ready: server.ready,
     config: server.config,
     dataDir,

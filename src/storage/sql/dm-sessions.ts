@@ -67,14 +67,18 @@ const CERTIFICATE = `SELECT c.serial, c.device_id, c.status, c.not_before, c.not
 const CERTIFICATE_FROM = 'FROM certificates c JOIN enrollments e ON e.enrollment_id = c.enrollment_id';
 
 /** What the session engine needs of the device besides its queue, read beside the identity. */
-const FACTS = `(SELECT last_inventory_at FROM dm_checkins WHERE device_id = ?) AS last_inventory_at,
+const BASE_FACTS = `(SELECT last_inventory_at FROM dm_checkins WHERE device_id = ?) AS last_inventory_at,
   (SELECT MAX(revision) FROM policy_revisions) AS revision,
   (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS inventory_value`;
+/** With WNS push on: the PFN the device reported (DMClient CSP `Push/PFN`). */
+const PUSH_FACTS = `${BASE_FACTS},
+  (SELECT value FROM dm_inventory WHERE device_id = ? AND loc_uri = ?) AS push_pfn`;
 
 interface FactsRow {
   last_inventory_at: string | null;
   revision: number | null;
   inventory_value: string | null;
+  push_pfn?: string | null;
 }
 
 type Identity = { certificate?: PresentedCertificateRecord; digest?: DigestCredentials };
@@ -88,8 +92,15 @@ async function identityAndFacts(
   deviceId: string,
   lookup: IdentityLookup | undefined,
   inventoryNode: string,
+  pushPfnNode: string | undefined,
 ): Promise<{ identity: Identity; facts: FactsRow | undefined }> {
-  const factParams = [deviceId, deviceId, inventoryNode];
+  const FACTS = pushPfnNode === undefined ? BASE_FACTS : PUSH_FACTS;
+  const factParams = [
+    deviceId,
+    deviceId,
+    inventoryNode,
+    ...(pushPfnNode === undefined ? [] : [deviceId, pushPfnNode]),
+  ];
   const factsAlone = () => c.get<FactsRow>(`SELECT ${FACTS}`, factParams);
   if (!lookup) return { identity: {}, facts: await factsAlone() };
   if ('digest' in lookup) {
@@ -264,6 +275,7 @@ export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
           deviceId,
           options.identity,
           options.inventoryNode ?? '',
+          options.pushPfnNode,
         );
         // The device's active sessions, the message's own, and any that talked in the last minute
         // (a superseded session that may still be live carries its commands).
@@ -296,6 +308,7 @@ export function sqlDmSessionStore(db: SqlExecutor): DmSessionStore {
           ...(facts?.last_inventory_at && { lastInventoryAt: facts.last_inventory_at }),
           policyRevision: Number(facts?.revision ?? 0),
           ...(facts?.inventory_value != null && { inventoryValue: facts.inventory_value }),
+          ...(facts?.push_pfn != null && { pushPfn: facts.push_pfn }),
         };
       }),
     commitExchange: (w) => db.write((c) => commit(c, w)),

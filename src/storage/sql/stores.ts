@@ -13,6 +13,7 @@ import { sqlDeviceStore } from './devices.js';
 import { sqlDmSessionStore } from './dm-sessions.js';
 import { sqlCheckInStore, sqlDeviceEventStore, sqlInventoryStore } from './inventory.js';
 import { sqlPolicyStore } from './policies.js';
+import { sqlPushStore } from './push.js';
 import { sqlLoginThrottleStore } from './throttle.js';
 import { sqlTokenStore } from './tokens.js';
 import { sqlUserStore } from './users.js';
@@ -36,6 +37,7 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   admins: sqlAdminAccountStore,
   apps: sqlAppStore,
   webhooks: sqlWebhookOutbox,
+  push: sqlPushStore,
 };
 
 /**

@@ -7,6 +7,7 @@ import { migration003 } from './003_api.js';
 import { migration004 } from './004_admin_console.js';
 import { migration005 } from './005_apps.js';
 import { migration006 } from './006_webhooks.js';
+import { migration007 } from './007_device_push.js';
 
 export const postgresMigrations: readonly Migration[] = [
   migration001,
@@ -15,4 +16,5 @@ export const postgresMigrations: readonly Migration[] = [
   migration004,
   migration005,
   migration006,
+  migration007,
 ];

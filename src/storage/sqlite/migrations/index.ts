@@ -13,6 +13,7 @@ import { migration008 } from './008_api.js';
 import { migration009 } from './009_admin_console.js';
 import { migration010 } from './010_apps.js';
 import { migration011 } from './011_webhooks.js';
+import { migration012 } from './012_device_push.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   migration009,
   migration010,
   migration011,
+  migration012,
 ];
