@@ -277,7 +277,21 @@ export const ActionResult = z.strictObject({
   commandId: z.string().optional(),
   name: z.string().optional(),
   cancelledCommands: z.number().int().optional(),
-  push: z.enum(['sent', 'unavailable']).optional(),
+  /** `unavailable`: no WNS push configured; otherwise the push service's result for the device. */
+  push: z
+    .enum([
+      'sent',
+      'coalesced',
+      'failed',
+      'refused',
+      'no_channel',
+      'channel_gone',
+      'not_configured',
+      'unknown_device',
+      'not_enrolled',
+      'unavailable',
+    ])
+    .optional(),
   detail: z.string().optional(),
 });
 

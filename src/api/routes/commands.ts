@@ -51,16 +51,20 @@ export const commandRoutes: RouteDef[] = [
     body: CommandRequest,
     problems: [404, 409, 415],
     responses: { 201: { description: 'queued', schema: Queued } },
-    handler: async ({ storage, params, body, actor }) => {
-      const id = await queueAdminCommand(storage, {
-        deviceId: params.id,
-        command: body.command,
-        actor,
-        action: commandAction(body.command),
-        ...(body.priority !== undefined && { priority: body.priority }),
-        ...(body.tag !== undefined && { tag: body.tag }),
-        ...(body.expiresAt !== undefined && { expiresAt: new Date(body.expiresAt).toISOString() }),
-      }).catch(asProblem);
+    handler: async ({ storage, params, body, actor, deps }) => {
+      const id = await queueAdminCommand(
+        storage,
+        {
+          deviceId: params.id,
+          command: body.command,
+          actor,
+          action: commandAction(body.command),
+          ...(body.priority !== undefined && { priority: body.priority }),
+          ...(body.tag !== undefined && { tag: body.tag }),
+          ...(body.expiresAt !== undefined && { expiresAt: new Date(body.expiresAt).toISOString() }),
+        },
+        deps.push ? { push: deps.push } : {},
+      ).catch(asProblem);
       return { status: 201, body: { id }, headers: { Location: `/api/v1/commands/${id}` } };
     },
   }),

@@ -165,11 +165,11 @@ export const deviceRoutes: RouteDef[] = [
       }
       if (QUEUED_ACTIONS.includes(action)) {
         try {
-          const commandId = await queueDeviceAction(storage, {
-            deviceId: id,
-            action: action as DeviceAction,
-            actor,
-          });
+          const commandId = await queueDeviceAction(
+            storage,
+            { deviceId: id, action: action as DeviceAction, actor },
+            deps.push ? { push: deps.push } : {},
+          );
           return { status: 202, body: { action, deviceId: id, commandId } };
         } catch (err) {
           if (err instanceof AdminCommandError) throw new ApiProblem(409, err.message);
@@ -192,8 +192,20 @@ export const deviceRoutes: RouteDef[] = [
         });
         return { body: { action, deviceId: id, cancelledCommands: r!.cancelledCommands } };
       }
-      // sync: no push channel (WNS, MS-MDM 2.2.1 server-initiated session) is configured.
       if (device.status !== 'enrolled') throw new ApiProblem(409, `device ${id} is not enrolled`);
+      // sync: a WNS push asks the device for a session now (MS-MDM 2.2.1 server-initiated session).
+      if (deps.push?.enabled) {
+        const [outcome] = await deps.push.syncDevices([id], { actor });
+        return {
+          status: 202,
+          body: {
+            action,
+            deviceId: id,
+            push: outcome!.result,
+            ...(outcome!.error !== undefined && { detail: outcome!.error }),
+          },
+        };
+      }
       await storage.audit.record({
         actor,
         action: 'devices.sync',
