@@ -82,6 +82,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       tokenSecret: deps.tokenSecret,
       now: now(),
       throttle,
+      signInTokens: storage.signInTokens,
     });
 
   function choosePolicy(offered: readonly string[]): EnrollmentAuthPolicy {
@@ -193,25 +194,33 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       renewal,
     });
     try {
-      await storage.devices.recordEnrollment({
-        enrollmentId,
-        deviceId,
-        hwDevId: item('HWDevID') ?? null,
-        name: deviceName,
-        osEdition: item('OSEdition') ?? null,
-        osVersion: item('OSVersion') ?? null,
-        deviceType: item('DeviceType') ?? null,
-        locale: item('Locale') ?? null,
-        macs: [...new Set(contextValues(request.context, 'MAC'))],
-        enrollmentType: enrollmentType as EnrollmentType,
-        authPolicy: user.policy,
-        userUpn: user.upn,
-        providerId: config.providerId,
-        enrolledAt,
-        digest,
-        certificate: storedCertificate(certificate),
+      await storage.transaction(async (tx) => {
+        // A Federated sign-in token enrolls one device, once, on whichever instance sees it first.
+        const token = user.signInToken;
+        if (token && !(await tx.signInTokens.consume(token.jti, token.expiresAt, enrolledAt))) {
+          throw new EnrollmentFault('Authentication', 'sign-in token was already used; sign in again');
+        }
+        await tx.devices.recordEnrollment({
+          enrollmentId,
+          deviceId,
+          hwDevId: item('HWDevID') ?? null,
+          name: deviceName,
+          osEdition: item('OSEdition') ?? null,
+          osVersion: item('OSVersion') ?? null,
+          deviceType: item('DeviceType') ?? null,
+          locale: item('Locale') ?? null,
+          macs: [...new Set(contextValues(request.context, 'MAC'))],
+          enrollmentType: enrollmentType as EnrollmentType,
+          authPolicy: user.policy,
+          userUpn: user.upn,
+          providerId: config.providerId,
+          enrolledAt,
+          digest,
+          certificate: storedCertificate(certificate),
+        });
       });
     } catch (err) {
+      if (err instanceof EnrollmentFault) throw err;
       throw new EnrollmentFault('EnrollmentServer', 'could not record the enrollment', undefined, { err });
     }
     return { provisioningDoc, deviceId, certificate };

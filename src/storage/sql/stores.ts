@@ -11,6 +11,7 @@ import { sqlDeviceStore } from './devices.js';
 import { sqlDmSessionStore } from './dm-sessions.js';
 import { sqlCheckInStore, sqlDeviceEventStore, sqlInventoryStore } from './inventory.js';
 import { sqlPolicyStore } from './policies.js';
+import { sqlSignInTokenStore } from './signin-tokens.js';
 import { sqlLoginThrottleStore } from './throttle.js';
 import { sqlTokenStore } from './tokens.js';
 import { sqlUserStore } from './users.js';
@@ -30,11 +31,12 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   events: sqlDeviceEventStore,
   audit: sqlAuditLog,
   loginThrottle: sqlLoginThrottleStore,
+  signInTokens: sqlSignInTokenStore,
 };
 
 /**
  * Adds every store over `db` to `target`, each built on first use (an exchange's transaction
- * touches a few of them; building all fourteen for each one is wasted work on the hot path).
+ * touches a few of them; building all fifteen for each one is wasted work on the hot path).
  */
 export function withSqlStores(target: Omit<Storage, keyof Stores>, db: SqlExecutor): Storage {
   for (const key of Object.keys(FACTORIES) as (keyof Stores)[]) {
