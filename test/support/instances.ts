@@ -76,30 +76,46 @@ export async function startInstance(flags: Record<string, unknown>): Promise<Ins
 
 /**
  * A device transport that sends each request to the next of `origins` in turn (a round-robin load
- * balancer with no affinity), keeping the path and query the server handed out. `hits[i]` counts
- * the requests origin i received.
+ * balancer with no affinity), keeping the path and query the server handed out. `origins` may be
+ * changed while it runs (an instance taken out of the rotation); `hits[origin]` counts requests.
  */
 export function roundRobinTransport(
-  origins: readonly string[],
-  hits: number[] = origins.map(() => 0),
-): { factory: (tls: TlsOptions) => Transport; hits: number[] } {
+  origins: string[],
+  onSend?: (origin: string) => void,
+): {
+  factory: (tls: TlsOptions) => Transport;
+  hits: number[];
+  byOrigin: Map<string, number>;
+} {
   let turn = 0;
+  const byOrigin = new Map<string, number>();
+  const hits = origins.map(() => 0);
   return {
     hits,
+    byOrigin,
     factory(tls) {
-      const inner = origins.map(() => httpTransport(tls));
+      const inner = new Map<string, Transport>();
       return {
         send(request: HttpRequestOut, options?: SendOptions) {
           const i = turn++ % origins.length;
-          hits[i]!++;
+          const origin = origins[i]!;
+          if (hits[i] !== undefined) hits[i]++;
+          byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + 1);
+          onSend?.(origin);
+          let transport = inner.get(origin);
+          if (!transport) {
+            transport = httpTransport(tls);
+            inner.set(origin, transport);
+          }
           const url = new URL(request.url);
-          const target = new URL(origins[i]!);
+          const target = new URL(origin);
           url.protocol = target.protocol;
           url.host = target.host;
-          return inner[i]!.send({ ...request, url: url.toString() }, options);
+          return transport.send({ ...request, url: url.toString() }, options);
         },
         close() {
-          for (const t of inner) t.close();
+          for (const t of inner.values()) t.close();
+          inner.clear();
         },
       };
     },
