@@ -8,10 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { main } from '../../src/cli/index.js';
+import { startSessionPruning } from '../../src/dm/retention.js';
 import { addUser } from '../../src/enrollment/users.js';
+import { silentLogger } from '../../src/logger.js';
 import { VirtualDevice } from '../../src/simulator/device.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import type { Storage } from '../../src/storage/index.js';
@@ -166,58 +169,65 @@ describe.skipIf(!postgresAvailable())(
       device.close();
     });
 
-    it('serialises two sessions of one device sent at once to the two instances: each command runs once', async () => {
-      const { device } = await enrolledDevice('twin-1');
-      expect((await device.checkIn()).ok).toBe(true);
-      const deviceId = device.profile.deviceId;
-      // The same device on a second connection (a retry after a timeout), pinned to the other instance.
-      const snap = device.snapshot();
-      const pinned = (origin: string) => roundRobinTransport([origin]).factory;
-      const first = VirtualDevice.restore(snap, {
-        catalog: defaultCatalog(),
-        tls: { ca: a.tlsCertPem },
-        transport: pinned(a.url),
-        faults: { delayMs: 150 },
-      });
-      const second = VirtualDevice.restore(
-        { ...snap, sessionNumber: snap.sessionNumber + 1 },
-        {
+    it.each([
+      ['two instances', 'twin-1', () => [a.url, b.url]],
+      ['two connections to one instance', 'twin-2', () => [a.url, a.url]],
+    ] as const)(
+      'serialises two sessions of one device sent at once over %s: each command runs once',
+      async (_, seed, pair) => {
+        const [firstOrigin, secondOrigin] = pair();
+        const { device } = await enrolledDevice(seed);
+        expect((await device.checkIn()).ok).toBe(true);
+        const deviceId = device.profile.deviceId;
+        // The same device on a second connection (a retry after a timeout), pinned to the other instance.
+        const snap = device.snapshot();
+        const pinned = (origin: string) => roundRobinTransport([origin]).factory;
+        const first = VirtualDevice.restore(snap, {
           catalog: defaultCatalog(),
           tls: { ca: a.tlsCertPem },
-          transport: pinned(b.url),
+          transport: pinned(firstOrigin),
           faults: { delayMs: 150 },
-        },
-      );
-      const ids: string[] = [];
-      for (const target of GETS.slice(0, 4)) {
+        });
+        const second = VirtualDevice.restore(
+          { ...snap, sessionNumber: snap.sessionNumber + 1 },
+          {
+            catalog: defaultCatalog(),
+            tls: { ca: a.tlsCertPem },
+            transport: pinned(secondOrigin),
+            faults: { delayMs: 150 },
+          },
+        );
+        const ids: string[] = [];
+        for (const target of GETS.slice(0, 4)) {
+          ids.push(
+            await storage.commands.enqueue({
+              deviceId,
+              command: { verb: 'Get', items: [{ target }] },
+              origin: 'admin',
+            }),
+          );
+        }
         ids.push(
           await storage.commands.enqueue({
             deviceId,
-            command: { verb: 'Get', items: [{ target }] },
+            command: { verb: 'Exec', items: [{ target: './Device/Vendor/MSFT/Reboot/RebootNow' }] },
             origin: 'admin',
           }),
         );
-      }
-      ids.push(
-        await storage.commands.enqueue({
-          deviceId,
-          command: { verb: 'Exec', items: [{ target: './Device/Vendor/MSFT/Reboot/RebootNow' }] },
-          origin: 'admin',
-        }),
-      );
-      const [r1, r2] = await Promise.all([first.checkIn(), second.checkIn()]);
-      expect(r1.ok).toBe(true);
-      expect(r2.ok).toBe(true);
-      const executed = countBy([...r1.outcomes, ...r2.outcomes].map((o) => o.targetRef));
-      for (const target of [...GETS.slice(0, 4), './Device/Vendor/MSFT/Reboot/RebootNow']) {
-        expect(executed[target]).toBe(1);
-      }
-      expect([...r1.effects, ...r2.effects].filter((e) => e === 'reboot')).toHaveLength(1);
-      for (const id of ids) await expectAnsweredOnce(id);
-      first.close();
-      second.close();
-      device.close();
-    });
+        const [r1, r2] = await Promise.all([first.checkIn(), second.checkIn()]);
+        expect(r1.ok).toBe(true);
+        expect(r2.ok).toBe(true);
+        const executed = countBy([...r1.outcomes, ...r2.outcomes].map((o) => o.targetRef));
+        for (const target of [...GETS.slice(0, 4), './Device/Vendor/MSFT/Reboot/RebootNow']) {
+          expect(executed[target]).toBe(1);
+        }
+        expect([...r1.effects, ...r2.effects].filter((e) => e === 'reboot')).toHaveLength(1);
+        for (const id of ids) await expectAnsweredOnce(id);
+        first.close();
+        second.close();
+        device.close();
+      },
+    );
 
     it('delivers a command queued through one instance through the other, exactly once', async () => {
       const { device } = await enrolledDevice('relay-1');
@@ -335,6 +345,60 @@ describe.skipIf(!postgresAvailable())(
       expect((await device.checkIn()).ok).toBe(true);
       expect(await setting()).toMatchObject({ state: 'verified', desiredValue: '1' });
       device.close();
+    });
+
+    it('runs a fleet-wide job on one instance at a time: session pruning waits for the job lock', async () => {
+      const { device } = await enrolledDevice('prune-1');
+      for (let i = 0; i < 3; i++) expect((await device.checkIn()).ok).toBe(true);
+      device.close();
+      const admin = new pg.Client({ connectionString: databaseUrl });
+      await admin.connect();
+      const closed = async () =>
+        Number(
+          (await admin.query("SELECT count(*) AS n FROM dm_sessions WHERE status = 'closed'")).rows[0].n,
+        );
+      const other = openStorage({ databaseUrl, dataDir: root, databasePoolSize: 2 }, { role: 'server' });
+      const pruner = (s: Storage) =>
+        startSessionPruning({
+          storage: s,
+          retentionDays: 0,
+          logger: silentLogger(),
+          now: () => new Date(Date.now() + 60_000),
+        });
+      const mine = pruner(storage);
+      const theirs = pruner(other);
+      try {
+        const before = await closed();
+        expect(before).toBeGreaterThan(0);
+        // Another instance is in the middle of the job: this one skips it.
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let locked!: () => void;
+        const lockTaken = new Promise<void>((resolve) => {
+          locked = resolve;
+        });
+        const holder = other.transaction(async (tx) => {
+          expect(await tx.tryJobLock('session-pruning')).toBe(true);
+          locked();
+          await held;
+        });
+        await lockTaken;
+        expect(await mine.runOnce()).toEqual({ sessions: 0 });
+        expect(await closed()).toBe(before);
+        release();
+        await holder;
+        // Both at once: the sessions are pruned once in all.
+        const [x, y] = await Promise.all([mine.runOnce(), theirs.runOnce()]);
+        expect(x.sessions + y.sessions).toBe(before);
+        expect(await closed()).toBe(0);
+      } finally {
+        mine.stop();
+        theirs.stop();
+        await other.close();
+        await admin.end();
+      }
     });
   },
 );
