@@ -89,7 +89,7 @@ describe.skipIf(!postgresAvailable())(
       origins.push(a.url, b.url);
       storage = openStorage({ databaseUrl, dataDir: root, databasePoolSize: 3 }, { role: 'cli' });
       await addUser(storage.users, USER, PASSWORD);
-    }, 90_000);
+    }, 180_000);
     afterAll(async () => {
       await Promise.all([a?.kill(), b?.stop()]);
       await storage?.close();

@@ -80,7 +80,7 @@ describe.skipIf(!postgresAvailable())(
         configFile,
         `dataDir: ${join(root, 'cli')}\ncertsDir: ${shared.certsDir}\ndatabaseUrl: ${databaseUrl}\npolicyDir: ${policyDir}\n`,
       );
-    }, 60_000);
+    }, 180_000);
     afterAll(async () => {
       await Promise.all([a?.stop(), b?.stop()]);
       await storage?.close();
