@@ -29,6 +29,10 @@ export interface BenchOptions {
   readonly keep: boolean;
   /** Report the server's SQL statements per session by statement text. */
   readonly countStatements: boolean;
+  /** `postgres`: also run the proxy-mode check-ins on a throwaway PostgreSQL (bench/postgres.ts). */
+  readonly storage: 'sqlite' | 'postgres';
+  /** Server processes on the PostgreSQL database, behind a round-robin TCP balancer. */
+  readonly instances: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -47,6 +51,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --profile              write a CPU profile of the server (proxy mode) to the results folder
   --keep                 keep the temporary database and certificates
   --count-statements     list the server's SQL statements per session by statement text (proxy mode)
+  --storage postgres     also run the proxy-mode check-ins on a throwaway PostgreSQL copy of the database
+                         (needs the PostgreSQL server binaries) and print them beside SQLite's
+  --instances N          server processes on PostgreSQL, behind a round-robin TCP balancer (default 1)
 Quick CI smoke: npm run bench -- --devices 200 --seconds 2`;
 
 function positive(name: string, value: string | undefined, fallback: number, min = 1): number {
@@ -54,6 +61,12 @@ function positive(name: string, value: string | undefined, fallback: number, min
   const n = Number(value);
   if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, not ${value}`);
   return n;
+}
+
+function storageOption(value: string | undefined): 'sqlite' | 'postgres' {
+  if (value === undefined || value === 'sqlite') return 'sqlite';
+  if (value === 'postgres') return 'postgres';
+  throw new Error(`--storage: unknown storage ${value} (sqlite, postgres)`);
 }
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
@@ -74,6 +87,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       profile: { type: 'boolean' },
       keep: { type: 'boolean' },
       'count-statements': { type: 'boolean' },
+      storage: { type: 'string' },
+      instances: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -99,5 +114,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     profile: values.profile ?? false,
     keep: values.keep ?? false,
     countStatements: values['count-statements'] ?? false,
+    storage: storageOption(values.storage),
+    instances: Math.floor(positive('instances', values.instances, 1)),
   };
 }

@@ -10,6 +10,7 @@ import {
   openSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +27,13 @@ import type { IssuedPoolCertificate, IssueRequest } from './issue-certs.js';
 import type { CheckinJob, CheckinResult, HandshakeResult, Target } from './load.js';
 import type { LoadJob } from './load-generator.js';
 import { type BenchOptions, parseBenchOptions, USAGE } from './options.js';
+import {
+  formatSideBySide,
+  type PostgresDatabase,
+  type PostgresRun,
+  preparePostgres,
+  startBalancer,
+} from './postgres.js';
 import { preloadDatabase } from './preload.js';
 import { ask, forkBench, isEntryPoint, nextMessage, stopChild } from './process.js';
 import { buildReport, cpuMsPerSession, formatReport, type ModeResult, writeResults } from './report.js';
@@ -248,6 +256,48 @@ async function runFloorSqlite(
   }
 }
 
+/** Proxy-mode check-ins on PostgreSQL with `o.instances` server processes behind a TCP balancer. */
+async function runPostgresMode(
+  ctx: RunContext,
+  devices: BenchDevice[],
+  db: PostgresDatabase,
+): Promise<PostgresRun> {
+  const { o } = ctx;
+  const servers: ServerHandle[] = [];
+  try {
+    // One after another: each adds the bench user when it is missing.
+    for (let i = 0; i < o.instances; i++) {
+      const server = await startServer(
+        { ...serverFlags(ctx.dataDir, ctx.certsDir, false), databaseUrl: db.url },
+        ctx.logFd,
+        [],
+      );
+      ctx.children.push(server.child);
+      servers.push(server);
+    }
+    const balancer = await startBalancer(servers.map((s) => s.target));
+    try {
+      log(
+        `PostgreSQL: ${o.instances} server(s) behind 127.0.0.1:${balancer.target.port}, ${o.concurrency} concurrent sessions`,
+      );
+      await Promise.all(servers.map((s) => stats(s, true)));
+      const checkins = await run<CheckinResult>(
+        ctx.loader,
+        checkinJob(o, balancer.target, `http://127.0.0.1:${balancer.target.port}`, 'proxy', devices, {
+          certHeader: CERT_HEADER,
+        }),
+      );
+      const serverStats = await Promise.all(servers.map((s) => stats(s, true)));
+      log(`PostgreSQL: ${checkins.sessionsPerSec} sessions/s, p99 ${checkins.latency.p99Ms} ms`);
+      return { instances: o.instances, checkins, servers: serverStats };
+    } finally {
+      balancer.server.close();
+    }
+  } finally {
+    await Promise.all(servers.map((s) => stopChild(s.child)));
+  }
+}
+
 /**
  * TLS mode. Handshakes first: the full-handshake run leaves the devices it reaches a session
  * ticket, as their previous check-in would have, so the check-in run resumes where one exists.
@@ -297,6 +347,7 @@ export async function runBenchmark(o: BenchOptions): Promise<void> {
   const logPath = join(RESULTS_DIR, `server-${stamp}.log`);
   const logFd = openSync(logPath, 'a');
   const children: ChildProcess[] = [];
+  let postgresDb: PostgresDatabase | undefined;
   try {
     const file = sqliteFile(loadConfig({ env: {}, flags: serverFlags(dataDir, certsDir, false) }));
     loadOrCreateCa({ certsDir });
@@ -315,6 +366,8 @@ export async function runBenchmark(o: BenchOptions): Promise<void> {
     // The SQLite floors run on their own copies of the pre-loaded database (fresh queues).
     const floorFiles = { group: join(root, 'floor-group.sqlite'), single: join(root, 'floor-single.sqlite') };
     if (o.modes.includes('proxy')) for (const f of Object.values(floorFiles)) copyFileSync(file, f);
+    // PostgreSQL gets a copy of the pre-loaded database before any run changes it.
+    if (o.storage === 'postgres') postgresDb = await preparePostgres(file, log);
     log(
       `pre-load: ${Math.round(pre.insertMs)} ms inserting; ${Math.round(pre.issueMs)} ms issuing certificates in parallel; ` +
         `${Math.round(pre.totalMs)} ms in all`,
@@ -336,6 +389,7 @@ export async function runBenchmark(o: BenchOptions): Promise<void> {
     const floorSqliteSingle = proxy
       ? await runFloorSqlite(ctx, proxyPool, floorFiles.single, false)
       : undefined;
+    const postgres = postgresDb ? await runPostgresMode(ctx, proxyPool, postgresDb) : undefined;
     const tls = o.modes.includes('tls') ? await runTlsMode(ctx, tlsPool) : undefined;
     await stopChild(loader);
 
@@ -359,8 +413,17 @@ export async function runBenchmark(o: BenchOptions): Promise<void> {
     process.stdout.write(
       `\n${formatReport(report)}\n\nJSON: ${jsonPath}\nSVG:  ${svgPath}\nServer log: ${logPath}\n`,
     );
+    if (postgres) {
+      const pgJson = jsonPath.replace(/(\.json)?$/, '-postgres.json');
+      writeFileSync(
+        pgJson,
+        `${JSON.stringify({ sqlite: proxy && { checkins: proxy.checkins, server: proxy.server }, postgres }, null, 2)}\n`,
+      );
+      process.stdout.write(`\n${formatSideBySide(proxy, postgres)}\n\nJSON (PostgreSQL): ${pgJson}\n`);
+    }
     if (o.profile) process.stdout.write(`CPU profile: ${join(RESULTS_DIR, 'profiles')}\n`);
   } finally {
+    postgresDb?.cluster.stop();
     await Promise.all(children.map((c) => stopChild(c, 2000)));
     closeSync(logFd);
     if (o.keep) log(`kept ${root}`);

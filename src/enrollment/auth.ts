@@ -6,14 +6,17 @@ import { decodeBase64 } from '../codec/soap/envelope.js';
 import { EnrollmentFault } from '../codec/soap/faults.js';
 import { VALUE_TYPES } from '../codec/soap/namespaces.js';
 import type { EnrollmentAuthPolicy } from '../storage/devices.js';
+import type { SignInTokenStore } from '../storage/signin-tokens.js';
 import type { UserStore } from '../storage/users.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { DUMMY_HASH_PROMISE, verifyPassword } from './passwords.js';
-import { verifySignInToken } from './tokens.js';
+import { readSignInToken, type SignInToken } from './tokens.js';
 
 export interface AuthenticatedUser {
   readonly upn: string;
   readonly policy: EnrollmentAuthPolicy;
+  /** The Federated sign-in token that authenticated the request (spent by the enrollment it makes). */
+  readonly signInToken?: SignInToken;
 }
 
 export interface AuthOptions {
@@ -22,6 +25,8 @@ export interface AuthOptions {
   readonly tokenSecret: Buffer;
   readonly now: Date;
   readonly throttle?: LoginThrottle;
+  /** Sign-in tokens already spent on an enrollment: refused. */
+  readonly signInTokens?: SignInTokenStore;
 }
 
 /**
@@ -65,10 +70,13 @@ export async function authenticate(token: SecurityToken, options: AuthOptions): 
     if (!enabled('Federated'))
       throw new EnrollmentFault('Authentication', 'Federated authentication is disabled');
     const decoded = decodeBase64(token.value);
-    const upn = decoded && verifySignInToken(options.tokenSecret, decoded.toString('utf8'), options.now);
-    const user = upn ? await options.users.getUser(upn) : undefined;
-    if (!user) throw new EnrollmentFault('Authentication', 'sign-in token is invalid or expired');
-    return { upn: user.upn, policy: 'Federated' };
+    const signIn = decoded && readSignInToken(options.tokenSecret, decoded.toString('utf8'), options.now);
+    const user = signIn ? await options.users.getUser(signIn.upn) : undefined;
+    if (!signIn || !user) throw new EnrollmentFault('Authentication', 'sign-in token is invalid or expired');
+    if (await options.signInTokens?.isUsed(signIn.jti)) {
+      throw new EnrollmentFault('Authentication', 'sign-in token was already used; sign in again');
+    }
+    return { upn: user.upn, policy: 'Federated', signInToken: signIn };
   }
   if (token.kind === 'binary' && token.valueType === VALUE_TYPES.entraJwt) {
     throw new EnrollmentFault('Authentication', 'Entra ID tokens are not supported by this server');

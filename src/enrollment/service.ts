@@ -85,6 +85,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       tokenSecret: deps.tokenSecret,
       now: now(),
       throttle,
+      signInTokens: storage.signInTokens,
     });
 
   function choosePolicy(offered: readonly string[]): EnrollmentAuthPolicy {
@@ -197,6 +198,11 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
     });
     try {
       await storage.transaction(async (tx) => {
+        // A Federated sign-in token enrolls one device, once, on whichever instance sees it first.
+        const token = user.signInToken;
+        if (token && !(await tx.signInTokens.consume(token.jti, token.expiresAt, enrolledAt))) {
+          throw new EnrollmentFault('Authentication', 'sign-in token was already used; sign in again');
+        }
         await tx.devices.recordEnrollment({
           enrollmentId,
           deviceId,
@@ -224,6 +230,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
         });
       });
     } catch (err) {
+      if (err instanceof EnrollmentFault) throw err;
       throw new EnrollmentFault('EnrollmentServer', 'could not record the enrollment', undefined, { err });
     }
     return { provisioningDoc, deviceId, certificate };

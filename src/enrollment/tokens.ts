@@ -28,8 +28,20 @@ export function createSignInToken(secret: Buffer, upn: string, ttlSeconds: numbe
   return `${body}.${mac(secret, body)}`;
 }
 
+/** A valid, unexpired sign-in token: its user, its id and when it expires. */
+export interface SignInToken {
+  readonly upn: string;
+  readonly jti: string;
+  readonly expiresAt: string;
+}
+
 /** The UPN in a valid, unexpired token; undefined otherwise. */
 export function verifySignInToken(secret: Buffer, token: string, now = new Date()): string | undefined {
+  return readSignInToken(secret, token, now)?.upn;
+}
+
+/** The contents of a valid, unexpired token; undefined otherwise. */
+export function readSignInToken(secret: Buffer, token: string, now = new Date()): SignInToken | undefined {
   const dot = token.indexOf('.');
   if (dot <= 0) return undefined;
   const body = token.slice(0, dot);
@@ -42,11 +54,16 @@ export function verifySignInToken(secret: Buffer, token: string, now = new Date(
   } catch {
     return undefined;
   }
-  if (payload.aud !== AUDIENCE || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') {
+  if (
+    payload.aud !== AUDIENCE ||
+    typeof payload.sub !== 'string' ||
+    typeof payload.exp !== 'number' ||
+    typeof payload.jti !== 'string'
+  ) {
     return undefined;
   }
   if (payload.exp * 1000 < now.getTime()) return undefined;
-  return payload.sub;
+  return { upn: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000).toISOString() };
 }
 
 function mac(secret: Buffer, body: string): string {

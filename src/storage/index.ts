@@ -20,6 +20,7 @@ import type { DeviceEventStore } from './events.js';
 import type { InventoryStore } from './inventory.js';
 import type { PolicyStore } from './policies.js';
 import type { PushStore } from './push.js';
+import type { SignInTokenStore } from './signin-tokens.js';
 import type { LoginThrottleStore } from './throttle.js';
 import type { TokenStore } from './tokens.js';
 import type { UserStore } from './users.js';
@@ -46,6 +47,7 @@ export interface Stores {
   readonly apps: AppStore;
   readonly webhooks: WebhookOutbox;
   readonly push: PushStore;
+  readonly signInTokens: SignInTokenStore;
 }
 
 export interface Storage extends Stores {

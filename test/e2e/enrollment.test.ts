@@ -276,6 +276,32 @@ describeBackends('enrollment end to end', (backend) => {
       });
     });
 
+    it('a sign-in token enrolls one device once: a second enrollment with it is refused', async () => {
+      const discovery = await discover(server.url, { email: USER, authPolicies: ['Federated'] });
+      const token = await federatedSignIn(discovery.authenticationUrl!, USER, PASSWORD);
+      const first = await enrollDevice({
+        url: server.url,
+        credentials: { kind: 'federated', token },
+        email: USER,
+      });
+      expect(await server.storage.devices.getDevice(first.deviceId)).toMatchObject({
+        authPolicy: 'Federated',
+      });
+      const again = enrollDevice({ url: server.url, credentials: { kind: 'federated', token }, email: USER });
+      await expect(again).rejects.toMatchObject({
+        status: 500,
+        fault: { subcode: 's:Authentication', reason: expect.stringMatching(/already used/) },
+      });
+      // A fresh sign-in enrolls again.
+      const next = await federatedSignIn(discovery.authenticationUrl!, USER, PASSWORD);
+      const second = await enrollDevice({
+        url: server.url,
+        credentials: { kind: 'federated', token: next },
+        email: USER,
+      });
+      expect(second.deviceId).not.toBe(first.deviceId);
+    });
+
     it('the sign-in page refuses a wrong password and a non-Windows appru', async () => {
       const url = `${server.url}/EnrollmentServer/Auth`;
       await expect(federatedSignIn(url, USER, 'wrong')).rejects.toThrow(/sign-in failed/);

@@ -679,6 +679,23 @@ export function describeStorage(name: string, factory: StorageFactory): void {
       });
     });
 
+    describe('signInTokens', () => {
+      it('spends a token once, even when two callers race, and forgets expired ones', async () => {
+        const at = '2026-03-01T10:00:00.000Z';
+        const results = await Promise.all([
+          storage.signInTokens.consume('jti-1', '2026-03-01T10:10:00.000Z', at),
+          storage.signInTokens.consume('jti-1', '2026-03-01T10:10:00.000Z', at),
+        ]);
+        expect(results.sort()).toEqual([false, true]);
+        expect(await storage.signInTokens.isUsed('jti-1')).toBe(true);
+        expect(await storage.signInTokens.isUsed('jti-2')).toBe(false);
+        expect(
+          await storage.signInTokens.consume('jti-2', '2026-03-01T10:20:00.000Z', '2026-03-01T10:11:00.000Z'),
+        ).toBe(true);
+        expect(await storage.signInTokens.isUsed('jti-1')).toBe(false);
+      });
+    });
+
     describe('transactions', () => {
       const actions = async () => (await storage.audit.list({})).map((e) => e.action).sort();
 

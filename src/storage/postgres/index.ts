@@ -158,12 +158,21 @@ export function openPostgresStorage(options: PostgresOptions): Storage {
       throw mapError(err);
     }
     let broken: Error | undefined;
+    // A checked-out connection the server ends between two statements (a restart, an admin
+    // terminating it) emits 'error' with no query to fail: without a listener that kills the
+    // process. The next statement on it fails and the connection is discarded on release.
+    const lost = (err: Error) => {
+      broken ??= err;
+      logger?.warn({ err: err.message }, 'database connection lost');
+    };
+    client.on('error', lost);
     try {
       return await work(client);
     } catch (err) {
-      if (unavailable(err)) broken = err as Error;
+      if (unavailable(err)) broken ??= err as Error;
       throw mapError(err);
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }

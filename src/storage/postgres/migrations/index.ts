@@ -8,6 +8,7 @@ import { migration004 } from './004_admin_console.js';
 import { migration005 } from './005_apps.js';
 import { migration006 } from './006_webhooks.js';
 import { migration007 } from './007_device_push.js';
+import { migration008 } from './008_signin_tokens.js';
 
 export const postgresMigrations: readonly Migration[] = [
   migration001,
@@ -17,4 +18,5 @@ export const postgresMigrations: readonly Migration[] = [
   migration005,
   migration006,
   migration007,
+  migration008,
 ];

@@ -14,6 +14,7 @@ import { migration009 } from './009_admin_console.js';
 import { migration010 } from './010_apps.js';
 import { migration011 } from './011_webhooks.js';
 import { migration012 } from './012_device_push.js';
+import { migration013 } from './013_signin_tokens.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   migration010,
   migration011,
   migration012,
+  migration013,
 ];
