@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCatalog } from './catalog/catalog.js';
-import { type Config, ConfigError, loadConfig, publicHost } from './config.js';
+import { type Config, ConfigError, loadConfig, publicBase, publicHost } from './config.js';
 import { startSessionPruning } from './dm/retention.js';
 import { loadOrCreateTokenSecret } from './enrollment/tokens.js';
 import { createRequestHandler, type RequestHandler } from './http/app.js';
@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { type EnrollmentCa, loadOrCreateCa } from './pki/ca.js';
 import { loadOrCreateTls, type TlsMaterial } from './pki/tls.js';
 import { createPolicyRuntime } from './policy/runtime.js';
+import { createScepService, loadScepCa, type ScepCa } from './scep/service.js';
 import type { Storage } from './storage/index.js';
 import { describeDatabase, openStorage } from './storage/open.js';
 
@@ -32,6 +33,8 @@ export interface MdmServer {
   readonly url: string;
   readonly port: number;
   readonly ca: EnrollmentCa;
+  /** Issuing CA of the SCEP endpoint. */
+  readonly scepCa: ScepCa;
   readonly tls: TlsMaterial | undefined;
   readonly storage: Storage;
   /** Resolves when the database is reachable and the start-up work (policy folder) is done. */
@@ -53,6 +56,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
           tlsKey: initial.tlsKey,
         })
       : undefined;
+    const scepCa = loadScepCa(initial);
     const tokenSecret = loadOrCreateTokenSecret(initial.dataDir, initial.tokenSecret);
     // Policy delivery and compliance: hooks into every OMA-DM session.
     const policy = createPolicyRuntime({ config: initial, storage, logger });
@@ -76,6 +80,12 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       tokenSecret,
       dmHooks: policy.dmHooks,
       catalog: defaultCatalog,
+      scep: createScepService({
+        storage,
+        ca: scepCa,
+        logger,
+        crlUrl: `${publicBase(config)}${config.scepPath}/crl`,
+      }),
     });
     // Finished OMA-DM sessions are pruned on a timer, off the request path, by one instance at a time.
     const pruning = startSessionPruning({
@@ -98,6 +108,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       url,
       port: listener.port,
       ca,
+      scepCa,
       tls,
       storage,
       ready: startup.done,

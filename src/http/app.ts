@@ -8,6 +8,8 @@ import type { DmHooks } from '../dm/hooks.js';
 import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
 import { createServerMetrics, type ServerMetrics } from '../reporting/metrics.js';
+import { scepRoutes } from '../scep/routes.js';
+import type { ScepService } from '../scep/service.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { Storage } from '../storage/index.js';
 import { adminRoutes } from './admin-routes.js';
@@ -36,12 +38,14 @@ export interface AppDeps {
   readonly dmHooks?: DmHooks;
   /** `/metrics` and the counters the session engine feeds (default: a registry of its own). */
   readonly metrics?: ServerMetrics;
+  /** SCEP server (RFC 8894) at `config.scepPath`; absent = no SCEP endpoint. */
+  readonly scep?: ScepService;
 }
 
 export type RouteModule = (deps: AppDeps) => Router;
 
 /** Mounted in order. */
-export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [enrollmentRoutes, adminRoutes, scepRoutes];
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -17,6 +17,7 @@ import type { DmSessionStore } from './dm-sessions.js';
 import type { DeviceEventStore } from './events.js';
 import type { InventoryStore } from './inventory.js';
 import type { PolicyStore } from './policies.js';
+import type { ScepStore } from './scep.js';
 import type { LoginThrottleStore } from './throttle.js';
 import type { TokenStore } from './tokens.js';
 import type { UserStore } from './users.js';
@@ -38,6 +39,7 @@ export interface Stores {
   readonly events: DeviceEventStore;
   readonly audit: AuditLog;
   readonly loginThrottle: LoginThrottleStore;
+  readonly scep: ScepStore;
 }
 
 export interface Storage extends Stores {

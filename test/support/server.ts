@@ -18,6 +18,7 @@ import { addUser } from '../../src/enrollment/users.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
 import { startMdmServer } from '../../src/main.js';
 import type { EnrollmentCa } from '../../src/pki/ca.js';
+import type { ScepCa } from '../../src/scep/service.js';
 import type { Storage } from '../../src/storage/index.js';
 import type { BackendName } from './backends.js';
 import { postgresTestUrl } from './backends.js';
@@ -27,6 +28,8 @@ export interface TestServer {
   readonly url: string;
   /** The enrollment CA (device certificates chain to `ca.certificate`). */
   readonly ca: EnrollmentCa;
+  /** The SCEP issuing CA. */
+  readonly scepCa: ScepCa;
   /** PEM of the server's TLS certificate, for clients that verify the server (undefined with `tls: false`). */
   readonly tlsCertPem: string | undefined;
   /** The server's own storage (same SQLite database). */
@@ -88,6 +91,7 @@ export async function startTestServer(
   return {
     url: server.config.publicUrl.replace(/\/+$/, ''),
     ca: server.ca,
+    scepCa: server.scepCa,
     tlsCertPem: server.tls?.cert,
     storage: server.storage,
     ready: server.ready,

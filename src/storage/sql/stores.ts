@@ -11,6 +11,7 @@ import { sqlDeviceStore } from './devices.js';
 import { sqlDmSessionStore } from './dm-sessions.js';
 import { sqlCheckInStore, sqlDeviceEventStore, sqlInventoryStore } from './inventory.js';
 import { sqlPolicyStore } from './policies.js';
+import { sqlScepStore } from './scep.js';
 import { sqlLoginThrottleStore } from './throttle.js';
 import { sqlTokenStore } from './tokens.js';
 import { sqlUserStore } from './users.js';
@@ -30,6 +31,7 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   events: sqlDeviceEventStore,
   audit: sqlAuditLog,
   loginThrottle: sqlLoginThrottleStore,
+  scep: sqlScepStore,
 };
 
 /**
