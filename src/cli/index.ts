@@ -5,6 +5,7 @@ import { ConfigError } from '../config.js';
 import { registerAudit } from './audit.js';
 import { registerCa } from './ca.js';
 import { registerCatalog } from './catalog.js';
+import { registerCertificates } from './certificates.js';
 import { registerCommands } from './commands.js';
 import { registerDb } from './db.js';
 import { registerDevices } from './devices.js';
@@ -28,6 +29,7 @@ const groups: RegisterCommands[] = [
   registerCommands,
   registerAudit,
   registerCa,
+  registerCertificates,
   registerDb,
   registerCatalog,
   registerPolicy,

@@ -8,6 +8,7 @@ import { complianceReport, deviceComplianceReport, policyStatusReport } from '..
 import { complianceCsv } from '../reporting/csv.js';
 import { createServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
+import { SCEP_CERTIFICATE_STATUSES, type ScepCertificateStatus } from '../storage/scep.js';
 import type { AppDeps } from './app.js';
 import { clientErrorStatus } from './errors.js';
 import { RETRY_AFTER_SECONDS } from './unavailable.js';
@@ -110,6 +111,7 @@ export function adminRoutes(deps: AppDeps): Router {
         );
         return;
       }
+      res.locals.actor = `api-token:${token.id}`;
       next();
     } catch (err) {
       next(err);
@@ -161,6 +163,73 @@ export function adminRoutes(deps: AppDeps): Router {
         return;
       }
       res.json(report);
+    }),
+  );
+
+  // Certificates issued over SCEP (RFC 8894) and their revocation (the CRL at <scepPath>/crl).
+  api.get(
+    '/certificates',
+    handle(async (req, res) => {
+      const q = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
+      const status = q('status');
+      if (status !== undefined && !(SCEP_CERTIFICATE_STATUSES as readonly string[]).includes(status)) {
+        sendProblem(res, {
+          status: 400,
+          title: 'Bad Request',
+          detail: `status must be one of ${SCEP_CERTIFICATE_STATUSES.join(', ')}`,
+        });
+        return;
+      }
+      const list = await storage.scep.listCertificates({
+        ...(q('device') !== undefined ? { deviceId: q('device') } : {}),
+        ...(q('profile') !== undefined ? { profile: q('profile') } : {}),
+        ...(status !== undefined ? { status: status as ScepCertificateStatus } : {}),
+      });
+      res.json({ certificates: list.map(({ der: _der, ...c }) => c) });
+    }),
+  );
+
+  api.post(
+    '/certificates/:serial/revoke',
+    express.json({ limit: '16kb' }),
+    handle(async (req, res) => {
+      const serial = String(req.params.serial);
+      const body = (req.body ?? {}) as { reason?: unknown };
+      if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) {
+        sendProblem(res, {
+          status: 400,
+          title: 'Bad Request',
+          detail: 'reason must be a string of at most 500 characters',
+        });
+        return;
+      }
+      const reason = (body.reason as string | undefined) ?? 'revoked by an administrator';
+      const existing = await storage.scep.findCertificate(serial);
+      if (!existing) {
+        sendProblem(res, { status: 404, title: 'Not Found', detail: `no SCEP certificate ${serial}` });
+        return;
+      }
+      const at = now().toISOString();
+      const revoked = await storage.transaction(async (tx) => {
+        if (!(await tx.scep.revokeCertificate(serial, at, reason))) return false;
+        await tx.audit.record({
+          actor: String(res.locals.actor ?? 'api'),
+          action: 'certificates.revoke',
+          deviceId: existing.deviceId,
+          details: { serial: existing.serial, profile: existing.profile, reason },
+        });
+        return true;
+      });
+      if (!revoked) {
+        sendProblem(res, {
+          status: 409,
+          title: 'Conflict',
+          detail: `certificate ${existing.serial} is already revoked`,
+        });
+        return;
+      }
+      const { der: _der, ...after } = (await storage.scep.findCertificate(serial))!;
+      res.json(after);
     }),
   );
 

@@ -196,6 +196,23 @@ function taggedOctets(node: unknown): Buffer {
   return Buffer.from(block?.valueHexView ?? new Uint8Array());
 }
 
+/**
+ * Checks the first signer's signature (RFC 5652 §5.6). Without content (a failure CertRep) the
+ * message digest is over the empty string; pkijs would ask for detached data, so it gets an empty
+ * OCTET STRING to digest.
+ */
+async function verifySigned(signed: pkijs.SignedData) {
+  const detached = !signed.encapContentInfo.eContent;
+  if (detached) signed.encapContentInfo.eContent = new asn1js.OctetString({ valueHex: new ArrayBuffer(0) });
+  try {
+    return await signed.verify({ signer: 0, checkChain: false, extendedMode: true });
+  } catch {
+    return undefined;
+  } finally {
+    if (detached) delete signed.encapContentInfo.eContent;
+  }
+}
+
 function sameIssuerSerial(cert: pkijs.Certificate, sid: pkijs.IssuerAndSerialNumber): boolean {
   return cert.issuer.isEqual(sid.issuer) && cert.serialNumber.isEqual(sid.serialNumber);
 }
@@ -245,13 +262,7 @@ export async function readPkiRequest(der: Buffer, recipient: ScepSigner): Promis
   if (!header.messageType || !header.transactionId || !header.senderNonce) {
     fail('pkiMessage lacks messageType, transactionID or senderNonce', 'badRequest');
   }
-  let verified = false;
-  try {
-    const result = await signed.verify({ signer: 0, checkChain: false, extendedMode: true });
-    verified = result.signatureVerified === true;
-  } catch {
-    verified = false;
-  }
+  const verified = (await verifySigned(signed))?.signatureVerified === true;
   if (!verified) fail('the pkiMessage signature does not verify', 'badMessageCheck');
 
   const eContent = signed.encapContentInfo.eContent;
@@ -422,33 +433,29 @@ export interface CertRep {
 
 const PKI_STATUS = { SUCCESS: '0', FAILURE: '2' } as const;
 
-/** Signs a CertRep (RFC 8894 §3.3.2) with the CA key; the CA certificate travels with it. */
-export async function signCertRep(rep: CertRep, signer: ScepSigner, now = new Date()): Promise<Buffer> {
-  const content = rep.envelope;
-  const attr = (type: string, value: asn1js.AsnType) => new pkijs.Attribute({ type, values: [value] });
+const attr = (type: string, value: asn1js.AsnType) => new pkijs.Attribute({ type, values: [value] });
+const printable = (value: string) => new asn1js.PrintableString({ value });
+const octetString = (b: Buffer) => new asn1js.OctetString({ valueHex: toArrayBuffer(b) });
+
+/**
+ * A pkiMessage (RFC 8894 §3.2): SignedData over `content` (a pkcsPKIEnvelope, or none in a
+ * failure CertRep) with the SCEP attributes, signed by `signer`, its certificate included.
+ */
+export async function signPkiMessage(
+  content: Buffer | undefined,
+  scepAttributes: readonly pkijs.Attribute[],
+  signer: ScepSigner,
+  now = new Date(),
+): Promise<Buffer> {
   const digest = createHash('sha256')
     .update(content ?? Buffer.alloc(0))
     .digest();
   const attributes = [
     attr(OID.contentType, new asn1js.ObjectIdentifier({ value: OID.data })),
     attr(OID.signingTime, new asn1js.UTCTime({ valueDate: now })),
-    attr(OID.messageDigest, new asn1js.OctetString({ valueHex: toArrayBuffer(digest) })),
-    attr(SCEP_OIDS.messageType, new asn1js.PrintableString({ value: MESSAGE_TYPES.CertRep })),
-    attr(SCEP_OIDS.pkiStatus, new asn1js.PrintableString({ value: PKI_STATUS[rep.status] })),
-    attr(SCEP_OIDS.transactionID, new asn1js.PrintableString({ value: rep.transactionId })),
-    attr(SCEP_OIDS.senderNonce, new asn1js.OctetString({ valueHex: toArrayBuffer(randomBytes(16)) })),
-    attr(SCEP_OIDS.recipientNonce, new asn1js.OctetString({ valueHex: toArrayBuffer(rep.recipientNonce) })),
+    attr(OID.messageDigest, octetString(digest)),
+    ...scepAttributes,
   ];
-  if (rep.status === 'FAILURE') {
-    attributes.push(
-      attr(
-        SCEP_OIDS.failInfo,
-        new asn1js.PrintableString({ value: FAIL_INFO[rep.failInfo ?? 'badRequest'] }),
-      ),
-    );
-    if (rep.failInfoText)
-      attributes.push(attr(SCEP_OIDS.failInfoText, new asn1js.Utf8String({ value: rep.failInfoText })));
-  }
   // DER orders a SET OF by the encodings of its members (X.690 §11.6); verifiers re-encode it so.
   const der = (a: pkijs.Attribute) => Buffer.from(a.toSchema().toBER(false));
   attributes.sort((a, b) => Buffer.compare(der(a), der(b)));
@@ -456,7 +463,7 @@ export async function signCertRep(rep: CertRep, signer: ScepSigner, now = new Da
     version: 1,
     encapContentInfo: new pkijs.EncapsulatedContentInfo({
       eContentType: OID.data,
-      ...(content ? { eContent: new asn1js.OctetString({ valueHex: toArrayBuffer(content) }) } : {}),
+      ...(content ? { eContent: octetString(content) } : {}),
     }),
     certificates: [signer.certificate],
     signerInfos: [
@@ -473,4 +480,103 @@ export async function signCertRep(rep: CertRep, signer: ScepSigner, now = new Da
   await signed.sign(await signingKey(signer.privateKey), 0, 'SHA-256');
   const info = new pkijs.ContentInfo({ contentType: OID.signedData, content: signed.toSchema(true) });
   return Buffer.from(info.toSchema().toBER(false));
+}
+
+/** Signs a CertRep (RFC 8894 §3.3.2) with the CA key; the CA certificate travels with it. */
+export function signCertRep(rep: CertRep, signer: ScepSigner, now = new Date()): Promise<Buffer> {
+  const attributes = [
+    attr(SCEP_OIDS.messageType, printable(MESSAGE_TYPES.CertRep)),
+    attr(SCEP_OIDS.pkiStatus, printable(PKI_STATUS[rep.status])),
+    attr(SCEP_OIDS.transactionID, printable(rep.transactionId)),
+    attr(SCEP_OIDS.senderNonce, octetString(randomBytes(16))),
+    attr(SCEP_OIDS.recipientNonce, octetString(rep.recipientNonce)),
+  ];
+  if (rep.status === 'FAILURE') {
+    attributes.push(attr(SCEP_OIDS.failInfo, printable(FAIL_INFO[rep.failInfo ?? 'badRequest'])));
+    if (rep.failInfoText)
+      attributes.push(attr(SCEP_OIDS.failInfoText, new asn1js.Utf8String({ value: rep.failInfoText })));
+  }
+  return signPkiMessage(rep.envelope, attributes, signer, now);
+}
+
+/** A PKCSReq/RenewalReq/CertPoll (RFC 8894 §3.3.1) from a client holding `signer`. */
+export function signRequest(
+  request: { messageType: string; transactionId: string; senderNonce: Buffer; envelope?: Buffer },
+  signer: ScepSigner,
+  now = new Date(),
+): Promise<Buffer> {
+  return signPkiMessage(
+    request.envelope,
+    [
+      attr(SCEP_OIDS.messageType, printable(request.messageType)),
+      attr(SCEP_OIDS.transactionID, printable(request.transactionId)),
+      attr(SCEP_OIDS.senderNonce, octetString(request.senderNonce)),
+    ],
+    signer,
+    now,
+  );
+}
+
+export interface ReadCertRep {
+  readonly status: 'SUCCESS' | 'FAILURE' | 'PENDING';
+  readonly failInfo: FailInfo | undefined;
+  readonly failInfoText: string | undefined;
+  readonly transactionId: string | undefined;
+  readonly recipientNonce: Buffer | undefined;
+  /** SUCCESS: the certificates in the decrypted envelope (DER). */
+  readonly certificates: Buffer[];
+}
+
+/**
+ * Client side of a CertRep: checks it is signed by `caDer`, reads the status and, on success,
+ * opens the envelope with the requester's key (`recipient`).
+ */
+export async function readCertRep(der: Buffer, caDer: Buffer, recipient: ScepSigner): Promise<ReadCertRep> {
+  const info = new pkijs.ContentInfo({ schema: parseAsn1(der, 'CertRep') });
+  if (info.contentType !== OID.signedData)
+    throw new ScepMessageError('CertRep is not a SignedData', 'badMessageCheck');
+  const signed = new pkijs.SignedData({ schema: info.content });
+  const signer = signed.signerInfos[0];
+  const sid = signer?.sid;
+  const ca = parseCertificate(caDer);
+  const signerCert = (signed.certificates ?? []).find(
+    (c): c is pkijs.Certificate =>
+      c instanceof pkijs.Certificate &&
+      sid instanceof pkijs.IssuerAndSerialNumber &&
+      sameIssuerSerial(c, sid),
+  );
+  if (!signer || !signerCert || !Buffer.from(signerCert.toSchema().toBER(false)).equals(caDer)) {
+    throw new ScepMessageError('CertRep is not signed by the CA', 'badCertId');
+  }
+  const result = await verifySigned(signed);
+  if (result?.signatureVerified !== true || !ca)
+    throw new ScepMessageError('CertRep signature does not verify', 'badMessageCheck');
+  const status = stringOf(attributeValue(signer, SCEP_OIDS.pkiStatus));
+  const failCode = stringOf(attributeValue(signer, SCEP_OIDS.failInfo));
+  const failInfo =
+    (Object.entries(FAIL_INFO).find(([, v]) => v === failCode)?.[0] as FailInfo | undefined) ?? undefined;
+  const common = {
+    failInfo,
+    failInfoText: stringOf(attributeValue(signer, SCEP_OIDS.failInfoText)),
+    transactionId: stringOf(attributeValue(signer, SCEP_OIDS.transactionID)),
+    recipientNonce: octetsOf(attributeValue(signer, SCEP_OIDS.recipientNonce)),
+  };
+  if (status !== PKI_STATUS.SUCCESS) {
+    return { ...common, status: status === PKI_STATUS.FAILURE ? 'FAILURE' : 'PENDING', certificates: [] };
+  }
+  const eContent = signed.encapContentInfo.eContent;
+  if (!eContent) throw new ScepMessageError('CertRep SUCCESS without content', 'badMessageCheck');
+  const fail = (message: string, f: FailInfo): never => {
+    throw new ScepMessageError(message, f);
+  };
+  const { content } = openEnvelope(taggedOctets(eContent), recipient, fail);
+  const inner = new pkijs.ContentInfo({ schema: parseAsn1(content, 'certificates') });
+  const certs = new pkijs.SignedData({ schema: inner.content }).certificates ?? [];
+  return {
+    ...common,
+    status: 'SUCCESS',
+    certificates: certs
+      .filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
+      .map((c) => Buffer.from(c.toSchema().toBER(false))),
+  };
 }

@@ -174,7 +174,9 @@ export async function parseRequest(der: Buffer): Promise<ParsedRequest> {
       const extensions = new pkijs.Extensions({ schema: extAttr });
       for (const ext of extensions.extensions) {
         if (ext.extnID !== OID.subjectAltName) continue;
-        const alt = new pkijs.AltName({ schema: asn1js.fromBER(ext.extnValue.getValue()).result });
+        const parsed = asn1js.fromBER(ext.extnValue.getValue());
+        if (parsed.offset === -1) throw new Error('subjectAltName is not ASN.1');
+        const alt = new pkijs.AltName({ schema: parsed.result });
         san.push(...alt.altNames.map(generalNameString));
       }
     } catch (err) {
@@ -191,33 +193,39 @@ export async function parseRequest(der: Buffer): Promise<ParsedRequest> {
   return { request, subject: formatName(request.subject), san, challenge, keyBits };
 }
 
-function generalName(entry: string): pkijs.GeneralName {
-  const i = entry.indexOf(':');
-  const kind = entry.slice(0, i).toLowerCase();
-  const value = entry.slice(i + 1);
-  switch (kind) {
-    case 'dns':
-      return new pkijs.GeneralName({ type: 2, value });
-    case 'email':
-      return new pkijs.GeneralName({ type: 1, value });
-    case 'uri':
-      return new pkijs.GeneralName({ type: 6, value });
-    case 'upn':
-      return new pkijs.GeneralName({
-        type: 0,
-        value: new asn1js.Sequence({
-          value: [
-            new asn1js.ObjectIdentifier({ value: OID.upn }),
-            new asn1js.Constructed({
-              idBlock: { tagClass: 3, tagNumber: 0 },
-              value: [new asn1js.Utf8String({ value })],
-            }),
-          ],
-        }),
-      });
-    default:
-      throw new ScepMessageError(`unsupported subject alternative name ${kind}`, 'badRequest');
-  }
+/**
+ * GeneralNames (RFC 5280 §4.2.1.6) of `dns:`/`email:`/`uri:`/`upn:` entries. A UPN is an otherName
+ * `[0] IMPLICIT SEQUENCE { type-id 1.3.6.1.4.1.311.20.2.3, [0] EXPLICIT UTF8String }`.
+ */
+export function generalNamesSchema(entries: readonly string[]): asn1js.Sequence {
+  return new asn1js.Sequence({
+    value: entries.map((entry) => {
+      const i = entry.indexOf(':');
+      const kind = entry.slice(0, i).toLowerCase();
+      const value = entry.slice(i + 1);
+      switch (kind) {
+        case 'dns':
+          return new pkijs.GeneralName({ type: 2, value }).toSchema();
+        case 'email':
+          return new pkijs.GeneralName({ type: 1, value }).toSchema();
+        case 'uri':
+          return new pkijs.GeneralName({ type: 6, value }).toSchema();
+        case 'upn':
+          return new asn1js.Constructed({
+            idBlock: { tagClass: 3, tagNumber: 0 },
+            value: [
+              new asn1js.ObjectIdentifier({ value: OID.upn }),
+              new asn1js.Constructed({
+                idBlock: { tagClass: 3, tagNumber: 0 },
+                value: [new asn1js.Utf8String({ value })],
+              }),
+            ],
+          });
+        default:
+          throw new ScepMessageError(`unsupported subject alternative name ${kind}`, 'badRequest');
+      }
+    }),
+  });
 }
 
 export interface IssueScepCertificate {
@@ -308,13 +316,7 @@ export async function issueScepCertificate(
     );
   }
   if (request.san.length > 0) {
-    extensions.push(
-      ext(
-        OID.subjectAltName,
-        false,
-        new pkijs.AltName({ altNames: request.san.map(generalName) }).toSchema(),
-      ),
-    );
+    extensions.push(ext(OID.subjectAltName, false, generalNamesSchema(request.san)));
   }
   cert.extensions = extensions;
   await cert.sign(await signingKey(ca.privateKey), 'SHA-256');
