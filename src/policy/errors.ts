@@ -20,6 +20,7 @@ export const POLICY_ISSUE_CODES = {
   'duplicate-setting': 'the same node is set more than once',
   'missing-dependency': 'the setting only takes effect when another setting has a given value',
   'file-read': 'a file referenced by the policy cannot be read',
+  'unknown-variable': 'a {{variable}} in a value is not one the server can fill for a device',
   unassigned:
     'the policy reaches no device group: no assignment includes it (or each excludes what it includes)',
 } as const;

@@ -14,6 +14,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { editDistance } from '../catalog/suggest.js';
+import { type CertificateProfilePlan, readCertificates } from './certificates.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import { PolicySchema, PolicySettingSchema } from './schema.js';
 
@@ -60,6 +61,8 @@ export interface ParsedPolicy {
   readonly minOsBuild?: Located<string>;
   readonly atomic: boolean;
   readonly settings: readonly ParsedSetting[];
+  /** SCEP certificate profiles (`certificates:`); their Install nodes are in `settings`. */
+  readonly certificates?: readonly CertificateProfilePlan[];
 }
 
 export interface ParseResult {
@@ -140,6 +143,15 @@ export function parsePolicy(text: string, file: string): ParseResult {
   const scopeNode = isMap(targetNode) ? targetNode.get('scope', true) : undefined;
   const osNode = isMap(targetNode) ? targetNode.get('minOsBuild', true) : undefined;
   const scope = raw.target?.scope === 'user' ? 'user' : 'device';
+  const certificates = readCertificates(
+    root,
+    text,
+    (offset) => positions.at(offset),
+    scope,
+    isSeq(settingsNode) ? settingsNode.items.length : 0,
+  );
+  issues.push(...certificates.issues);
+  settings.push(...certificates.settings);
   const policy: ParsedPolicy = {
     file,
     name: located(root.get('name', true), positions, start) as Located<string>,
@@ -151,6 +163,7 @@ export function parsePolicy(text: string, file: string): ParseResult {
       : {}),
     atomic: raw.atomic === true,
     settings,
+    ...(certificates.profiles.length > 0 ? { certificates: certificates.profiles } : {}),
   };
   return { policy, issues };
 }

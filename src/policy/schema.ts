@@ -2,6 +2,7 @@
 // editors use (`csp-catalog/policy.schema.json`, via `# yaml-language-server: $schema=…`) is generated
 // from it by `policyJsonSchema()`, and a test fails when the committed file differs.
 import { z } from 'zod';
+import { CertificateProfileSchema } from './certificates.js';
 
 /** `10.0.19045` or `10.0.22631.4037` (Major.Minor.Build[.Revision], as DevDetail/SwV reports it). */
 export const OS_BUILD_RE = /^\d+\.\d+\.\d+(\.\d+)?$/;
@@ -71,6 +72,12 @@ export const PolicySchema = z
       .default(false)
       .describe(
         'Send all settings inside one Atomic: the device applies all of them or none (protocol.md §7.12).',
+      ),
+    certificates: z
+      .array(CertificateProfileSchema)
+      .optional()
+      .describe(
+        'Certificate profiles (SCEP) the devices enrol for; settings name them with {{certificate.<name>.thumbprint}}.',
       ),
     settings: z.array(PolicySettingSchema).min(1).describe('The settings, applied in this order.'),
   })
