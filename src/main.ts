@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { type EnrollmentCa, loadOrCreateCa } from './pki/ca.js';
 import { loadOrCreateTls, type TlsMaterial } from './pki/tls.js';
 import { createPolicyRuntime } from './policy/runtime.js';
-import { createScepService, loadScepCa, type ScepCa } from './scep/service.js';
+import { createScepService, loadScepCa, type ScepCa, scepTemplateValues } from './scep/service.js';
 import type { Storage } from './storage/index.js';
 import { describeDatabase, openStorage } from './storage/open.js';
 
@@ -56,10 +56,23 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
           tlsKey: initial.tlsKey,
         })
       : undefined;
-    const scepCa = loadScepCa(initial);
     const tokenSecret = loadOrCreateTokenSecret(initial.dataDir, initial.tokenSecret);
     // Policy delivery and compliance: hooks into every OMA-DM session.
-    const policy = createPolicyRuntime({ config: initial, storage, logger });
+    const scepCa = loadScepCa(initial);
+    let handlerConfig: Config | undefined;
+    const policy = createPolicyRuntime({
+      config: initial,
+      storage,
+      logger,
+      // publicUrl is read per call: with port 0 it is only known once the listener is bound.
+      templateValues: (profile) =>
+        scepTemplateValues(
+          storage,
+          scepCa,
+          `${publicBase(handlerConfig ?? initial)}${initial.scepPath}`,
+        )(profile),
+    });
+
     let handler: RequestHandler | undefined;
     const listener = await listen(
       { host: initial.host, port: initial.port, tls, clientCaPem: [ca.pem], limits: listenLimits(initial) },
@@ -72,6 +85,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
           publicUrl: options.publicUrlForPort(listener.port, listener.protocol),
         }
       : initial;
+    handlerConfig = config;
     handler = createRequestHandler({
       config,
       storage,

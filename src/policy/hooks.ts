@@ -22,6 +22,7 @@ import {
   type CommandOutcome,
   type CommandQueuePort,
   createDeliveryService,
+  type DeliveryOptions,
   type DeliveryService,
   type DeliveryStores,
   deviceProfile,
@@ -77,6 +78,8 @@ export interface PolicyHooks {
 export interface PolicyHooksOptions {
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Server-side `{{variable}}` values per device (DeliveryOptions.templateValues). */
+  readonly templateValues?: DeliveryOptions['templateValues'];
   readonly factRefreshMs?: number;
   readonly sendWebhook?: WebhookSender;
 }

@@ -429,3 +429,18 @@ function issuanceOf(cert: pkijs.Certificate, previous: ScepCertificateRecord): S
   const period = new Date(previous.notAfter).getTime() - new Date(previous.notBefore).getTime() - 3_600_000;
   return { validityDays: Math.max(1, Math.round(period / 86_400_000)), keyUsage, ekus };
 }
+
+/**
+ * The server-side values of policy `{{variables}}` for a device: the SCEP URL and CA thumbprint,
+ * and the thumbprint of the newest issued certificate of each profile (`certificate.<p>.thumbprint`).
+ * A SCEP profile's Challenge (`{{scep.challenge.<p>}}`) is not filled here.
+ */
+export function scepTemplateValues(storage: Storage, ca: ScepCa, scepUrl: string) {
+  return async (profile: { readonly id: string }) => {
+    const certificates: Record<string, string> = {};
+    for (const c of await storage.scep.listCertificates({ deviceId: profile.id, status: 'issued' })) {
+      certificates[c.profile] ??= c.thumbprint;
+    }
+    return { certificates, scep: { url: scepUrl, caThumbprint: ca.thumbprint } };
+  };
+}
