@@ -58,6 +58,16 @@ export const configSchema = z
     tlsKey: optionalPath,
     caCert: optionalPath,
     caKey: optionalPath,
+    /** Path of the SCEP endpoint (RFC 8894); certificate profiles hand devices `<publicUrl><scepPath>`. */
+    scepPath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/, 'a path such as /scep')
+      .default('/scep'),
+    /** Issuing CA of SCEP certificates (RSA); unset = a development SCEP CA kept in certsDir. */
+    scepCaCert: optionalPath,
+    scepCaKey: optionalPath,
+    /** Lifetime of a SCEP challenge handed to a device. */
+    scepChallengeTtlMinutes: int(1, 7 * 24 * 60).default(60),
     /** Header carrying the client certificate forwarded by a TLS-terminating proxy (off when unset). */
     trustedProxyCertHeader: z.string().min(1).optional(),
     /** Proxy addresses allowed to set `trustedProxyCertHeader`. */
@@ -280,6 +290,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw new ConfigError(
       'invalid configuration:\n  wnsPfn, wnsClientId and wnsClientSecret must be given together (push is off without them)',
     );
+  }
+  if (Boolean(config.scepCaCert) !== Boolean(config.scepCaKey)) {
+    throw new ConfigError('invalid configuration:\n  scepCaCert and scepCaKey must be given together');
   }
   if (Boolean(config.caCert) !== Boolean(config.caKey)) {
     throw new ConfigError('invalid configuration:\n  caCert and caKey must be given together');

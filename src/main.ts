@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCatalog } from './catalog/catalog.js';
-import { type Config, ConfigError, loadConfig, publicHost } from './config.js';
+import { type Config, ConfigError, loadConfig, publicBase, publicHost } from './config.js';
 import { startSessionPruning } from './dm/retention.js';
 import { loadOrCreateTokenSecret } from './enrollment/tokens.js';
 import { createRequestHandler, type RequestHandler } from './http/app.js';
@@ -18,6 +18,7 @@ import { createPolicyRuntime } from './policy/runtime.js';
 import { pushPolicyRevision } from './push/policy.js';
 import { createPushService, type PushService } from './push/service.js';
 import { createServerMetrics } from './reporting/metrics.js';
+import { createScepService, loadScepCa, type ScepCa, scepTemplateValues } from './scep/service.js';
 import type { Storage } from './storage/index.js';
 import { describeDatabase, openStorage } from './storage/open.js';
 import { startWebhookDeliverer } from './webhooks/deliverer.js';
@@ -43,6 +44,8 @@ export interface MdmServer {
   readonly url: string;
   readonly port: number;
   readonly ca: EnrollmentCa;
+  /** Issuing CA of the SCEP endpoint. */
+  readonly scepCa: ScepCa;
   readonly tls: TlsMaterial | undefined;
   readonly storage: Storage;
   /** WNS push (`enabled` false when not configured): sync, reports. */
@@ -73,7 +76,16 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
     const tokenSecret = loadOrCreateTokenSecret(initial.dataDir, initial.tokenSecret);
     // Policy delivery and compliance: hooks into every OMA-DM session.
     let publicUrl = initial.publicUrl;
-    const policy = createPolicyRuntime({ config: initial, storage, logger, publicUrl: () => publicUrl });
+    const scepCa = loadScepCa(initial);
+    const policy = createPolicyRuntime({
+      config: initial,
+      storage,
+      logger,
+      // Read per call: with port 0 the public URL is only known once the listener is bound.
+      publicUrl: () => publicUrl,
+      templateValues: (profile) =>
+        scepTemplateValues(storage, scepCa, `${publicUrl.replace(/\/+$/, '')}${initial.scepPath}`)(profile),
+    });
     // Webhooks: events written to the outbox with the changes they report, delivered off the request path.
     const events = createEventSink(initial.webhooks);
     const dmHooks =
@@ -118,6 +130,12 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       catalog: defaultCatalog,
       metrics,
       push,
+      scep: createScepService({
+        storage,
+        ca: scepCa,
+        logger,
+        crlUrl: `${publicBase(config)}${config.scepPath}/crl`,
+      }),
     });
     const deliverer = startWebhookDeliverer({
       storage,
@@ -151,6 +169,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       url,
       port: listener.port,
       ca,
+      scepCa,
       tls,
       storage,
       push,

@@ -6,6 +6,7 @@ import { registerAdmins } from './admins.js';
 import { registerAudit } from './audit.js';
 import { registerCa } from './ca.js';
 import { registerCatalog } from './catalog.js';
+import { registerCertificates } from './certificates.js';
 import { registerCommands } from './commands.js';
 import { registerDb } from './db.js';
 import { registerDevices } from './devices.js';
@@ -30,6 +31,7 @@ const groups: RegisterCommands[] = [
   registerCommands,
   registerAudit,
   registerCa,
+  registerCertificates,
   registerDb,
   registerCatalog,
   registerPolicy,

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { consoleRoutes } from '../console/routes.js';
 import { createServerMetrics, routeFamily } from '../reporting/metrics.js';
+import { scepRoutes } from '../scep/routes.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware, markAuthenticated } from './capture.js';
@@ -25,6 +26,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   adminRoutes,
   consoleRoutes,
   contentRoutes,
+  scepRoutes,
 ];
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;

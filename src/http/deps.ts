@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { EnrollmentCa } from '../pki/ca.js';
 import type { PushService } from '../push/service.js';
 import type { ServerMetrics } from '../reporting/metrics.js';
+import type { ScepService } from '../scep/service.js';
 import type { Storage } from '../storage/index.js';
 import type { EventSink } from '../webhooks/events.js';
 
@@ -33,4 +34,6 @@ export interface AppDeps {
   readonly metrics?: ServerMetrics;
   /** WNS push (sync, reports; src/push/service.ts), when the server built one. */
   readonly push?: PushService;
+  /** SCEP server (RFC 8894) at `config.scepPath`; absent = no SCEP endpoint. */
+  readonly scep?: ScepService;
 }

@@ -39,6 +39,8 @@ export interface LoadCaOptions {
   caKey?: string;
   /** Subject common name of a generated CA. */
   commonName?: string;
+  /** File name (without extension) of a generated CA in `certsDir` (default `ca`). */
+  fileName?: string;
   now?: Date;
 }
 
@@ -49,8 +51,9 @@ export class CaError extends Error {
 /** Loads the configured CA, or the development CA from `certsDir`, creating it on first use. */
 export function loadOrCreateCa(options: LoadCaOptions): EnrollmentCa {
   if (options.caCert && options.caKey) return loadCa(options.caCert, options.caKey, 'configured', false);
-  const certPath = join(options.certsDir, 'ca.crt');
-  const keyPath = join(options.certsDir, 'ca.key');
+  const base = options.fileName ?? 'ca';
+  const certPath = join(options.certsDir, `${base}.crt`);
+  const keyPath = join(options.certsDir, `${base}.key`);
   if (existsSync(certPath) && existsSync(keyPath)) return loadCa(certPath, keyPath, 'generated', false);
   mkdirSync(options.certsDir, { recursive: true });
   const { certPem, keyPem } = createDevCa(

@@ -29,7 +29,8 @@ import {
   step,
 } from './setting-state.js';
 import { indexGroups, targetedPolicies } from './targeting.js';
-import type { CompiledPolicy } from './types.js';
+import { hasTemplate, resolveTemplate, type TemplateContext } from './templates.js';
+import type { CompiledPolicy, SettingPlan } from './types.js';
 
 /** Options a queued command carries (the session engine's queue implements this port). */
 export interface EnqueueOptions {
@@ -104,6 +105,11 @@ export interface DeliveryOptions {
   readonly now?: () => Date;
   /** Policy commands go before inventory, after admin actions. */
   readonly priority?: number;
+  /**
+   * Server-side values of `{{variables}}` for a device (SCEP URL and CA, issued certificates'
+   * thumbprints); the device profile supplies the rest. Without it only those remain.
+   */
+  readonly templateValues?: (profile: DeviceProfile) => Promise<Partial<TemplateContext>>;
 }
 
 const TAG_PREFIX = 'setting';
@@ -131,6 +137,19 @@ export function parseSettingTag(
  * The device as targeting sees it: enrollment record, reported inventory facts, and the LoginStatus
  * of the current session (`loginStatus`, at check-in) or else of its last one.
  */
+/** DevDetail nodes behind `{{device.name}}` and `{{device.serial}}` (DevDetail CSP). */
+const DEVICE_NAME_PATH = './DevDetail/Ext/Microsoft/DNSComputerName';
+const DEVICE_SERIAL_PATH = './DevDetail/Ext/Microsoft/SMBIOSSerialNumber';
+
+/** The plan with `value` in place of its template, in the apply and remove commands too. */
+function withValue(plan: SettingPlan, value: string): SettingPlan {
+  const fill = (command: DmCommand): DmCommand =>
+    'items' in command
+      ? { ...command, items: command.items.map((i) => (i.data === plan.value ? { ...i, data: value } : i)) }
+      : command;
+  return { ...plan, value, apply: { first: fill(plan.apply.first), update: fill(plan.apply.update) } };
+}
+
 export async function deviceProfile(
   stores: DeliveryStores,
   deviceId: string,
@@ -147,6 +166,8 @@ export async function deviceProfile(
     ...opt('edition', facts.get(FACT_PATHS.osEdition) ?? device.osEdition),
     ...opt('osVersion', facts.get(FACT_PATHS.osVersion) ?? device.osVersion),
     ...opt('model', facts.get(FACT_PATHS.model) ?? device.deviceType),
+    ...opt('name', facts.get(DEVICE_NAME_PATH)),
+    ...opt('serial', facts.get(DEVICE_SERIAL_PATH)),
     userLoggedOn: userLoggedOn(checkin),
   };
 }
@@ -217,6 +238,19 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
     }
   }
 
+  async function templateContext(profile: DeviceProfile): Promise<TemplateContext> {
+    const server = options.templateValues ? await options.templateValues(profile) : {};
+    return {
+      ...server,
+      device: {
+        id: profile.id,
+        ...(profile.name ? { name: profile.name } : {}),
+        ...(profile.serial ? { serial: profile.serial } : {}),
+      },
+      ...(profile.user ? { user: { upn: profile.user } } : {}),
+    };
+  }
+
   async function reconcileDevice(
     stores: DeliveryStores,
     deviceId: string,
@@ -243,7 +277,21 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
       ]);
       const policies = [...names].flatMap((n) => set.policies.get(n) ?? []);
       const resolved = resolveSettings(policies, set.assignments.resolutions);
-      for (const { policy, plan } of resolved.desired) {
+      let context: TemplateContext | undefined;
+      for (const { policy, plan: compiled } of resolved.desired) {
+        let plan = compiled;
+        // Per-device values (README "Certificate profiles over SCEP"): filled here, or the setting
+        // does not apply to this device.
+        if (hasTemplate(plan.value)) {
+          context ??= await templateContext(profile);
+          const filled = resolveTemplate(plan.value, context);
+          formats.set(plan.path, plan.format);
+          if ('unresolved' in filled) {
+            push(plan.path, { type: 'not_applicable', reason: filled.unresolved });
+            continue;
+          }
+          plan = withValue(plan, filled.value);
+        }
         formats.set(plan.path, plan.format);
         if (set.policies.get(policy)?.atomic) atomicPolicies.set(plan.path, set.policies.get(policy)!);
         const reason = notApplicableReason(profile, plan);

@@ -22,6 +22,7 @@ export const POLICY_ISSUE_CODES = {
   'file-read': 'a file referenced by the policy cannot be read',
   'app-package':
     'an application package lacks what installing it needs (identity, version) or is given twice',
+  'unknown-variable': 'a {{variable}} in a value is not one the server can fill for a device',
   unassigned:
     'the policy reaches no device group: no assignment includes it (or each excludes what it includes)',
 } as const;

@@ -12,6 +12,10 @@ export interface DeviceProfile {
   readonly osVersion?: string;
   /** Model (DevInfo/Mod). */
   readonly model?: string;
+  /** Computer name (DevDetail/Ext/Microsoft/DNSComputerName), for `{{device.name}}`. */
+  readonly name?: string;
+  /** SMBIOS serial number (DevDetail/Ext/Microsoft/SMBIOSSerialNumber), for `{{device.serial}}`. */
+  readonly serial?: string;
   /** True when the last check-in reported LoginStatus `user` (docs/protocol-notes.md#user-scope). */
   readonly userLoggedOn?: boolean;
 }

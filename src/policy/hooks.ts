@@ -23,6 +23,7 @@ import {
   type CommandOutcome,
   type CommandQueuePort,
   createDeliveryService,
+  type DeliveryOptions,
   type DeliveryService,
   type DeliveryStores,
   deviceProfile,
@@ -79,6 +80,8 @@ export interface PolicyHooks {
 export interface PolicyHooksOptions {
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Server-side `{{variable}}` values per device (DeliveryOptions.templateValues). */
+  readonly templateValues?: DeliveryOptions['templateValues'];
   readonly factRefreshMs?: number;
   readonly sendWebhook?: WebhookSender;
   /** Base of the download URLs of hosted app packages (`MDM_PUBLIC_URL`). */

@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import { editDistance } from '../catalog/suggest.js';
 import { type ParsedApp, readApps } from './apps/parse.js';
 import { MsiUrlSchema, MsixPackageSchema, PolicyAppSchema } from './apps/schema.js';
+import { type CertificateProfilePlan, readCertificates } from './certificates.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import { PolicySchema, PolicySettingSchema } from './schema.js';
 
@@ -64,6 +65,8 @@ export interface ParsedPolicy {
   readonly settings: readonly ParsedSetting[];
   /** The `apps:` entries (apps/parse.ts). */
   readonly apps: readonly ParsedApp[];
+  /** SCEP certificate profiles (`certificates:`); their Install nodes are in `settings`. */
+  readonly certificates?: readonly CertificateProfilePlan[];
 }
 
 export interface ParseResult {
@@ -158,6 +161,15 @@ export function parsePolicy(text: string, file: string): ParseResult {
   const scopeNode = isMap(targetNode) ? targetNode.get('scope', true) : undefined;
   const osNode = isMap(targetNode) ? targetNode.get('minOsBuild', true) : undefined;
   const scope = raw.target?.scope === 'user' ? 'user' : 'device';
+  const certificates = readCertificates(
+    root,
+    text,
+    (offset) => positions.at(offset),
+    scope,
+    isSeq(settingsNode) ? settingsNode.items.length : 0,
+  );
+  issues.push(...certificates.issues);
+  settings.push(...certificates.settings);
   const policy: ParsedPolicy = {
     file,
     name: located(root.get('name', true), positions, start) as Located<string>,
@@ -170,6 +182,7 @@ export function parsePolicy(text: string, file: string): ParseResult {
     atomic: raw.atomic === true,
     settings,
     apps,
+    ...(certificates.profiles.length > 0 ? { certificates: certificates.profiles } : {}),
   };
   return { policy, issues };
 }

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
 import { loadPolicyFolderOnStart } from './apply-folder.js';
-import { createPolicyHooks, type PolicyHooks } from './hooks.js';
+import { createPolicyHooks, type PolicyHooks, type PolicyHooksOptions } from './hooks.js';
 
 export interface PolicyRuntime {
   /** Pass to the session engine (`AppDeps.dmHooks`). */
@@ -27,6 +27,8 @@ export function createPolicyRuntime(options: {
   logger: Logger;
   catalog?: CatalogLookup;
   now?: () => Date;
+  /** Server-side `{{variable}}` values per device (SCEP URL, CA thumbprint, issued certificates). */
+  templateValues?: PolicyHooksOptions['templateValues'];
 }): PolicyRuntime {
   const { storage, logger } = options;
   const dir = resolve(options.config.policyDir);
@@ -39,6 +41,7 @@ export function createPolicyRuntime(options: {
         ? { publicUrl: options.config.publicUrl }
         : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.templateValues ? { templateValues: options.templateValues } : {}),
   });
   return {
     hooks,

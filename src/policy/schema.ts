@@ -3,6 +3,7 @@
 // from it by `policyJsonSchema()`, and a test fails when the committed file differs.
 import { z } from 'zod';
 import { PolicyAppSchema } from './apps/schema.js';
+import { CertificateProfileSchema } from './certificates.js';
 
 /** `10.0.19045` or `10.0.22631.4037` (Major.Minor.Build[.Revision], as DevDetail/SwV reports it). */
 export const OS_BUILD_RE = /^\d+\.\d+\.\d+(\.\d+)?$/;
@@ -72,6 +73,12 @@ export const PolicySchema = z
       .default(false)
       .describe(
         'Send all settings inside one Atomic: the device applies all of them or none (docs/protocol-notes.md#atomic).',
+      ),
+    certificates: z
+      .array(CertificateProfileSchema)
+      .optional()
+      .describe(
+        'Certificate profiles (SCEP) the devices enrol for; settings name them with {{certificate.<name>.thumbprint}}.',
       ),
     settings: z
       .array(PolicySettingSchema)

@@ -28,7 +28,12 @@ export interface CommandOutcome {
 }
 
 /** Side effects the device carries out after the session (docs/protocol-notes.md#generic-alerts, #csps). */
-export type DeviceEffect = 'unenroll' | 'wipe' | 'reboot';
+/**
+ * `scep-enroll:<root>`: ClientCertificateInstall SCEP Enroll was executed for the profile at
+ * `<root>` (`./Device/Vendor/MSFT/ClientCertificateInstall/SCEP/<UniqueID>`); the device enrols
+ * after the session, as Windows does (the CSP's Enroll "will not notify the MDM server").
+ */
+export type DeviceEffect = 'unenroll' | 'wipe' | 'reboot' | `scep-enroll:${string}`;
 
 export interface ApplyContext {
   readonly tree: DmTree;
@@ -55,6 +60,8 @@ const EXEC_EFFECTS: ReadonlyArray<readonly [RegExp, DeviceEffect]> = [
   [/\/RemoteWipe\/doWipe[A-Za-z]*$/, 'wipe'],
   [/\/Reboot\/RebootNow$/, 'reboot'],
 ];
+
+const SCEP_ENROLL = /^(.*\/ClientCertificateInstall\/SCEP\/[^/]+)\/Install\/Enroll$/;
 
 /** Execute one top-level server command and return the outcomes in the order Windows reports them. */
 export function applyCommand(cmd: ServerCommand, ctx: ApplyContext): CommandOutcome[] {
@@ -167,6 +174,8 @@ function applyItem(verb: AccessType, item: ServerItem, ctx: ApplyContext, result
       const app = ctx.apps?.exec(path, item.data ?? '');
       if (app !== undefined) return app;
       for (const [re, effect] of EXEC_EFFECTS) if (re.test(path)) ctx.effects.push(effect);
+      const scep = SCEP_ENROLL.exec(path);
+      if (scep) ctx.effects.push(`scep-enroll:${scep[1]}`);
       return isAsync(path) ? STATUS.ACCEPTED : STATUS.OK;
     }
   }

@@ -1,9 +1,11 @@
 // A virtual Windows device: enrolls over HTTPS with its own key, keeps its certificate and DM tree,
 // and runs OMA-DM sessions on demand. Tests, replay, the `mdm simulate` fleet and the benchmark all
 // drive this class.
+import type { KeyObject } from 'node:crypto';
 import type { CatalogLookup } from '../catalog/types.js';
 import { ALERT, ALERT_TYPE } from '../codec/syncml/codes.js';
-import { catalogDefault } from './apply.js';
+import { scepEnrol } from '../scep/client.js';
+import { type CommandOutcome, catalogDefault } from './apply.js';
 import { type AppAlert, AppCsps } from './apps.js';
 import type { ClientKind } from './client.js';
 import type { DeviceKey } from './csr.js';
@@ -228,6 +230,9 @@ export class VirtualDevice {
       this.dmTransport = undefined;
     }
     if (unenrolling && report.ok) this.forget();
+    for (const effect of report.effects) {
+      if (effect.startsWith('scep-enroll:')) await this.scepEnroll(effect.slice('scep-enroll:'.length));
+    }
     if (report.effects.includes('wipe')) {
       this.forget();
       this.tree = this.freshTree();
@@ -274,6 +279,61 @@ export class VirtualDevice {
     const v =
       providerId && this.tree.get(`./Vendor/MSFT/DMClient/Provider/${providerId}/SyncApplicationVersion`);
     return v ? Number.parseFloat(v.value) || 0 : 0;
+  }
+
+  /** Certificates installed by ClientCertificateInstall SCEP, by profile root path. */
+  readonly certificates = new Map<string, { der: Buffer; thumbprint: string; privateKey: KeyObject }>();
+
+  /**
+   * ClientCertificateInstall SCEP enrolment as Windows does it: read the profile's Install nodes,
+   * generate the key, run the SCEP exchange with the challenge (checking the CA thumbprint),
+   * install the certificate and report CertThumbprint and Status (1 = done, 16 = failed) with
+   * ErrorCode (https://learn.microsoft.com/en-us/windows/client-management/mdm/clientcertificateinstall-csp).
+   */
+  private async scepEnroll(root: string): Promise<void> {
+    const get = (node: string) => this.tree.get(`${root}/Install/${node}`)?.value;
+    const set = (node: string, value: string, format: 'chr' | 'int' = 'chr') =>
+      this.tree.set(`${root}/${node}`, { value, format });
+    const url = get('ServerURL');
+    const subject = get('SubjectName');
+    const sanText = get('SubjectAlternativeNames');
+    const SAN_KINDS: Record<string, string> = { '2': 'email', '3': 'dns', '7': 'uri', '11': 'upn' };
+    const san = (sanText ? sanText.split(';') : []).filter(Boolean).map((pair) => {
+      const i = pair.indexOf('+');
+      return `${SAN_KINDS[pair.slice(0, i)] ?? 'dns'}:${pair.slice(i + 1)}`;
+    });
+    set('Status', '2', 'int');
+    try {
+      if (!url || !subject) throw new Error('ServerURL and SubjectName are required');
+      const ca = this.options.tls?.ca;
+      const result = await scepEnrol({
+        url,
+        tlsCa: Array.isArray(ca) ? ca.join('\n') : (ca as string | undefined),
+        subject,
+        san,
+        challenge: get('Challenge'),
+        keyBits: Number(get('KeyLength') ?? 2048),
+        caThumbprint: get('CAThumbprint'),
+      });
+      if (result.status !== 'SUCCESS' || !result.certificate || !result.thumbprint) {
+        throw new Error(
+          `SCEP ${result.status}: ${result.failInfo ?? ''} ${result.failInfoText ?? ''}`.trim(),
+        );
+      }
+      this.certificates.set(root, {
+        der: result.certificate,
+        thumbprint: result.thumbprint,
+        privateKey: result.privateKey,
+      });
+      set('CertThumbprint', result.thumbprint);
+      set('Status', '1', 'int');
+      set('ErrorCode', '0', 'int');
+    } catch (err) {
+      this.stats.lastError = `SCEP enrolment ${root}: ${(err as Error).message}`;
+      set('Status', '16', 'int');
+      // An HRESULT, as Windows reports it: E_FAIL.
+      set('ErrorCode', String(0x80004005 | 0), 'int');
+    }
   }
 
   close(): void {

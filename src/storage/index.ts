@@ -20,6 +20,7 @@ import type { DeviceEventStore } from './events.js';
 import type { InventoryStore } from './inventory.js';
 import type { PolicyStore } from './policies.js';
 import type { PushStore } from './push.js';
+import type { ScepStore } from './scep.js';
 import type { SignInTokenStore } from './signin-tokens.js';
 import type { LoginThrottleStore } from './throttle.js';
 import type { TokenStore } from './tokens.js';
@@ -48,6 +49,7 @@ export interface Stores {
   readonly webhooks: WebhookOutbox;
   readonly push: PushStore;
   readonly signInTokens: SignInTokenStore;
+  readonly scep: ScepStore;
 }
 
 export interface Storage extends Stores {

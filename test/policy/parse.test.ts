@@ -33,7 +33,7 @@ describe('parsing policy files with positions', () => {
     expect(issuesOf(result)).toEqual([
       '1:7 error schema `name`: use letters, digits, `.`, `_` and `-` (at most 100)',
       '2:1 error schema unknown key `descripton` in the policy; did you mean `description`? ' +
-        '(allowed: $schema, name, description, target, atomic, settings, apps)',
+        '(allowed: $schema, name, description, target, atomic, certificates, settings, apps)',
       '3:18 error schema `target.scope` must be one of device, user, not the string "devices"',
       '3:39 error schema `target.minOsBuild` must be a string, not number 10',
       '4:9 error schema `atomic` must be a boolean (true or false), not the string "yes"',

@@ -19,6 +19,7 @@ import { type Logger, silentLogger } from '../../src/logger.js';
 import { startMdmServer } from '../../src/main.js';
 import type { EnrollmentCa } from '../../src/pki/ca.js';
 import type { PushService } from '../../src/push/service.js';
+import type { ScepCa } from '../../src/scep/service.js';
 import type { Storage } from '../../src/storage/index.js';
 import type { BackendName } from './backends.js';
 import { postgresTestUrl } from './backends.js';
@@ -28,6 +29,8 @@ export interface TestServer {
   readonly url: string;
   /** The enrollment CA (device certificates chain to `ca.certificate`). */
   readonly ca: EnrollmentCa;
+  /** The SCEP issuing CA. */
+  readonly scepCa: ScepCa;
   /** PEM of the server's TLS certificate, for clients that verify the server (undefined with `tls: false`). */
   readonly tlsCertPem: string | undefined;
   /** The server's own storage (same SQLite database). */
@@ -97,6 +100,7 @@ export async function startTestServer(
   return {
     url: server.config.publicUrl.replace(/\/+$/, ''),
     ca: server.ca,
+    scepCa: server.scepCa,
     tlsCertPem: server.tls?.cert,
     storage: server.storage,
     push: server.push,

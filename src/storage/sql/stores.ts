@@ -14,6 +14,7 @@ import { sqlDmSessionStore } from './dm-sessions.js';
 import { sqlCheckInStore, sqlDeviceEventStore, sqlInventoryStore } from './inventory.js';
 import { sqlPolicyStore } from './policies.js';
 import { sqlPushStore } from './push.js';
+import { sqlScepStore } from './scep.js';
 import { sqlSignInTokenStore } from './signin-tokens.js';
 import { sqlLoginThrottleStore } from './throttle.js';
 import { sqlTokenStore } from './tokens.js';
@@ -40,6 +41,7 @@ const FACTORIES: { readonly [K in keyof Stores]: (db: SqlExecutor) => Stores[K] 
   webhooks: sqlWebhookOutbox,
   push: sqlPushStore,
   signInTokens: sqlSignInTokenStore,
+  scep: sqlScepStore,
 };
 
 /**

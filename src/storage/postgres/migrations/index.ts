@@ -9,6 +9,7 @@ import { migration005 } from './005_apps.js';
 import { migration006 } from './006_webhooks.js';
 import { migration007 } from './007_device_push.js';
 import { migration008 } from './008_signin_tokens.js';
+import { migration009 } from './009_scep.js';
 
 export const postgresMigrations: readonly Migration[] = [
   migration001,
@@ -19,4 +20,5 @@ export const postgresMigrations: readonly Migration[] = [
   migration006,
   migration007,
   migration008,
+  migration009,
 ];

@@ -15,6 +15,7 @@ import { migration010 } from './010_apps.js';
 import { migration011 } from './011_webhooks.js';
 import { migration012 } from './012_device_push.js';
 import { migration013 } from './013_signin_tokens.js';
+import { migration014 } from './014_scep.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -30,4 +31,5 @@ export const migrations: readonly Migration[] = [
   migration011,
   migration012,
   migration013,
+  migration014,
 ];

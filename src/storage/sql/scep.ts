@@ -1,0 +1,189 @@
+// SCEP challenges and issued certificates (tables scep_challenges, scep_certificates; RFC 8894).
+import type {
+  ScepCertificateRecord,
+  ScepCertificateStatus,
+  ScepChallengeRecord,
+  ScepIssuance,
+  ScepStore,
+} from '../scep.js';
+import type { SqlExecutor, SqlValue } from './client.js';
+
+interface ChallengeRow {
+  challenge_hash: string;
+  device_id: string;
+  profile: string;
+  subject: string;
+  san: string;
+  issuance: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  serial: string | null;
+}
+
+interface CertificateRow {
+  serial: string;
+  thumbprint: string;
+  device_id: string;
+  profile: string;
+  subject: string;
+  status: string;
+  not_before: string;
+  not_after: string;
+  issued_at: string;
+  revoked_at: string | null;
+  revocation_reason: string | null;
+  renewed_from: string | null;
+  der: Buffer;
+}
+
+const toChallenge = (r: ChallengeRow): ScepChallengeRecord => ({
+  challengeHash: r.challenge_hash,
+  deviceId: r.device_id,
+  profile: r.profile,
+  subject: r.subject,
+  san: JSON.parse(r.san) as string[],
+  issuance: JSON.parse(r.issuance) as ScepIssuance,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at ?? undefined,
+  serial: r.serial ?? undefined,
+});
+
+const toCertificate = (r: CertificateRow): ScepCertificateRecord => ({
+  serial: r.serial,
+  thumbprint: r.thumbprint,
+  deviceId: r.device_id,
+  profile: r.profile,
+  subject: r.subject,
+  status: r.status as ScepCertificateStatus,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  issuedAt: r.issued_at,
+  revokedAt: r.revoked_at ?? undefined,
+  revocationReason: r.revocation_reason ?? undefined,
+  ...(r.renewed_from ? { renewedFrom: r.renewed_from } : {}),
+  der: Buffer.from(r.der),
+});
+
+const CERT_COLUMNS = `serial, thumbprint, device_id, profile, subject, status, not_before, not_after, issued_at,
+  revoked_at, revocation_reason, renewed_from, der`;
+
+export function sqlScepStore(db: SqlExecutor): ScepStore {
+  return {
+    createChallenge: (c) =>
+      db.write(async (d) => {
+        await d.run(
+          `INSERT INTO scep_challenges (challenge_hash, device_id, profile, subject, san, issuance, created_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            c.challengeHash,
+            c.deviceId,
+            c.profile,
+            c.subject,
+            JSON.stringify(c.san),
+            JSON.stringify(c.issuance),
+            c.createdAt,
+            c.expiresAt,
+          ],
+        );
+      }),
+    findChallenge: (hash) =>
+      db.read(async (d) => {
+        const row = await d.get<ChallengeRow>('SELECT * FROM scep_challenges WHERE challenge_hash = ?', [
+          hash,
+        ]);
+        return row && toChallenge(row);
+      }),
+    consumeChallenge: (hash, serial, now) =>
+      db.write(
+        async (d) =>
+          (await d.run(
+            `UPDATE scep_challenges SET used_at = ?, serial = ?
+              WHERE challenge_hash = ? AND used_at IS NULL AND expires_at > ?`,
+            [now, serial, hash, now],
+          )) === 1,
+      ),
+    recordCertificate: (c) =>
+      db.write(async (d) => {
+        if (c.renewedFrom) {
+          await d.run(
+            "UPDATE scep_certificates SET status = 'superseded' WHERE serial = ? AND status = 'issued'",
+            [c.renewedFrom],
+          );
+        }
+        await d.run(
+          `INSERT INTO scep_certificates (${CERT_COLUMNS})
+           VALUES (?, ?, ?, ?, ?, 'issued', ?, ?, ?, NULL, NULL, ?, ?)`,
+          [
+            c.serial,
+            c.thumbprint,
+            c.deviceId,
+            c.profile,
+            c.subject,
+            c.notBefore,
+            c.notAfter,
+            c.issuedAt,
+            c.renewedFrom ?? null,
+            c.der,
+          ],
+        );
+      }),
+    findCertificate: (serial) =>
+      db.read(async (d) => {
+        const row = await d.get<CertificateRow>(
+          `SELECT ${CERT_COLUMNS} FROM scep_certificates WHERE serial = ?`,
+          [serial.toUpperCase()],
+        );
+        return row && toCertificate(row);
+      }),
+    findCertificateByThumbprint: (thumbprint) =>
+      db.read(async (d) => {
+        const row = await d.get<CertificateRow>(
+          `SELECT ${CERT_COLUMNS} FROM scep_certificates WHERE thumbprint = ?`,
+          [thumbprint.toUpperCase()],
+        );
+        return row && toCertificate(row);
+      }),
+    listCertificates: (filter = {}) =>
+      db.read(async (d) => {
+        const where: string[] = [];
+        const params: SqlValue[] = [];
+        if (filter.deviceId !== undefined) {
+          where.push('device_id = ?');
+          params.push(filter.deviceId);
+        }
+        if (filter.profile !== undefined) {
+          where.push('profile = ?');
+          params.push(filter.profile);
+        }
+        if (filter.status !== undefined) {
+          where.push('status = ?');
+          params.push(filter.status);
+        }
+        const rows = await d.all<CertificateRow>(
+          `SELECT ${CERT_COLUMNS} FROM scep_certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+            ORDER BY issued_at DESC, serial DESC`,
+          params,
+        );
+        return rows.map(toCertificate);
+      }),
+    revokeCertificate: (serial, at, reason) =>
+      db.write(
+        async (d) =>
+          (await d.run(
+            `UPDATE scep_certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ?
+              WHERE serial = ? AND status <> 'revoked'`,
+            [at, reason, serial.toUpperCase()],
+          )) === 1,
+      ),
+    listRevoked: () =>
+      db.read(async (d) =>
+        (
+          await d.all<CertificateRow>(
+            `SELECT ${CERT_COLUMNS} FROM scep_certificates WHERE status = 'revoked' ORDER BY revoked_at, serial`,
+          )
+        ).map(toCertificate),
+      ),
+  };
+}
