@@ -15,6 +15,22 @@ const bool = z.union([
     .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
 ]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A duration in seconds from `90s`, `30m`, `6h`, `1d` or a bare number of minutes. */
+const duration = (minSeconds: number, maxSeconds: number) =>
+  z
+    .union([z.number(), z.string()])
+    .transform((v, ctx) => {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(String(v));
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30m, 6h or 1d' });
+        return z.NEVER;
+      }
+      const unit = { s: 1, m: 60, h: 3600, d: 86_400, '': 60 }[
+        m[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd' | ''
+      ];
+      return Math.round(Number(m[1]) * unit);
+    })
+    .pipe(z.number().int().min(minSeconds).max(maxSeconds));
 const optionalPath = z.string().min(1).optional();
 const list = <T extends z.ZodTypeAny>(item: T) =>
   z.union([
@@ -103,6 +119,16 @@ export const configSchema = z
     captureMaxBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
     /** Largest total of the captured fixtures; the oldest are removed beyond it. */
     captureDirMaxBytes: int(1024 * 1024, 1024 ** 4).default(512 * 1024 * 1024),
+    /** Folder for the server's scheduled encrypted backups; unset = no scheduled backups. */
+    backupDir: z.string().min(1).optional(),
+    /** Time between scheduled backups: a number with a unit, `30m`, `6h`, `1d` (a bare number is minutes). */
+    backupInterval: duration(60, 366 * 86_400).default(86_400),
+    /** Scheduled backups kept in backupDir; older ones are deleted after a new one is written. */
+    backupKeep: int(1, 10_000).default(7),
+    /** Passphrase for backup archives (`mdm backup`, `mdm restore`, scheduled backups). */
+    backupPassphrase: z.string().min(1).optional(),
+    /** File holding the backup passphrase (its first line), instead of backupPassphrase. */
+    backupPassphraseFile: optionalPath,
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -199,6 +225,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   if (Boolean(config.caCert) !== Boolean(config.caKey)) {
     throw new ConfigError('invalid configuration:\n  caCert and caKey must be given together');
+  }
+  if (config.backupDir && !config.backupPassphrase && !config.backupPassphraseFile) {
+    throw new ConfigError(
+      'invalid configuration:\n  backupDir: scheduled backups need MDM_BACKUP_PASSPHRASE or MDM_BACKUP_PASSPHRASE_FILE',
+    );
   }
   return config;
 }

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
 import { registerAudit } from './audit.js';
+import { registerBackup } from './backup.js';
 import { registerCa } from './ca.js';
 import { registerCatalog } from './catalog.js';
 import { registerCommands } from './commands.js';
@@ -29,6 +30,7 @@ const groups: RegisterCommands[] = [
   registerAudit,
   registerCa,
   registerDb,
+  registerBackup,
   registerCatalog,
   registerPolicy,
   registerPolicyApply,
