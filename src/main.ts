@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ScheduledBackups, startScheduledBackups } from './backup/schedule.js';
 import { defaultCatalog } from './catalog/catalog.js';
 import { type Config, ConfigError, loadConfig, publicHost } from './config.js';
 import { startSessionPruning } from './dm/retention.js';
@@ -36,6 +37,8 @@ export interface MdmServer {
   readonly storage: Storage;
   /** Resolves when the database is reachable and the start-up work (policy folder) is done. */
   readonly ready: Promise<void>;
+  /** Scheduled backups (MDM_BACKUP_DIR set). */
+  readonly backups?: ScheduledBackups;
   close(): Promise<void>;
 }
 
@@ -83,6 +86,8 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       retentionDays: config.sessionRetentionDays,
       logger,
     });
+    // Scheduled encrypted backups, when MDM_BACKUP_DIR is set.
+    const backups = config.backupDir ? startScheduledBackups({ config, storage, logger }) : undefined;
     // Start-up work that needs the database waits for it (a database that is down answers 503 meanwhile).
     const startup = whenDatabaseReady(storage, config, logger, () => policy.loadFolder());
     await startup.first;
@@ -101,8 +106,10 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       tls,
       storage,
       ready: startup.done,
+      ...(backups && { backups }),
       async close() {
         startup.stop();
+        backups?.stop();
         pruning.stop();
         await listener.close();
         await storage.close();

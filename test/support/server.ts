@@ -13,6 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ScheduledBackups } from '../../src/backup/schedule.js';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import { addUser } from '../../src/enrollment/users.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
@@ -42,6 +43,8 @@ export interface TestServer {
   addUser(upn: string, password: string): Promise<void>;
   /** Resolves when the database is reachable and the server's start-up work is done. */
   readonly ready: Promise<void>;
+  /** Scheduled backups (with `backupDir` set). */
+  readonly backups: ScheduledBackups | undefined;
   /** Stops the server and deletes the temporary folders (unless `keepFiles`). */
   close(options?: { keepFiles?: boolean }): Promise<void>;
 }
@@ -91,6 +94,7 @@ export async function startTestServer(
     tlsCertPem: server.tls?.cert,
     storage: server.storage,
     ready: server.ready,
+    backups: server.backups,
     config: server.config,
     dataDir,
     certsDir,
