@@ -9,6 +9,7 @@ import { registerCatalog } from './catalog.js';
 import { registerCommands } from './commands.js';
 import { registerDb } from './db.js';
 import { registerDevices } from './devices.js';
+import { registerDoctor } from './doctor.js';
 import { exitQuietlyOnBrokenPipe } from './output.js';
 import { registerPolicy } from './policy.js';
 import { registerPolicyApply } from './policy-apply.js';
@@ -31,6 +32,7 @@ const groups: RegisterCommands[] = [
   registerCa,
   registerDb,
   registerBackup,
+  registerDoctor,
   registerCatalog,
   registerPolicy,
   registerPolicyApply,
