@@ -129,6 +129,20 @@ export const configSchema = z
     backupPassphrase: z.string().min(1).optional(),
     /** File holding the backup passphrase (its first line), instead of backupPassphrase. */
     backupPassphraseFile: optionalPath,
+    /** Audit events as RFC 5424 syslog to a SIEM: `tcp://host:port` or `tls://host:port` (RFC 6587 octet counting). */
+    syslogUrl: z
+      .url({ protocol: /^(tcp|tls)$/, error: 'expected tcp://host:port or tls://host:port' })
+      .optional(),
+    /** PEM file of the CA(s) the TLS syslog receiver's certificate chains to (default: the system CAs). */
+    syslogCa: optionalPath,
+    /** Audit events as JSON lines appended to this file (rotated). */
+    auditFile: optionalPath,
+    /** Size at which the audit file is rotated to `<file>.1`. */
+    auditFileMaxBytes: int(1024, 1024 ** 4).default(100 * 1024 * 1024),
+    /** Rotated audit files kept (`<file>.1` … `<file>.N`). */
+    auditFileKeep: int(0, 1000).default(5),
+    /** Largest backlog of undelivered audit events per destination; beyond it the oldest are skipped (and that is logged). */
+    auditBufferMax: int(1, 100_000_000).default(100_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

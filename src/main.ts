@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AuditForwarder, configuredSinks, startAuditForwarder } from './audit/forwarder.js';
 import { type ScheduledBackups, startScheduledBackups } from './backup/schedule.js';
 import { defaultCatalog } from './catalog/catalog.js';
 import { type Config, ConfigError, loadConfig, publicHost } from './config.js';
@@ -39,6 +40,8 @@ export interface MdmServer {
   readonly ready: Promise<void>;
   /** Scheduled backups (MDM_BACKUP_DIR set). */
   readonly backups?: ScheduledBackups;
+  /** Audit delivery (MDM_SYSLOG_URL or MDM_AUDIT_FILE set). */
+  readonly auditForwarder?: AuditForwarder;
   close(): Promise<void>;
 }
 
@@ -91,6 +94,14 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
     // Start-up work that needs the database waits for it (a database that is down answers 503 meanwhile).
     const startup = whenDatabaseReady(storage, config, logger, () => policy.loadFolder());
     await startup.first;
+    // Audit events to the SIEM (MDM_SYSLOG_URL, MDM_AUDIT_FILE), buffered in the database.
+    const sinks = configuredSinks(config);
+    const auditForwarder =
+      sinks.length > 0
+        ? startAuditForwarder({ storage, sinks, logger, bufferMax: config.auditBufferMax })
+        : undefined;
+    // A new destination's position is taken now, so what is recorded after the start is delivered.
+    await auditForwarder?.runOnce().catch(() => 0);
     const listenHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `${listener.protocol}://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${listener.port}`;
     if (options.warn ?? true) printStartup(config, ca, tls, url);
@@ -107,9 +118,11 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       storage,
       ready: startup.done,
       ...(backups && { backups }),
+      ...(auditForwarder && { auditForwarder }),
       async close() {
         startup.stop();
         backups?.stop();
+        await auditForwarder?.stop();
         pruning.stop();
         await listener.close();
         await storage.close();

@@ -13,6 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AuditForwarder } from '../../src/audit/forwarder.js';
 import type { ScheduledBackups } from '../../src/backup/schedule.js';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import { addUser } from '../../src/enrollment/users.js';
@@ -45,6 +46,8 @@ export interface TestServer {
   readonly ready: Promise<void>;
   /** Scheduled backups (with `backupDir` set). */
   readonly backups: ScheduledBackups | undefined;
+  /** Audit delivery (with `syslogUrl` or `auditFile` set). */
+  readonly auditForwarder: AuditForwarder | undefined;
   /** Stops the server and deletes the temporary folders (unless `keepFiles`). */
   close(options?: { keepFiles?: boolean }): Promise<void>;
 }
@@ -95,6 +98,7 @@ export async function startTestServer(
     storage: server.storage,
     ready: server.ready,
     backups: server.backups,
+    auditForwarder: server.auditForwarder,
     config: server.config,
     dataDir,
     certsDir,

@@ -9,6 +9,7 @@ import { migration004 } from './004_session_retention.js';
 import { migration005 } from './005_setting_failure_retries.js';
 import { migration006 } from './006_explicit_transactions.js';
 import { migration007 } from './007_process_counters.js';
+import { migration008 } from './008_audit_delivery.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   migration005,
   migration006,
   migration007,
+  migration008,
 ];

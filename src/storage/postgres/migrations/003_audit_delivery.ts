@@ -1,0 +1,15 @@
+import type { Migration } from '../../sql/migration.js';
+
+/** As SQLite migration 8: the delivery position of each audit destination, and `at` indexed. */
+export const migration003: Migration = {
+  version: 3,
+  name: 'audit_delivery',
+  sql: `
+CREATE TABLE audit_delivery (
+  sink       TEXT PRIMARY KEY,
+  last_id    BIGINT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at, id);
+`,
+};
