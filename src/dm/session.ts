@@ -313,8 +313,15 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
         ex.opening !== undefined && inventory.length > 0,
       ),
     );
-    if (out.effects.some((e) => e.kind === 'unenroll'))
+    if (out.effects.some((e) => e.kind === 'unenroll')) {
       log.info({ deviceId }, 'device unenrolled itself (generic alert 1226)');
+      await tx.audit.record({
+        actor: deviceId,
+        action: 'enrollment.unenroll',
+        deviceId,
+        details: { via: 'generic alert 1226' },
+      });
+    }
     return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId };
   }
 

@@ -84,7 +84,24 @@ export function adminRoutes(deps: AppDeps): Router {
     const header = req.get('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const challenge = { 'WWW-Authenticate': 'Bearer realm="mdm-admin"' };
+    // Refused API authentications are audited (a prefix of the token's hash, never the token).
+    const refused = (reason: string, token?: string) =>
+      storage.audit
+        .record({
+          actor: 'anonymous',
+          action: 'auth.refused',
+          details: {
+            realm: 'admin-api',
+            reason,
+            address: req.socket.remoteAddress ?? null,
+            ...(token !== undefined && { tokenHashPrefix: hashToken(token).slice(0, 8) }),
+          },
+        })
+        .catch((err: unknown) =>
+          deps.logger.warn({ err: (err as Error).message }, 'audit: refusal not recorded'),
+        );
     if (!m) {
+      await refused('no Bearer token');
       sendProblem(
         res,
         {
@@ -103,6 +120,7 @@ export function adminRoutes(deps: AppDeps): Router {
           { tokenHashPrefix: hashToken(m[1]!).slice(0, 8) },
           'admin API: unknown or revoked token',
         );
+        await refused('unknown or revoked token', m[1]!);
         sendProblem(
           res,
           { status: 401, title: 'Unauthorized', detail: 'unknown or revoked API token' },
