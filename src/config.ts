@@ -107,6 +107,12 @@ export const configSchema = z
     inventoryNodes: list(z.string().regex(/^\.\//, 'a LocURI starting with ./')).optional(),
     /** Finished OMA-DM sessions are deleted this many days after they ended (commands keep their outcomes). */
     sessionRetentionDays: int(1, 36_500).default(30),
+    /** Device events (alerts a device reported) are deleted this many days after they arrived. */
+    deviceEventRetentionDays: int(1, 36_500).default(90),
+    /** Finished commands (done, failed, expired, cancelled) are deleted this many days after they finished. */
+    commandRetentionDays: int(1, 36_500).default(90),
+    /** Audit events are deleted this many days after they were recorded. */
+    auditRetentionDays: int(1, 36_500).default(365),
     /** Folder of policy YAML files. */
     policyDir: z.string().min(1).default('policies'),
     /** Compliance facts (DeviceStatus, BitLocker nodes) are read from a device at most this often. */

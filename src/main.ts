@@ -87,6 +87,11 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
     const pruning = startSessionPruning({
       storage,
       retentionDays: config.sessionRetentionDays,
+      retention: {
+        deviceEvents: config.deviceEventRetentionDays,
+        commands: config.commandRetentionDays,
+        audit: config.auditRetentionDays,
+      },
       logger,
     });
     // Scheduled encrypted backups, when MDM_BACKUP_DIR is set.

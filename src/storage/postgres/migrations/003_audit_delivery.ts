@@ -1,6 +1,6 @@
 import type { Migration } from '../../sql/migration.js';
 
-/** As SQLite migration 8: the delivery position of each audit destination, and `at` indexed. */
+/** As SQLite migration 8: the delivery position of each audit destination, `at` and the retention times indexed. */
 export const migration003: Migration = {
   version: 3,
   name: 'audit_delivery',
@@ -11,5 +11,7 @@ CREATE TABLE audit_delivery (
   updated_at TEXT NOT NULL
 );
 CREATE INDEX audit_log_at ON audit_log (at, id);
+CREATE INDEX dm_commands_completed ON dm_commands (completed_at);
+CREATE INDEX device_events_received ON device_events (received_at);
 `,
 };
