@@ -16,6 +16,22 @@ const bool = z.union([
     .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
 ]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A duration in seconds from `90s`, `30m`, `6h`, `1d` or a bare number of minutes. */
+const duration = (minSeconds: number, maxSeconds: number) =>
+  z
+    .union([z.number(), z.string()])
+    .transform((v, ctx) => {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(String(v));
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30m, 6h or 1d' });
+        return z.NEVER;
+      }
+      const unit = { s: 1, m: 60, h: 3600, d: 86_400, '': 60 }[
+        m[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd' | ''
+      ];
+      return Math.round(Number(m[1]) * unit);
+    })
+    .pipe(z.number().int().min(minSeconds).max(maxSeconds));
 const optionalPath = z.string().min(1).optional();
 const list = <T extends z.ZodType<unknown, string>>(item: T) =>
   z.union([
@@ -113,6 +129,12 @@ export const configSchema = z
     inventoryNodes: list(z.string().regex(/^\.\//, 'a LocURI starting with ./')).optional(),
     /** Finished OMA-DM sessions are deleted this many days after they ended (commands keep their outcomes). */
     sessionRetentionDays: int(1, 36_500).default(30),
+    /** Device events (alerts a device reported) are deleted this many days after they arrived. */
+    deviceEventRetentionDays: int(1, 36_500).default(90),
+    /** Finished commands (done, failed, expired, cancelled) are deleted this many days after they finished. */
+    commandRetentionDays: int(1, 36_500).default(90),
+    /** Audit events are deleted this many days after they were recorded. */
+    auditRetentionDays: int(1, 36_500).default(365),
     /** Folder of policy YAML files. */
     policyDir: z.string().min(1).default('policies'),
     /** Compliance facts (DeviceStatus, BitLocker nodes) are read from a device at most this often. */
@@ -191,6 +213,30 @@ export const configSchema = z
     ).default(['*.notify.windows.com']),
     /** Extra trust anchors (PEM file) for the token URL and channels: a WNS stand-in, a TLS-inspecting proxy. */
     wnsCaFile: optionalPath,
+    /** Folder for the server's scheduled encrypted backups; unset = no scheduled backups. */
+    backupDir: z.string().min(1).optional(),
+    /** Time between scheduled backups: a number with a unit, `30m`, `6h`, `1d` (a bare number is minutes). */
+    backupInterval: duration(60, 366 * 86_400).default(86_400),
+    /** Scheduled backups kept in backupDir; older ones are deleted after a new one is written. */
+    backupKeep: int(1, 10_000).default(7),
+    /** Passphrase for backup archives (`mdm backup`, `mdm restore`, scheduled backups). */
+    backupPassphrase: z.string().min(1).optional(),
+    /** File holding the backup passphrase (its first line), instead of backupPassphrase. */
+    backupPassphraseFile: optionalPath,
+    /** Audit events as RFC 5424 syslog to a SIEM: `tcp://host:port` or `tls://host:port` (RFC 6587 octet counting). */
+    syslogUrl: z
+      .url({ protocol: /^(tcp|tls)$/, error: 'expected tcp://host:port or tls://host:port' })
+      .optional(),
+    /** PEM file of the CA(s) the TLS syslog receiver's certificate chains to (default: the system CAs). */
+    syslogCa: optionalPath,
+    /** Audit events as JSON lines appended to this file (rotated). */
+    auditFile: optionalPath,
+    /** Size at which the audit file is rotated to `<file>.1`. */
+    auditFileMaxBytes: int(1024, 1024 ** 4).default(100 * 1024 * 1024),
+    /** Rotated audit files kept (`<file>.1` … `<file>.N`). */
+    auditFileKeep: int(0, 1000).default(5),
+    /** Largest backlog of undelivered audit events per destination; beyond it the oldest are skipped (and that is logged). */
+    auditBufferMax: int(1, 100_000_000).default(100_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -296,6 +342,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   if (Boolean(config.caCert) !== Boolean(config.caKey)) {
     throw new ConfigError('invalid configuration:\n  caCert and caKey must be given together');
+  }
+  if (config.backupDir && !config.backupPassphrase && !config.backupPassphraseFile) {
+    throw new ConfigError(
+      'invalid configuration:\n  backupDir: scheduled backups need MDM_BACKUP_PASSPHRASE or MDM_BACKUP_PASSPHRASE_FILE',
+    );
   }
   return config;
 }

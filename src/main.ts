@@ -4,6 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AuditForwarder, configuredSinks, startAuditForwarder } from './audit/forwarder.js';
+import { type ScheduledBackups, startScheduledBackups } from './backup/schedule.js';
 import { defaultCatalog } from './catalog/catalog.js';
 import { type Config, ConfigError, loadConfig, publicBase, publicHost } from './config.js';
 import { startSessionPruning } from './dm/retention.js';
@@ -52,6 +54,10 @@ export interface MdmServer {
   readonly push: PushService;
   /** Resolves when the database is reachable and the start-up work (policy folder) is done. */
   readonly ready: Promise<void>;
+  /** Scheduled backups (MDM_BACKUP_DIR set). */
+  readonly backups?: ScheduledBackups;
+  /** Audit delivery (MDM_SYSLOG_URL or MDM_AUDIT_FILE set). */
+  readonly auditForwarder?: AuditForwarder;
   /**
    * Stops the server: with `graceful`, stop accepting and let requests in flight (OMA-DM exchanges
    * included) finish within `shutdownTimeoutSeconds`; then close the database.
@@ -148,8 +154,15 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
     const pruning = startSessionPruning({
       storage,
       retentionDays: config.sessionRetentionDays,
+      retention: {
+        deviceEvents: config.deviceEventRetentionDays,
+        commands: config.commandRetentionDays,
+        audit: config.auditRetentionDays,
+      },
       logger,
     });
+    // Scheduled encrypted backups, when MDM_BACKUP_DIR is set.
+    const backups = config.backupDir ? startScheduledBackups({ config, storage, logger }) : undefined;
     // Start-up work that needs the database waits for it (a database that is down answers 503 meanwhile).
     const startup = whenDatabaseReady(storage, config, logger, async () => {
       const before = push.enabled ? await readActiveSet(storage.policies) : undefined;
@@ -157,6 +170,14 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       if (before) await pushPolicyRevision(push, storage, before);
     });
     await startup.first;
+    // Audit events to the SIEM (MDM_SYSLOG_URL, MDM_AUDIT_FILE), buffered in the database.
+    const sinks = configuredSinks(config);
+    const auditForwarder =
+      sinks.length > 0
+        ? startAuditForwarder({ storage, sinks, logger, bufferMax: config.auditBufferMax })
+        : undefined;
+    // A new destination's position is taken now, so what is recorded after the start is delivered.
+    await auditForwarder?.runOnce().catch(() => 0);
     const listenHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `${listener.protocol}://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${listener.port}`;
     if (options.warn ?? true) printStartup(config, ca, tls, url);
@@ -174,8 +195,12 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       storage,
       push,
       ready: startup.done,
+      ...(backups && { backups }),
+      ...(auditForwarder && { auditForwarder }),
       async close(closing = {}) {
         startup.stop();
+        backups?.stop();
+        await auditForwarder?.stop();
         pruning.stop();
         await push.stop();
         await listener.close(closing.graceful ? config.shutdownTimeoutSeconds * 1000 : 0);

@@ -26,6 +26,20 @@ export const actorOfToken = (token: ApiToken) => token.name;
 const CHALLENGE = 'Bearer realm="mdm-admin"';
 
 export function bearerAuth(storage: Storage, logger: Logger, now: () => Date, consoleAuth?: ConsoleAuth) {
+  // Refused authentications are audited (a prefix of the token's hash, never the token).
+  const refused = (req: Request, reason: string, token?: string) =>
+    storage.audit
+      .record({
+        actor: 'anonymous',
+        action: 'auth.refused',
+        details: {
+          realm: 'admin-api',
+          reason,
+          address: req.socket.remoteAddress ?? null,
+          ...(token !== undefined && { tokenHashPrefix: hashToken(token).slice(0, 8) }),
+        },
+      })
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'audit: refusal not recorded'));
   return async (req: Request, res: Response, next: NextFunction) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
     if (!m && consoleAuth) {
@@ -42,6 +56,7 @@ export function bearerAuth(storage: Storage, logger: Logger, now: () => Date, co
       if (viaConsole !== 'none') return;
     }
     if (!m) {
+      await refused(req, 'no Bearer token');
       sendProblem(
         res,
         401,
@@ -56,6 +71,7 @@ export function bearerAuth(storage: Storage, logger: Logger, now: () => Date, co
       const token = await verifyApiToken(storage.tokens, m[1]!, now());
       if (!token) {
         logger.warn({ tokenHashPrefix: hashToken(m[1]!).slice(0, 8) }, 'admin API: unknown or revoked token');
+        await refused(req, 'unknown or revoked token', m[1]!);
         sendProblem(
           res,
           401,

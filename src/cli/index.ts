@@ -4,12 +4,14 @@ import { Command } from 'commander';
 import { ConfigError } from '../config.js';
 import { registerAdmins } from './admins.js';
 import { registerAudit } from './audit.js';
+import { registerBackup } from './backup.js';
 import { registerCa } from './ca.js';
 import { registerCatalog } from './catalog.js';
 import { registerCertificates } from './certificates.js';
 import { registerCommands } from './commands.js';
 import { registerDb } from './db.js';
 import { registerDevices } from './devices.js';
+import { registerDoctor } from './doctor.js';
 import { exitQuietlyOnBrokenPipe } from './output.js';
 import { registerPolicy } from './policy.js';
 import { registerPolicyApply } from './policy-apply.js';
@@ -33,6 +35,8 @@ const groups: RegisterCommands[] = [
   registerCa,
   registerCertificates,
   registerDb,
+  registerBackup,
+  registerDoctor,
   registerCatalog,
   registerPolicy,
   registerPolicyApply,

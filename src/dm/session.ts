@@ -330,8 +330,15 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     await tx.dmSessions.commitExchange(
       exchangeWrites(ex, out, writes, plan, followUps, inventory, auth, inventoryQueued),
     );
-    if (out.effects.some((e) => e.kind === 'unenroll'))
+    if (out.effects.some((e) => e.kind === 'unenroll')) {
       log.info({ deviceId }, 'device unenrolled itself (generic alert 1226)');
+      await tx.audit.record({
+        actor: deviceId,
+        action: 'enrollment.unenroll',
+        deviceId,
+        details: { via: 'generic alert 1226' },
+      });
+    }
     return { httpStatus: 200, body: encodeSyncMl(out.reply), deviceId };
   }
 

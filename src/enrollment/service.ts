@@ -78,7 +78,13 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
 
   // One throttle for both password paths (UsernameToken and the sign-in page).
   const throttle = createLoginThrottle(storage.loginThrottle);
-  const auth = (security: SecurityToken) =>
+  /** Audit entries of enrollment; a database that cannot take one does not change the answer. */
+  const audit = (entry: Parameters<Storage['audit']['record']>[0]) =>
+    storage.audit.record(entry).then(
+      () => undefined,
+      () => undefined,
+    );
+  const auth = (security: SecurityToken, step: string) =>
     authenticate(security, {
       users: storage.users,
       enabledPolicies: enabled,
@@ -86,6 +92,19 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       now: now(),
       throttle,
       signInTokens: storage.signInTokens,
+    }).catch(async (err: unknown) => {
+      // A refused sign-in is audited (never the password or token).
+      if (err instanceof EnrollmentFault)
+        await audit({
+          actor: security.kind === 'username' ? security.username.slice(0, 256) || 'anonymous' : 'anonymous',
+          action: 'enrollment.refused',
+          details: {
+            step,
+            reason: err.message,
+            authPolicy: security.kind === 'username' ? 'OnPremise' : 'Federated',
+          },
+        });
+      throw err;
     });
 
   function choosePolicy(offered: readonly string[]): EnrollmentAuthPolicy {
@@ -233,6 +252,12 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       if (err instanceof EnrollmentFault) throw err;
       throw new EnrollmentFault('EnrollmentServer', 'could not record the enrollment', undefined, { err });
     }
+    await audit({
+      actor: user.upn,
+      action: 'enrollment.enroll',
+      deviceId,
+      details: { enrollmentId, enrollmentType, authPolicy: user.policy, serial: certificate.serial },
+    });
     return { provisioningDoc, deviceId, certificate };
   }
 
@@ -309,7 +334,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
     },
 
     async getPolicies(messageId, security) {
-      await auth(security);
+      await auth(security, 'GetPolicies');
       return {
         relatesTo: messageId,
         policyId: `${config.providerId}-device`,
@@ -323,7 +348,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
     async requestSecurityToken(request, security, clientCertificate) {
       switch (request.requestType) {
         case 'Issue':
-          return enroll(request, await auth(security));
+          return enroll(request, await auth(security, 'RequestSecurityToken'));
         case 'Renew':
           return renew(request, clientCertificate);
         case 'Recovery':

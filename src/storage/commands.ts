@@ -99,6 +99,11 @@ export interface ListCommandsOptions {
 }
 
 export interface CommandQueue {
+  /**
+   * Deletes up to `limit` finished commands (done, failed, expired, cancelled) completed before
+   * `before` (ISO), with their node records; resolves with the count.
+   */
+  pruneFinished(before: string, limit: number): Promise<number>;
   /** Adds a command to the device's queue; returns its id. */
   enqueue(command: EnqueueCommand): Promise<string>;
   get(commandId: string): Promise<CommandRecord | undefined>;

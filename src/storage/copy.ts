@@ -5,8 +5,8 @@
 // past the copied ids and the row count of every table is compared afterwards.
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { migratePostgresUrl } from './postgres/index.js';
-import { SQLITE_SCHEMA_VERSION } from './sqlite/database.js';
+import { migratePostgresUrl, POSTGRES_SCHEMA_VERSION } from './postgres/index.js';
+import { openSqlite, SQLITE_SCHEMA_VERSION } from './sqlite/database.js';
 
 export interface CopiedTable {
   readonly table: string;
@@ -54,11 +54,21 @@ function tablesInDependencyOrder(db: Database.Database): string[] {
 /** Rows per INSERT (PostgreSQL allows 65,535 parameters). */
 const BATCH = 500;
 
+export interface CopyOptions {
+  readonly progress?: (table: string, rows: number) => void;
+  /**
+   * Empty every table of the PostgreSQL database first, in the same transaction (`mdm restore
+   * --force`); without it a database that holds rows is refused.
+   */
+  readonly replace?: boolean;
+}
+
 export async function copySqliteToPostgres(
   sqliteFile: string,
   postgresUrl: string,
-  progress: (table: string, rows: number) => void = () => undefined,
+  options: CopyOptions = {},
 ): Promise<CopiedTable[]> {
+  const progress = options.progress ?? (() => undefined);
   const source = new Database(sqliteFile, { readonly: true, fileMustExist: true });
   try {
     const version = source.pragma('user_version', { simple: true }) as number;
@@ -76,6 +86,9 @@ export async function copySqliteToPostgres(
       source.exec('BEGIN');
       const tables = tablesInDependencyOrder(source);
       await target.query('BEGIN');
+      if (options.replace) {
+        await target.query(`TRUNCATE ${tables.map(quote).join(', ')} RESTART IDENTITY CASCADE`);
+      }
       for (const table of tables) {
         const existing = await target
           .query<{ n: string }>(`SELECT count(*) AS n FROM ${quote(table)}`)
@@ -143,5 +156,59 @@ export async function copySqliteToPostgres(
     }
   } finally {
     source.close();
+  }
+}
+
+/**
+ * The reverse direction, for backups of a PostgreSQL deployment: every table of `postgresUrl`, read
+ * in one REPEATABLE READ snapshot (consistent while servers write), into a new SQLite database at
+ * `sqliteFile` with this version's schema. The archive then always holds a SQLite database, which
+ * restores into either backend.
+ */
+export async function exportPostgresToSqlite(
+  postgresUrl: string,
+  sqliteFile: string,
+): Promise<CopiedTable[]> {
+  // Opening creates the file and applies the SQLite migrations (empty tables, this version's schema).
+  openSqlite({ file: sqliteFile, checkpointIntervalMs: 0 }).close();
+  const target = new Database(sqliteFile);
+  const source = new pg.Client({ connectionString: postgresUrl });
+  try {
+    await source.connect();
+    const version = Number(
+      (await source.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]
+        ?.v ?? 0,
+    );
+    if (version !== POSTGRES_SCHEMA_VERSION) {
+      throw new CopyError(
+        `the PostgreSQL database is at schema ${version}, this version reads schema ${POSTGRES_SCHEMA_VERSION}: ` +
+          'run `mdm db migrate` first',
+      );
+    }
+    await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const tables = tablesInDependencyOrder(target);
+    const copied: CopiedTable[] = [];
+    target.pragma('foreign_keys = OFF');
+    target.exec('BEGIN');
+    for (const table of tables) {
+      const columns = (target.pragma(`table_info(${quote(table)})`) as { name: string }[]).map((c) => c.name);
+      const list = columns.map(quote).join(', ');
+      const insert = target.prepare(
+        `INSERT INTO ${quote(table)} (${list}) VALUES (${columns.map(() => '?').join(', ')})`,
+      );
+      const result = await source.query({ text: `SELECT ${list} FROM ${quote(table)}`, rowMode: 'array' });
+      const int8 = result.fields.map((f) => f.dataTypeID === pg.types.builtins.INT8);
+      for (const row of result.rows as unknown[][]) {
+        insert.run(row.map((v, i) => (int8[i] && typeof v === 'string' ? BigInt(v) : v)));
+      }
+      copied.push({ table, rows: result.rows.length });
+    }
+    target.exec('COMMIT');
+    await source.query('COMMIT');
+    return copied;
+  } finally {
+    if (target.inTransaction) target.exec('ROLLBACK');
+    target.close();
+    await source.end().catch(() => undefined);
   }
 }

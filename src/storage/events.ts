@@ -17,4 +17,6 @@ export interface DeviceEvent {
 export interface DeviceEventStore {
   /** Newest first. */
   list(deviceId: string, limit?: number): Promise<DeviceEvent[]>;
+  /** Deletes up to `limit` events received before `before` (ISO), oldest first; resolves with the count. */
+  pruneBefore(before: string, limit: number): Promise<number>;
 }

@@ -49,8 +49,8 @@ describe('finished-session retention', () => {
       now: () => new Date(Date.parse('2026-04-05T00:00:00.000Z')),
     });
     try {
-      expect(await pruning.runOnce()).toEqual({ sessions: 1 });
-      expect(await pruning.runOnce()).toEqual({ sessions: 0 });
+      expect(await pruning.runOnce()).toEqual({ sessions: 1, deviceEvents: 0, commands: 0, audit: 0 });
+      expect(await pruning.runOnce()).toEqual({ sessions: 0, deviceEvents: 0, commands: 0, audit: 0 });
     } finally {
       pruning.stop();
     }
@@ -70,9 +70,15 @@ describe('finished-session retention', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const cutoffs: string[] = [];
     let backlog = 1200;
+    const audited: string[] = [];
     const tx = {
       async tryJobLock() {
         return true;
+      },
+      audit: {
+        async record(e: { action: string }) {
+          audited.push(e.action);
+        },
       },
       dmSessions: {
         async pruneFinished(endedBefore: string, limit: number) {
@@ -101,6 +107,8 @@ describe('finished-session retention', () => {
     for (let i = 0; i < 50 && cutoffs.length < 3; i++) await new Promise((r) => setImmediate(r));
     expect(cutoffs).toEqual(Array(3).fill(new Date(now.getTime() - 7 * DAY).toISOString()));
     expect(backlog).toBe(0);
+    for (let i = 0; i < 50 && audited.length < 1; i++) await new Promise((r) => setImmediate(r));
+    expect(audited).toEqual(['retention.prune']);
     pruning.stop();
     await vi.advanceTimersByTimeAsync(600_000);
     expect(cutoffs).toHaveLength(3);

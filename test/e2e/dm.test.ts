@@ -204,6 +204,7 @@ describeBackends('OMA-DM sessions end to end', (backend) => {
         'commands.replace',
         'devices.lock',
         'devices.reboot',
+        'enrollment.enroll',
       ]);
       expect(audit.find((a) => a.action === 'commands.replace')?.actor).toBe('alice');
     });

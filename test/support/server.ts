@@ -13,6 +13,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AuditForwarder } from '../../src/audit/forwarder.js';
+import type { ScheduledBackups } from '../../src/backup/schedule.js';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import { addUser } from '../../src/enrollment/users.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
@@ -48,6 +50,10 @@ export interface TestServer {
   addUser(upn: string, password: string): Promise<void>;
   /** Resolves when the database is reachable and the server's start-up work is done. */
   readonly ready: Promise<void>;
+  /** Scheduled backups (with `backupDir` set). */
+  readonly backups: ScheduledBackups | undefined;
+  /** Audit delivery (with `syslogUrl` or `auditFile` set). */
+  readonly auditForwarder: AuditForwarder | undefined;
   /** Stops the server (`graceful`: as on SIGTERM) and deletes the temporary folders (unless `keepFiles`). */
   close(options?: { keepFiles?: boolean; graceful?: boolean }): Promise<void>;
 }
@@ -105,6 +111,8 @@ export async function startTestServer(
     storage: server.storage,
     push: server.push,
     ready: server.ready,
+    backups: server.backups,
+    auditForwarder: server.auditForwarder,
     config: server.config,
     dataDir,
     certsDir,

@@ -114,6 +114,16 @@ export async function insertCommands(
 
 export function sqlCommandQueue(db: SqlExecutor): CommandQueue {
   return {
+    pruneFinished: (before, limit) =>
+      db.write((c) =>
+        c.run(
+          `DELETE FROM dm_commands WHERE seq IN (
+             SELECT seq FROM dm_commands
+              WHERE state IN ('done', 'failed', 'expired', 'cancelled') AND completed_at < ?
+              ORDER BY seq LIMIT ?)`,
+          [before, limit],
+        ),
+      ),
     enqueue: (command) =>
       db.write(async (c) => (await insertCommands(c, [command], new Date().toISOString()))[0]!),
     get: (commandId) =>

@@ -94,6 +94,13 @@ interface EventRow {
 
 export function sqlDeviceEventStore(db: SqlExecutor): DeviceEventStore {
   return {
+    pruneBefore: (before, limit) =>
+      db.write((c) =>
+        c.run(
+          'DELETE FROM device_events WHERE id IN (SELECT id FROM device_events WHERE received_at < ? ORDER BY id LIMIT ?)',
+          [before, limit],
+        ),
+      ),
     list: (deviceId, limit = 50) =>
       db.read(async (c) =>
         (

@@ -4,7 +4,7 @@
 import type { SqlClient } from './client.js';
 
 /** Advisory lock classes (the first key of pg_advisory_xact_lock(int, int)). */
-export const LOCK_CLASS = { device: 1, job: 2, migrations: 3 } as const;
+export const LOCK_CLASS = { device: 1, job: 2, migrations: 3, audit: 4 } as const;
 
 /** Serialises the exchanges of one device across server instances, until the transaction ends. */
 export async function lockDevice(c: SqlClient, deviceId: string): Promise<void> {

@@ -10,6 +10,7 @@ import { migration006 } from './006_webhooks.js';
 import { migration007 } from './007_device_push.js';
 import { migration008 } from './008_signin_tokens.js';
 import { migration009 } from './009_scep.js';
+import { migration010 } from './010_audit_delivery.js';
 
 export const postgresMigrations: readonly Migration[] = [
   migration001,
@@ -21,4 +22,5 @@ export const postgresMigrations: readonly Migration[] = [
   migration007,
   migration008,
   migration009,
+  migration010,
 ];

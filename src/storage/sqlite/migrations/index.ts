@@ -16,6 +16,7 @@ import { migration011 } from './011_webhooks.js';
 import { migration012 } from './012_device_push.js';
 import { migration013 } from './013_signin_tokens.js';
 import { migration014 } from './014_scep.js';
+import { migration015 } from './015_audit_delivery.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   migration012,
   migration013,
   migration014,
+  migration015,
 ];
