@@ -13,6 +13,7 @@ import { referencePage } from './reference.js';
 import { mountRoutes, type RouteDef } from './route.js';
 import { adminRoutes } from './routes/admin.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { certificateRoutes } from './routes/certificates.js';
 import { commandRoutes } from './routes/commands.js';
 import { deviceRoutes } from './routes/devices.js';
 import { opsRoutes, packageVersion } from './routes/ops.js';
@@ -23,6 +24,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 /** Every route of the API, in the order the OpenAPI document lists them. */
 export const API_ROUTES: readonly RouteDef[] = [
   ...opsRoutes,
+  ...certificateRoutes,
   ...deviceRoutes,
   ...commandRoutes,
   ...policyRoutes,

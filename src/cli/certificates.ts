@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { publicBase } from '../config.js';
 import { createScepChallenge } from '../scep/service.js';
+import { revokeCertificate } from '../services/certificates.js';
 import { SCEP_CERTIFICATE_STATUSES, type ScepCertificateStatus } from '../storage/scep.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
 import { oneLine, printHuman, printList } from './output.js';
@@ -74,20 +75,11 @@ export function registerCertificates(program: Command): void {
     .action((serial: string, opts: { reason: string; actor?: string }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
-          const existing = await storage.scep.findCertificate(serial);
-          if (!existing) throw new CliError(`no SCEP certificate with serial ${serial}`);
-          const revoked = await storage.transaction(async (tx) => {
-            if (!(await tx.scep.revokeCertificate(serial, new Date().toISOString(), opts.reason)))
-              return false;
-            await tx.audit.record({
-              actor: actorOf(opts),
-              action: 'certificates.revoke',
-              deviceId: existing.deviceId,
-              details: { serial: existing.serial, profile: existing.profile, reason: opts.reason },
-            });
-            return true;
-          });
-          if (!revoked) throw new CliError(`certificate ${existing.serial} is already revoked`);
+          const r = await revokeCertificate(storage, { serial, reason: opts.reason, actor: actorOf(opts) });
+          if (r.outcome === 'unknown') throw new CliError(`no SCEP certificate with serial ${serial}`);
+          if (r.outcome === 'already-revoked')
+            throw new CliError(`certificate ${r.certificate.serial} is already revoked`);
+          const existing = r.certificate;
           printHuman(
             `revoked ${existing.serial} (${oneLine(existing.deviceId)}, ${oneLine(existing.profile)})`,
           );

@@ -106,11 +106,16 @@ describe('graceful shutdown', () => {
   it('cuts a request that outlives the timeout', async () => {
     const server = await startTestServer({ shutdownTimeoutSeconds: 1 });
     const slow = slowRequest(server);
+    // The connection is reset while the server closes: take the rejection as soon as it comes.
+    const cut = slow.done.then(
+      () => undefined,
+      (err: Error) => err,
+    );
     await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
     await server.close({ graceful: true });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(Date.now() - started).toBeLessThan(5000);
-    await expect(slow.done).rejects.toThrow();
+    expect(await cut).toBeInstanceOf(Error);
   });
 });

@@ -187,7 +187,7 @@ describeBackends('SCEP endpoint', (backend) => {
       });
       serials.push(new X509Certificate(r.certificate!).serialNumber);
     }
-    const { token } = await createApiToken(server.storage.tokens, 'test');
+    const { token } = await createApiToken(server.storage.tokens, 'test', new Date(), 'admin');
     const list = await agent
       .get('/api/v1/certificates')
       .query({ device: 'dev-r1' })
