@@ -4,7 +4,7 @@
 // refused raw or as character references (xml-chars.ts), depth cap, well-formedness (matching tags,
 // quoted attributes, only the five predefined entities and character references, one root), namespaces
 // resolved to URIs. Produces the same `XmlElement` tree. Comments and processing instructions are
-// skipped; CDATA becomes text; whitespace-only text is dropped.
+// skipped (text either side of a comment is one text); CDATA becomes text; whitespace-only text is dropped.
 import { checkXmlChars, decodeXmlInput, type XmlElement, XmlError, type XmlNode } from '../xml.js';
 import { decodeCharRef } from '../xml-chars.js';
 
@@ -48,6 +48,13 @@ export function scanXml(input: string | Buffer, options: ScanOptions): XmlElemen
   let root: XmlElement | undefined;
   let i = 0;
   const n = text.length;
+  // Character data of the open element since the last markup other than a comment: a comment does
+  // not split text (`a<!-- c -->b` is the one text "ab", as the general parser reads it).
+  let run: string | undefined;
+  const flush = (): void => {
+    if (run !== undefined && !isXmlSpace(run)) stack[stack.length - 1]!.children.push(run);
+    run = undefined;
+  };
   while (i < n) {
     const lt = text.indexOf('<', i);
     const end = lt === -1 ? n : lt;
@@ -59,11 +66,12 @@ export function scanXml(input: string | Buffer, options: ScanOptions): XmlElemen
         // `]]>` may not occur in character data (XML 1.0 §2.4).
         if (raw.includes(']]>')) fail('"]]>" in text', i);
         const decoded = decode(raw, i, fail);
-        if (!isXmlSpace(decoded)) stack[stack.length - 1]!.children.push(decoded);
+        run = run === undefined ? decoded : run + decoded;
       }
     }
     if (lt === -1) break;
     const c = text.charCodeAt(lt + 1);
+    if (c !== 33 /* ! */ || !text.startsWith('<!--', lt)) flush();
     if (c === 33 /* ! */) {
       if (text.startsWith('<!--', lt)) {
         const close = text.indexOf('-->', lt + 4);

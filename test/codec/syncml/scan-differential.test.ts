@@ -227,6 +227,13 @@ type Style = {
 
 function escapeText(t: string, style: Style): string {
   if (style.cdata && !t.includes(']]>')) return `<![CDATA[${t}]]>`;
+  // A comment inside a text does not split it: the readers must give back the one text.
+  const chars = [...t];
+  if (style.comments && chars.length > 1) {
+    const half = chars.length >> 1;
+    const plain = { ...style, comments: false };
+    return `${escapeText(chars.slice(0, half).join(''), plain)}<!-- c -->${escapeText(chars.slice(half).join(''), plain)}`;
+  }
   return [...t]
     .map((ch) => {
       if (ch === '<') return style.refs ? '&#60;' : '&lt;';

@@ -28,6 +28,21 @@ describe('scanXml', () => {
     expect(ours).toEqual(parseXml(xml, LIMITS));
   });
 
+  it('reads text either side of a comment as one text, white space included', () => {
+    for (const [xml, children] of [
+      ['<a>x:<!-- c -->é</a>', ['x:é']],
+      ['<a> <!-- c -->y</a>', [' y']],
+      ['<a>x<!-- c --> </a>', ['x ']],
+      ['<a> <!-- c --> </a>', []],
+      ['<a>x<!-- c --><b/>y</a>', ['x', { name: 'b' }, 'y']],
+      ['<a>x<![CDATA[y]]>z</a>', ['x', 'y', 'z']],
+    ] as const) {
+      const ours = scanXml(xml, LIMITS);
+      expect(ours, xml).toEqual(parseXml(xml, LIMITS));
+      expect(ours.children.map((c) => (typeof c === 'string' ? c : { name: c.name }))).toEqual(children);
+    }
+  });
+
   it('decodes character references (XML 1.0 §4.1)', () => {
     expect(scanXml('<a>&#65;&#x42;&#x1F600;</a>', LIMITS).children).toEqual(['AB😀']);
     expect(() => scanXml('<a>&#xZZ;</a>', LIMITS)).toThrow(XmlError);
