@@ -5,9 +5,20 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { WEBHOOK_EVENTS } from './webhooks/events.js';
 
 const AUTH_POLICIES = ['OnPremise', 'Federated'] as const;
+
+/** Webhook event types an endpoint can subscribe to (docs/api.md "Webhooks"). */
+export const WEBHOOK_EVENTS = [
+  'device.enrolled',
+  'device.unenrolled',
+  'device.checked_in',
+  'command.completed',
+  'setting.state_changed',
+  'compliance.changed',
+  'policy.revision_applied',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 const bool = z.union([
   z.boolean(),

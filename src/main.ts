@@ -9,6 +9,7 @@ import { type ScheduledBackups, startScheduledBackups } from './backup/schedule.
 import { defaultCatalog } from './catalog/catalog.js';
 import { type Config, ConfigError, loadConfig, publicBase, publicHost } from './config.js';
 import { startSessionPruning } from './dm/retention.js';
+import { composeHooks, webhookDmHooks } from './dm/webhook-hooks.js';
 import { loadOrCreateTokenSecret } from './enrollment/tokens.js';
 import { createRequestHandler, type RequestHandler } from './http/app.js';
 import { listen, listenLimits } from './http/server.js';
@@ -25,7 +26,6 @@ import type { Storage } from './storage/index.js';
 import { describeDatabase, openStorage } from './storage/open.js';
 import { startWebhookDeliverer } from './webhooks/deliverer.js';
 import { createEventSink } from './webhooks/events.js';
-import { composeHooks, webhookDmHooks } from './webhooks/hooks.js';
 
 export interface StartOptions {
   readonly logger?: Logger;

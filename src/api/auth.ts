@@ -1,12 +1,12 @@
 // Bearer API tokens (RFC 6750 §2.1) with roles, and the per-token rate limit (RFC 6585 §4 429 with
 // Retry-After). A token's role is checked against each route's minimum role; a refusal is audited.
 import type { NextFunction, Request, Response } from 'express';
-import { type ConsoleAuth, consoleApiAuth } from '../console/session-auth.js';
 import type { Logger } from '../logger.js';
 import { hashToken, verifyApiToken } from '../reporting/api-tokens.js';
 import type { Storage } from '../storage/index.js';
 import type { ApiToken, TokenRole } from '../storage/tokens.js';
 import { sendProblem } from './problem.js';
+import { type ConsoleAuth, consoleApiAuth } from './session-auth.js';
 
 /** auditor < operator < admin: each role may do everything the ones before it may. */
 const RANK: Record<TokenRole, number> = { auditor: 0, operator: 1, admin: 2 };
@@ -44,7 +44,7 @@ export function bearerAuth(storage: Storage, logger: Logger, now: () => Date, co
     const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
     if (!m && consoleAuth) {
       // The web console's session cookie (+ CSRF token on writes) stands in for a token, with the
-      // admin account's role (src/console/session-auth.ts).
+      // admin account's role (session-auth.ts).
       let viaConsole: 'ok' | 'answered' | 'none';
       try {
         viaConsole = await consoleApiAuth(consoleAuth, storage, req, res);

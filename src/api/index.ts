@@ -1,11 +1,10 @@
 // The admin API (docs/api.md): `/api/v1/…` with Bearer API tokens and roles, the OpenAPI document
 // and its reference page, and the token-free operations endpoints (/healthz, /readyz, /version).
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { consoleAuthFor } from '../console/session-auth.js';
-import type { AppDeps } from '../http/app.js';
-import { clientErrorStatus } from '../http/errors.js';
-import { RETRY_AFTER_SECONDS } from '../http/unavailable.js';
 import { isStorageUnavailable } from '../storage/errors.js';
+import type { AppDeps } from '../transport/deps.js';
+import { clientErrorStatus } from '../transport/errors.js';
+import { RETRY_AFTER_SECONDS } from '../transport/unavailable.js';
 import { bearerAuth, rateLimiter } from './auth.js';
 import { buildOpenApi } from './openapi.js';
 import { ApiProblem, problemFor, sendProblem } from './problem.js';
@@ -20,6 +19,7 @@ import { opsRoutes, packageVersion } from './routes/ops.js';
 import { policyRoutes } from './routes/policies.js';
 import { reportRoutes } from './routes/reports.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { consoleAuthFor } from './session-auth.js';
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
 export const API_ROUTES: readonly RouteDef[] = [

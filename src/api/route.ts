@@ -4,9 +4,9 @@
 // (openapi.ts), so what is documented is what is validated.
 import type { NextFunction, Request, Response, Router } from 'express';
 import { z } from 'zod';
-import type { AppDeps } from '../http/app.js';
 import type { Storage } from '../storage/index.js';
 import type { ApiToken, TokenRole } from '../storage/tokens.js';
+import type { AppDeps } from '../transport/deps.js';
 import { actorOfToken, roleAllows, tokenOf } from './auth.js';
 import { toCsv } from './csv.js';
 import { ApiProblem } from './problem.js';

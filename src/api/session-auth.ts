@@ -6,10 +6,10 @@
 // SameSite=Strict (RFC 6265bis §4.1.3.2, §5.4.7); the database holds only its SHA-256.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppDeps } from '../http/app.js';
 import type { AdminRole, AdminSession } from '../storage/admins.js';
 import type { Storage } from '../storage/index.js';
 import type { ApiToken } from '../storage/tokens.js';
+import type { AppDeps } from '../transport/deps.js';
 
 export const SESSION_COOKIE = '__Host-mdm-console';
 export const CSRF_HEADER = 'x-csrf-token';

@@ -1,14 +1,20 @@
 // The web console at `/console`: the static single-page app (no build step, no CDN; files under
 // ./static shipped with the package) and its sign-in session (`/console/session`). Every page
 // reads and writes through the admin API (`/api/v1`) with the session cookie and CSRF token
-// (./session-auth.ts); nothing here reads device data. README "Web console".
+// (src/api/session-auth.ts); nothing here reads device data. README "Web console".
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import {
+  consoleAuthFor,
+  hashSessionId,
+  newSecret,
+  originAllowed,
+  SESSION_COOKIE,
+} from '../api/session-auth.js';
 import { createLoginThrottle } from '../enrollment/login-throttle.js';
-import type { AppDeps } from '../http/app.js';
+import type { AppDeps } from '../transport/deps.js';
 import { checkAdminPassword } from './accounts.js';
-import { consoleAuthFor, hashSessionId, newSecret, originAllowed, SESSION_COOKIE } from './session-auth.js';
 
 const THROTTLE_WINDOW_MS = 15 * 60_000;
 

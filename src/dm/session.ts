@@ -9,7 +9,6 @@ import { encodeSyncMl } from '../codec/syncml/encode.js';
 import { parseSyncMl, SyncMlError } from '../codec/syncml/parse.js';
 import type { SyncMlMessage } from '../codec/syncml/types.js';
 import type { Logger } from '../logger.js';
-import { PUSH_PFN_PRIORITY, PUSH_PFN_TAG, type PushNodePaths, pushNodes } from '../push/nodes.js';
 import type { EnqueueCommand, QueuedCommand, SentRef } from '../storage/commands.js';
 import type { ExchangeSnapshot, ExchangeWrites } from '../storage/dm-sessions.js';
 import { isStorageUnavailable } from '../storage/errors.js';
@@ -27,6 +26,7 @@ import {
   largeObjectSupport,
 } from './inventory.js';
 import { type StepInput, type StepOutput, sessionAlert, step } from './machine.js';
+import { PUSH_PFN_PRIORITY, PUSH_PFN_TAG, type PushNodePaths, pushNodes } from './push-nodes.js';
 import { issueSessionToken } from './session-token.js';
 import type { Effect, SessionState } from './types.js';
 

@@ -1,8 +1,8 @@
 // Webhook events from the OMA-DM session engine, written in the exchange's own transaction
-// (src/dm/hooks.ts): device.checked_in on package 1 (MS-MDM 2.2.1), command.completed when the
+// (hooks.ts): device.checked_in on package 1 (MS-MDM 2.2.1), command.completed when the
 // device answers an admin command or device action with its Status.
-import type { DmHooks } from '../dm/hooks.js';
-import type { EventSink } from './events.js';
+import type { EventSink } from '../webhooks/events.js';
+import type { DmHooks } from './hooks.js';
 
 export function webhookDmHooks(events: EventSink): DmHooks {
   return {

@@ -5,9 +5,8 @@ import express, { type Response, type Router } from 'express';
 import { apiRouter } from '../api/index.js';
 import { createServerMetrics } from '../reporting/metrics.js';
 import { isStorageUnavailable } from '../storage/errors.js';
-import type { AppDeps } from './deps.js';
-import { clientErrorStatus } from './errors.js';
-import { RETRY_AFTER_SECONDS } from './unavailable.js';
+import type { AppDeps } from '../transport/deps.js';
+import { RETRY_AFTER_SECONDS } from '../transport/unavailable.js';
 
 interface Problem {
   readonly status: number;

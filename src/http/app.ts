@@ -4,19 +4,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { consoleRoutes } from '../console/routes.js';
 import { createServerMetrics, routeFamily } from '../reporting/metrics.js';
-import { scepRoutes } from '../scep/routes.js';
 import { isStorageUnavailable } from '../storage/errors.js';
+import type { AppDeps } from '../transport/deps.js';
+import { clientErrorStatus } from '../transport/errors.js';
+import { RETRY_AFTER_SECONDS } from '../transport/unavailable.js';
 import { adminRoutes } from './admin-routes.js';
 import { captureMiddleware, markAuthenticated } from './capture.js';
 import { contentRoutes } from './content-routes.js';
-import type { AppDeps } from './deps.js';
 import { createDmEndpoint, DM_PATH, type DmEndpoint, isDmRequest } from './dm-endpoint.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
-import { clientErrorStatus } from './errors.js';
+import { scepRoutes } from './scep-routes.js';
 import { rawBody } from './soap.js';
-import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
-export type { AppDeps } from './deps.js';
+export type { AppDeps } from '../transport/deps.js';
 
 export type RouteModule = (deps: AppDeps) => Router;
 

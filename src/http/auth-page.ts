@@ -7,9 +7,9 @@ import type { Config } from '../config.js';
 import type { EnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
 import { isStorageUnavailable } from '../storage/errors.js';
+import { RETRY_AFTER_SECONDS } from '../transport/unavailable.js';
 import { withIdleTimeout } from './body.js';
 import { markAuthenticated } from './capture.js';
-import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 /**
  * Only Windows app return URIs: never post a token to a web site. Printable ASCII without space,

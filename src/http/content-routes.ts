@@ -5,7 +5,7 @@
 // for downloaders that resume (BITS).
 import express, { type Request, type Response, type Router } from 'express';
 import { CONTENT_PATH } from '../policy/apps/hosting.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from '../transport/deps.js';
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 

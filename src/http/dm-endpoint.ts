@@ -17,9 +17,9 @@ import { enrollmentUrls } from '../enrollment/urls.js';
 import { thumbprintOf } from '../pki/sign.js';
 import { verifyDeviceCertificate } from '../pki/verify.js';
 import { pushEnabled } from '../push/service.js';
+import type { AppDeps } from '../transport/deps.js';
+import { RETRY_AFTER_SECONDS } from '../transport/unavailable.js';
 import { clientCertificateOf, forwardedCertificateDer } from './client-cert.js';
-import type { AppDeps } from './deps.js';
-import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 export const DM_PATH = '/ManagementServer/MDM.svc';
 

@@ -10,10 +10,10 @@ import { buildRequestSecurityTokenResponse, parseRequestSecurityToken } from '..
 import { buildGetPoliciesResponse, parseGetPolicies } from '../codec/soap/xcep.js';
 import { createEnrollmentService } from '../enrollment/service.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
+import type { AppDeps } from '../transport/deps.js';
 import { registerSignInPage } from './auth-page.js';
 import { markAuthenticated } from './capture.js';
 import { clientCertificateOf } from './client-cert.js';
-import type { AppDeps } from './deps.js';
 import { rawBody, sendFault, sendSoap, soapBodyErrors } from './soap.js';
 
 /** The `mdm_enrollments_total` result of a refused enrollment: its fault subcode (a bounded set) or `error`. */

@@ -2,9 +2,9 @@
 // GET (`message=<base64>`, §4.3) or POST (`application/x-pki-message`, §4.3), and the CRL of the
 // SCEP CA at `<scepPath>/crl` (RFC 5280 §5, `application/pkix-crl`).
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { AppDeps } from '../http/app.js';
-import { rawBody } from '../http/soap.js';
-import { SCEP_CAPABILITIES } from './service.js';
+import { SCEP_CAPABILITIES } from '../scep/service.js';
+import type { AppDeps } from '../transport/deps.js';
+import { rawBody } from './soap.js';
 
 const PKI_MESSAGE = 'application/x-pki-message';
 

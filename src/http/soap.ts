@@ -7,8 +7,8 @@ import { EnrollmentFault, renderFault } from '../codec/soap/faults.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { isStorageUnavailable } from '../storage/errors.js';
+import { RETRY_AFTER_SECONDS } from '../transport/unavailable.js';
 import { withIdleTimeout } from './body.js';
-import { RETRY_AFTER_SECONDS } from './unavailable.js';
 
 export const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 

@@ -18,41 +18,13 @@ import { type ParsedApp, readApps } from './apps/parse.js';
 import { MsiUrlSchema, MsixPackageSchema, PolicyAppSchema } from './apps/schema.js';
 import { type CertificateProfilePlan, readCertificates } from './certificates.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
+import type { Located, ParsedSetting, ParsedValue, ScalarValue } from './parsed.js';
 import { PolicySchema, PolicySettingSchema } from './schema.js';
+
+export type { Located, ParsedDataElement, ParsedSetting, ParsedValue, ScalarValue } from './parsed.js';
 
 /** Largest policy file accepted (a policy is hand-written; ADMX payloads come from `file:`). */
 export const MAX_POLICY_BYTES = 1024 * 1024;
-
-export type ScalarValue = string | number | boolean;
-
-/** A value with where it was written and, for scalars, its text exactly as written (`0123`, `1.10`). */
-export interface Located<T> {
-  readonly value: T;
-  readonly pos: SourcePosition;
-  readonly source?: string;
-}
-
-export interface ParsedValue extends Located<ScalarValue | readonly ScalarValue[]> {
-  /** List items with their own positions, when the value is a YAML sequence. */
-  readonly items?: readonly Located<ScalarValue>[];
-}
-
-export interface ParsedDataElement {
-  readonly id: Located<string>;
-  readonly value: ParsedValue;
-}
-
-export interface ParsedSetting {
-  /** Index in `settings`, 0-based. */
-  readonly index: number;
-  readonly pos: SourcePosition;
-  readonly path: Located<string>;
-  readonly value?: ParsedValue;
-  readonly data?: readonly ParsedDataElement[];
-  /** Key `data` itself, for errors about the whole block. */
-  readonly dataPos?: SourcePosition;
-  readonly file?: Located<string>;
-}
 
 export interface ParsedPolicy {
   readonly file: string;

@@ -1,7 +1,7 @@
 // Push state per device, as `mdm devices show` and the admin API report it. Reads only storage.
 import type { Config } from '../config.js';
+import { PUSH_STATUS_TEXT, pushNodes } from '../dm/push-nodes.js';
 import type { DevicePushRow, PushResult, PushStore } from '../storage/push.js';
-import { PUSH_STATUS_TEXT, pushNodes } from './nodes.js';
 
 export type PushState = 'not_configured' | 'no_channel' | 'ok' | 'failing';
 

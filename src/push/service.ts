@@ -7,11 +7,11 @@
 // pushed picks its commands up at its next poll.
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
+import { pushNodes } from '../dm/push-nodes.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
 import type { PushResult } from '../storage/push.js';
 import { checkChannelUri, parseHostPatterns } from './channel.js';
-import { pushNodes } from './nodes.js';
 import { type DevicePushReport, devicePushReport } from './report.js';
 import { WnsClient } from './wns.js';
 

@@ -4,10 +4,6 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import type * as pkijs from 'pkijs';
-import type { Logger } from '../logger.js';
-import { CaError, type EnrollmentCa, loadOrCreateCa } from '../pki/ca.js';
-import type { Storage } from '../storage/index.js';
-import type { ScepCertificateRecord, ScepIssuance } from '../storage/scep.js';
 import {
   certificatesOnly,
   envelope,
@@ -21,7 +17,11 @@ import {
   ScepRequestError,
   type ScepSigner,
   signCertRep,
-} from './cms.js';
+} from '../codec/scep/cms.js';
+import type { Logger } from '../logger.js';
+import { CaError, type EnrollmentCa, loadOrCreateCa } from '../pki/ca.js';
+import type { Storage } from '../storage/index.js';
+import type { ScepCertificateRecord, ScepIssuance } from '../storage/scep.js';
 import {
   buildCrl,
   issueScepCertificate,

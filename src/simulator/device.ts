@@ -4,8 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { CatalogLookup } from '../catalog/types.js';
 import { ALERT, ALERT_TYPE } from '../codec/syncml/codes.js';
-import { scepEnrol } from '../scep/client.js';
-import { type CommandOutcome, catalogDefault } from './apply.js';
+import { catalogDefault } from './apply.js';
 import { type AppAlert, AppCsps } from './apps.js';
 import type { ClientKind } from './client.js';
 import type { DeviceKey } from './csr.js';
@@ -14,6 +13,7 @@ import { enroll } from './enroll.js';
 import { driftValue, type FaultPlan } from './faults.js';
 import { type DeviceProfile, LARGE_OBJECT_NODE, profileNodes } from './profile.js';
 import type { ProvisionedAccount } from './provisioning.js';
+import { scepEnrol } from './scep-client.js';
 import { type DigestCredentials, type PendingAlert, runSession, type SessionReport } from './session.js';
 import {
   type HttpRequestOut,

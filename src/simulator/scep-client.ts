@@ -16,8 +16,8 @@ import {
   type ScepSigner,
   signingKey,
   signRequest,
-} from './cms.js';
-import { generalNamesSchema, parseDn } from './issue.js';
+} from '../codec/scep/cms.js';
+import { generalNamesSchema, parseDn } from '../codec/scep/names.js';
 
 const NAME_OIDS: Readonly<Record<string, string>> = {
   CN: '2.5.4.3',

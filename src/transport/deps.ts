@@ -1,6 +1,6 @@
 // What every route module and the OMA-DM endpoint are built from (assembled by `startMdmServer` in
-// src/main.ts, passed to `createRequestHandler` in app.ts). A file of its own so that route modules
-// do not import the application that mounts them.
+// src/main.ts, passed to `createRequestHandler` in src/http/app.ts). Below the route modules
+// (src/api, src/console, src/http) so that none of them imports the application that mounts them.
 import type { CatalogLookup } from '../catalog/types.js';
 import type { Config } from '../config.js';
 import type { DmHooks } from '../dm/hooks.js';

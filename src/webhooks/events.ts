@@ -2,18 +2,10 @@
 // through the storage it is given: inside a transaction, the event commits or rolls back with the
 // change it reports. Nothing is sent here; the deliverer does that, never on a device's exchange.
 import { randomUUID } from 'node:crypto';
+import type { WebhookEventType } from '../config.js';
 import type { Storage } from '../storage/index.js';
 
-export const WEBHOOK_EVENTS = [
-  'device.enrolled',
-  'device.unenrolled',
-  'device.checked_in',
-  'command.completed',
-  'setting.state_changed',
-  'compliance.changed',
-  'policy.revision_applied',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+export { WEBHOOK_EVENTS, type WebhookEventType } from '../config.js';
 
 export interface WebhookEndpoint {
   readonly url: string;

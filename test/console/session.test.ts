@@ -5,9 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSessionId, SESSION_COOKIE } from '../../src/api/session-auth.js';
 import { main } from '../../src/cli/index.js';
 import { addAdminAccount } from '../../src/console/accounts.js';
-import { hashSessionId, SESSION_COOKIE } from '../../src/console/session-auth.js';
 import { describeBackends } from '../support/backends.js';
 import { captureCli } from '../support/cli.js';
 import { request } from '../support/enroll-client.js';

@@ -26,17 +26,30 @@ const LAYER: Readonly<Record<string, number>> = {
   // Persistence. The simulator is a client: it sees wire formats and the catalog, never the server.
   storage: 2,
   simulator: 2,
+  // Services over storage alone: the webhook outbox, the audit sinks, backups, the SCEP CA.
+  webhooks: 3,
+  audit: 3,
+  backup: 3,
+  scep: 3,
   // Domain services; policy observes the session engine through structural types only.
-  dm: 3,
-  enrollment: 3,
-  policy: 3,
-  reporting: 3,
-  replay: 3,
-  // Transport.
-  http: 4,
+  dm: 4,
+  enrollment: 4,
+  policy: 4,
+  reporting: 4,
+  replay: 4,
+  // What admins ask of the domain (shared by the CLI and the API), push, and the health checks.
+  services: 5,
+  push: 5,
+  doctor: 5,
+  // What every route module is built from, then the route families: the admin API, the console
+  // on top of it, the protocol endpoints and the application that mounts them all.
+  transport: 6,
+  api: 7,
+  console: 8,
+  http: 9,
   // Composition root, then the CLI (nothing imports it; bin/mdm.js starts it).
-  main: 5,
-  cli: 6,
+  main: 10,
+  cli: 11,
 };
 
 /** `from → to` file edges allowed despite the rules, each with its reason. Empty today. */

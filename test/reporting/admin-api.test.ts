@@ -4,11 +4,11 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { adminRoutes } from '../../src/http/admin-routes.js';
-import type { AppDeps } from '../../src/http/app.js';
 import { silentLogger } from '../../src/logger.js';
 import { createApiToken, hashToken } from '../../src/reporting/api-tokens.js';
 import type { Storage } from '../../src/storage/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import type { AppDeps } from '../../src/transport/deps.js';
 import { enrollInStorage } from '../policy-delivery/engine.js';
 
 let storage: Storage;

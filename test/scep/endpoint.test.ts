@@ -9,10 +9,16 @@ import * as pkijs from 'pkijs';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { main } from '../../src/cli/index.js';
+import {
+  envelope,
+  MESSAGE_TYPES,
+  parseCertificate,
+  readCertRep,
+  signRequest,
+} from '../../src/codec/scep/cms.js';
 import { createApiToken } from '../../src/reporting/api-tokens.js';
-import { buildCsr, scepEnrol, scepHttp, selfSigned } from '../../src/scep/client.js';
-import { envelope, MESSAGE_TYPES, parseCertificate, readCertRep, signRequest } from '../../src/scep/cms.js';
 import { createScepChallenge } from '../../src/scep/service.js';
+import { buildCsr, scepEnrol, scepHttp, selfSigned } from '../../src/simulator/scep-client.js';
 import { describeBackends } from '../support/backends.js';
 import { captureCli } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';

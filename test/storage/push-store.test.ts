@@ -1,7 +1,7 @@
 // The push store on SQLite and PostgreSQL: coalescing slots, due pushes handed out once, results,
 // gone and refused channels, the session that followed, and the report joined with the inventory.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { pushNodes } from '../../src/push/nodes.js';
+import { pushNodes } from '../../src/dm/push-nodes.js';
 import type { Storage } from '../../src/storage/index.js';
 import { enrollment } from '../dm/support.js';
 import { describeBackends, type TestDatabase, testDatabase } from '../support/backends.js';
