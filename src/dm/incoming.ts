@@ -11,7 +11,15 @@ import type {
 } from '../codec/syncml/types.js';
 import type { DmCommand } from '../shared/dm-command.js';
 import { LARGE_OBJECT_NODE, largeObjectSupport } from './inventory.js';
-import type { Effect, IncomingChunk, OutgoingChunk, QueuedCommand, ResultItem, SentRef } from './types.js';
+import type {
+  Effect,
+  HeldStatus,
+  IncomingChunk,
+  OutgoingChunk,
+  QueuedCommand,
+  ResultItem,
+  SentRef,
+} from './types.js';
 
 const INT_RE = /^\d{1,9}$/;
 export function code(text: string): number | undefined {
@@ -42,6 +50,8 @@ export interface Incoming {
    * may answer each Item of a command with its own Status (same CmdRef, one TargetRef each).
    */
   readonly answered: Map<string, number>;
+  /** Get Statuses held back from earlier messages of the package (`holdGetStatuses`). */
+  held: HeldStatus[];
 }
 
 /** The command took effect: 2xx, except 213 (a chunk only), 215 (not executed), 216 (rolled back). */
@@ -174,7 +184,56 @@ export function onResults(r: ResultsCommand, st: Incoming): void {
     const supported = ri.locUri === LARGE_OBJECT_NODE ? largeObjectSupport(ri.data) : undefined;
     if (supported !== undefined) st.largeObjects = supported;
   }
-  if (items.length > 0) st.effects.push({ kind: 'results', ref, items });
+  if (items.length === 0) return;
+  releaseHeld(st, (h) => h.msgId === ref.msgId && h.cmdId === ref.cmdId);
+  st.effects.push({ kind: 'results', ref, items });
+}
+
+/**
+ * At the end of a message: a Get answered 2xx here without its Results, in a package that goes on,
+ * keeps its Status back (types.ts `HeldStatus`) so that the command completes, and its outcome is
+ * judged, with the Results it asked for. At the end of the package everything held is reported.
+ */
+export function holdGetStatuses(st: Incoming, packageEnds: boolean): void {
+  if (packageEnds) {
+    releaseHeld(st, () => true);
+    return;
+  }
+  const withResults = new Set<string>();
+  for (const e of st.effects) if (e.kind === 'results') withResults.add(`${e.ref.msgId}/${e.ref.cmdId}`);
+  for (let i = st.effects.length - 1; i >= 0; i--) {
+    const e = st.effects[i]!;
+    if (e.kind !== 'status' || e.ref.verb !== 'Get' || !tookEffect(e.code)) continue;
+    if (withResults.has(`${e.ref.msgId}/${e.ref.cmdId}`)) continue;
+    st.effects.splice(i, 1);
+    st.held.push({
+      msgId: e.ref.msgId,
+      cmdId: e.ref.cmdId,
+      code: e.code,
+      ...(e.originalError !== undefined && { originalError: e.originalError }),
+    });
+  }
+}
+
+/** Reports the held Statuses `which` selects, before anything else of theirs in this message. */
+function releaseHeld(st: Incoming, which: (h: HeldStatus) => boolean): void {
+  const keep: HeldStatus[] = [];
+  for (const h of st.held) {
+    const index = which(h) ? st.refs.findIndex((r) => r.msgId === h.msgId && r.cmdId === h.cmdId) : -1;
+    if (index === -1) {
+      keep.push(h);
+      continue;
+    }
+    const ref = { ...st.refs[index]!, status: h.code };
+    st.refs[index] = ref;
+    st.effects.push({
+      kind: 'status',
+      ref,
+      code: h.code,
+      ...(h.originalError !== undefined && { originalError: h.originalError }),
+    });
+  }
+  st.held = keep;
 }
 
 const CONTAINERS = new Set(['Atomic', 'Sequence']);

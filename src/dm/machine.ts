@@ -12,6 +12,7 @@ import type { StatusCommand, SyncMlCommand, SyncMlMessage } from '../codec/syncm
 import type { DmCommand } from '../shared/dm-command.js';
 import {
   code,
+  holdGetStatuses,
   type Incoming,
   onAlert,
   onClientItemCommand,
@@ -234,6 +235,7 @@ export function step(input: StepInput): StepOutput {
     chunkAcks: new Map(),
     ...(state.outgoing && { outgoing: state.outgoing }),
     answered: new Map(),
+    held: [...(state.heldStatuses ?? [])],
   };
   const ids = new CmdIdCounter(1);
   const reply: SyncMlCommand[] = [hdrStatus(msg, auth.hdrStatus, auth.chal)];
@@ -272,6 +274,7 @@ export function step(input: StepInput): StepOutput {
         answer(c, onClientItemCommand(c, st));
     }
   }
+  holdGetStatuses(st, msg.final);
   if (msg.final) settleContainers(st);
   if (st.interruptedChunk)
     reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NO_END_OF_DATA), items: [] });
@@ -284,6 +287,7 @@ export function step(input: StepInput): StepOutput {
     ...(st.loginStatus !== undefined && { loginStatus: st.loginStatus }),
     ...(st.largeObjects !== undefined && { largeObjects: st.largeObjects }),
     incoming: st.incoming,
+    heldStatuses: st.held.length > 0 ? st.held : undefined,
     ...(chunkAck !== undefined && !chunkGoesOn && { outgoing: undefined }),
   };
   if (st.unenroll || st.abort) {

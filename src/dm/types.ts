@@ -55,6 +55,21 @@ export interface SessionState {
   readonly sentCommandIds: readonly string[];
   readonly incoming?: IncomingChunk;
   readonly outgoing?: OutgoingChunk;
+  /** 2xx Statuses of Gets whose Results have not arrived yet (incoming.ts `holdGetStatuses`). */
+  readonly heldStatuses?: readonly HeldStatus[];
+}
+
+/**
+ * A Get the device answered with 2xx in a message that did not also carry its Results, before the
+ * end of its package: the Results may follow in a later message of the package (the device splits
+ * its package at MaxMsgSize, or sends a large result in chunks; OMA-DM 1.2 Rep Pro §6, "Large
+ * Object Handling"). The Status is reported with the Results, or alone at the end of the package.
+ */
+export interface HeldStatus {
+  readonly msgId: number;
+  readonly cmdId: number;
+  readonly code: number;
+  readonly originalError?: string;
 }
 
 /** Result of authenticating one message, decided before the machine runs. */

@@ -370,3 +370,78 @@ describe('DIGEST challenge of a whole message', () => {
     expect(out.state?.status).toBe('active');
   });
 });
+
+describe('a Get whose Status and Results come in different messages of one package', () => {
+  const swv = q('swv', { verb: 'Get', items: [{ target: './DevDetail/SwV' }] });
+  const results = (cmdId: number, msgRef: number, cmdRef: number, data: string): SyncMlCommand => ({
+    kind: 'Results',
+    cmdId,
+    msgRef,
+    cmdRef,
+    items: [{ source: './DevDetail/SwV', data }],
+  });
+  /** Package 1, then the server's Get; returns its CmdID. */
+  function sentGet(conv: Conversation): number {
+    const out = conv.send(clientMessage(DEV, '1', 1, package1(DEV)));
+    const get = out.reply.commands.find((c) => c.kind === 'Get');
+    if (get?.kind !== 'Get') throw new Error('no Get sent');
+    return get.cmdId;
+  }
+  const swvEffects = (out: ReturnType<Conversation['send']>) =>
+    out.effects.filter((e) => (e.kind === 'status' || e.kind === 'results') && e.ref.commandId === 'swv');
+
+  it('reports the Status with the Results of the later message', () => {
+    const conv = new Conversation([swv]);
+    const cmdRef = sentGet(conv);
+    // The device splits its package: the Status now (no Final), the Results in the next message.
+    const first = conv.send(
+      clientMessage(DEV, '1', 2, [status(1, 1, 0, 'SyncHdr', 200), status(2, 1, cmdRef, 'Get', 200)], false),
+    );
+    expect(swvEffects(first)).toEqual([]);
+    expect(first.state?.heldStatuses).toEqual([{ msgId: 1, cmdId: cmdRef, code: 200 }]);
+    const second = conv.send(clientMessage(DEV, '1', 3, [results(1, 1, cmdRef, '10.0.22631')]));
+    expect(swvEffects(second).map((e) => e.kind)).toEqual(['status', 'results']);
+    expect(swvEffects(second)[0]).toMatchObject({ code: 200, ref: { status: 200 } });
+    expect(swvEffects(second)[1]).toMatchObject({
+      items: [{ locUri: './DevDetail/SwV', data: '10.0.22631' }],
+    });
+    expect(second.state?.heldStatuses).toBeUndefined();
+    expect(second.state?.status).toBe('closed');
+  });
+
+  it('reports a held Status alone when the package ends without the Results', () => {
+    const conv = new Conversation([swv]);
+    const cmdRef = sentGet(conv);
+    conv.send(
+      clientMessage(DEV, '1', 2, [status(1, 1, 0, 'SyncHdr', 200), status(2, 1, cmdRef, 'Get', 200)], false),
+    );
+    const last = conv.send(clientMessage(DEV, '1', 3, [], true));
+    expect(swvEffects(last)).toEqual([expect.objectContaining({ kind: 'status', code: 200 })]);
+    expect(last.state?.heldStatuses).toBeUndefined();
+  });
+
+  it('does not hold a failed Get, nor one whose Results came in the same message', () => {
+    for (const [code, withResults] of [
+      [404, false],
+      [200, true],
+    ] as const) {
+      const conv = new Conversation([swv]);
+      const cmdRef = sentGet(conv);
+      const out = conv.send(
+        clientMessage(
+          DEV,
+          '1',
+          2,
+          [
+            status(1, 1, 0, 'SyncHdr', 200),
+            status(2, 1, cmdRef, 'Get', code),
+            ...(withResults ? [results(3, 1, cmdRef, '10.0')] : []),
+          ],
+          false,
+        ),
+      );
+      expect(swvEffects(out)[0]).toMatchObject({ kind: 'status', code });
+      expect(out.state?.heldStatuses).toBeUndefined();
+    }
+  });
+});

@@ -563,6 +563,52 @@ describe('queue semantics', () => {
     expect(followUp).toMatchObject({ origin: 'policy', state: 'sent' });
   });
 
+  it('records the Results of a Get that come in a later message than its Status, and hooks see both', async () => {
+    const outcomes: CommandOutcome[] = [];
+    h = await harness({
+      hooks: {
+        async onCommandOutcome(o) {
+          outcomes.push(o);
+          return [];
+        },
+      },
+    });
+    const get = await h.enqueue(MARCOS, { verb: 'Get', items: [{ target: './DevDetail/SwV' }] });
+    await h.service.exchange(encodeClient(clientMessage(MARCOS, '1', 1, package1(MARCOS))), marcosCert);
+    // The device's package is split: its Status for the Get now (no Final), the Results next.
+    const r2 = await h.service.exchange(
+      encodeClient(
+        clientMessage(MARCOS, '1', 2, [status(1, 1, 0, 'SyncHdr', 200), status(2, 1, 5, 'Get', 200)], false),
+      ),
+      marcosCert,
+    );
+    expect(codes(replyOf(r2.body).commands)).toEqual(['SyncHdr:0:200', 'Alert:2']);
+    expect(await h.storage.commands.get(get)).toMatchObject({ state: 'sent' });
+    expect(outcomes).toEqual([]);
+    const results: SyncMlCommand = {
+      kind: 'Results',
+      cmdId: 1,
+      msgRef: 1,
+      cmdRef: 5,
+      items: [{ source: './DevDetail/SwV', data: '10.0.22631.2861' }],
+    };
+    await h.service.exchange(encodeClient(clientMessage(MARCOS, '1', 3, [results])), marcosCert);
+    expect(await h.storage.commands.get(get)).toMatchObject({ state: 'done', statusCode: 200 });
+    const [node] = await h.storage.commands.listNodes(get);
+    expect(node).toMatchObject({
+      status: 200,
+      results: [expect.objectContaining({ locUri: './DevDetail/SwV', data: '10.0.22631.2861' })],
+    });
+    expect((await h.storage.inventory.get(MARCOS, './DevDetail/SwV'))?.value).toBe('10.0.22631.2861');
+    expect(outcomes).toEqual([
+      expect.objectContaining({
+        commandId: get,
+        statusCode: 200,
+        results: [expect.objectContaining({ data: '10.0.22631.2861' })],
+      }),
+    ]);
+  });
+
   it('sends what onCheckIn enqueues in the first reply; a throwing hook writes nothing', async () => {
     let fail = false;
     h = await harness({
