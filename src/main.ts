@@ -83,6 +83,8 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
     // Policy delivery and compliance: hooks into every OMA-DM session.
     let publicUrl = initial.publicUrl;
     const scepCa = loadScepCa(initial);
+    // Webhooks: events written to the outbox with the changes they report, delivered off the request path.
+    const events = createEventSink(initial.webhooks);
     const policy = createPolicyRuntime({
       config: initial,
       storage,
@@ -91,9 +93,8 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       publicUrl: () => publicUrl,
       templateValues: (profile) =>
         scepTemplateValues(storage, scepCa, `${publicUrl.replace(/\/+$/, '')}${initial.scepPath}`)(profile),
+      events,
     });
-    // Webhooks: events written to the outbox with the changes they report, delivered off the request path.
-    const events = createEventSink(initial.webhooks);
     const dmHooks =
       initial.webhooks.length > 0 ? composeHooks(policy.dmHooks, webhookDmHooks(events)) : policy.dmHooks;
     let handler: RequestHandler | undefined;

@@ -1,10 +1,18 @@
 // One OMA-DM exchange's view of the policy records of its device: every record is read at most once
 // per exchange, however many outcomes need it, and every change is written once at the end
 // (`flush`, one multi-row statement per table). Reads after a change see the change. Built over the
-// exchange's transaction, so nothing leaves it.
+// exchange's transaction, so nothing leaves it: the `setting.state_changed` and `compliance.changed`
+// webhook events (docs/api.md "Webhooks") are written by `flush` with the changes they report.
+import type { WebhookEventType } from '../config.js';
 import type { ComplianceStore, DeviceComplianceRecord, ReportedFact } from '../storage/compliance.js';
 import type { DeviceSettingRecord } from '../storage/device-settings.js';
 import type { DeliveryStores } from './delivery.js';
+
+/** Writes one webhook event in the exchange's transaction. */
+export type EmitEvent = (
+  type: Extract<WebhookEventType, 'setting.state_changed' | 'compliance.changed'>,
+  data: Record<string, unknown>,
+) => Promise<void>;
 
 export interface ExchangeView extends DeliveryStores {
   /** Writes every changed record (settings, facts, compliance) once. */
@@ -37,7 +45,7 @@ function memo<K, V>(
   };
 }
 
-export function exchangeView(tx: DeliveryStores, policyRevision: number): ExchangeView {
+export function exchangeView(tx: DeliveryStores, policyRevision: number, emit?: EmitEvent): ExchangeView {
   const settings = memo((deviceId: string) =>
     tx.deviceSettings.listDeviceSettings(deviceId).then((list) => new Map(list.map((r) => [r.path, r]))),
   );
@@ -52,6 +60,9 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number): Exchan
   const dirtySettings = new Map<string, DeviceSettingRecord>();
   const dirtyFacts = new Map<string, Map<string, ReportedFact>>();
   const dirtyCompliance = new Map<string, DeviceComplianceRecord>();
+  // State of each changed record as the exchange found it (null: no record yet), for the events.
+  const settingStateBefore = new Map<string, string | null>();
+  const complianceStateBefore = new Map<string, string | null>();
   const sortedFacts = (m: Map<string, ReportedFact>) =>
     [...m.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
@@ -73,6 +84,8 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number): Exchan
     },
     getCompliance: (deviceId) => compliance.get(deviceId),
     async saveCompliance(record) {
+      if (emit && !complianceStateBefore.has(record.deviceId))
+        complianceStateBefore.set(record.deviceId, (await compliance.get(record.deviceId))?.state ?? null);
       compliance.set(record.deviceId, record);
       dirtyCompliance.set(record.deviceId, record);
     },
@@ -94,8 +107,11 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number): Exchan
       },
       async saveDeviceSettings(records) {
         for (const r of records) {
-          (await settings.get(r.deviceId)).set(r.path, r);
-          dirtySettings.set(`${r.deviceId}\n${r.path}`, r);
+          const current = await settings.get(r.deviceId);
+          const key = `${r.deviceId}\n${r.path}`;
+          if (emit && !settingStateBefore.has(key)) settingStateBefore.set(key, current.get(r.path)?.state ?? null);
+          current.set(r.path, r);
+          dirtySettings.set(key, r);
         }
       },
     },
@@ -110,9 +126,33 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number): Exchan
       for (const [deviceId, list] of dirtyFacts)
         await tx.compliance.recordFacts(deviceId, [...list.values()]);
       for (const record of dirtyCompliance.values()) await tx.compliance.saveCompliance(record);
+      if (emit) await emitChanges(emit);
       dirtySettings.clear();
       dirtyFacts.clear();
       dirtyCompliance.clear();
+      settingStateBefore.clear();
+      complianceStateBefore.clear();
     },
   };
+
+  async function emitChanges(emit: EmitEvent): Promise<void> {
+    for (const [key, r] of dirtySettings) {
+      const from = settingStateBefore.get(key) ?? null;
+      if (from === r.state) continue;
+      await emit('setting.state_changed', {
+        deviceId: r.deviceId,
+        path: r.path,
+        policy: r.policy,
+        from,
+        to: r.state,
+        statusCode: r.statusCode,
+        reason: r.reason,
+      });
+    }
+    for (const r of dirtyCompliance.values()) {
+      const from = complianceStateBefore.get(r.deviceId) ?? null;
+      if (from === r.state) continue;
+      await emit('compliance.changed', { deviceId: r.deviceId, from, to: r.state, reasons: r.reasons });
+    }
+  }
 }

@@ -12,6 +12,8 @@
 import type { Logger } from '../logger.js';
 import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
 import type { CommandQueue } from '../storage/commands.js';
+import type { Storage } from '../storage/index.js';
+import type { EventSink } from '../webhooks/events.js';
 import { createAppDelivery, parseAppTag } from './apps/delivery.js';
 import {
   type ComplianceService,
@@ -28,7 +30,7 @@ import {
   type DeliveryStores,
   deviceProfile,
 } from './delivery.js';
-import { type ExchangeView, exchangeView } from './exchange-view.js';
+import { type EmitEvent, type ExchangeView, exchangeView } from './exchange-view.js';
 import type { DeviceProfile } from './groups.js';
 import type { ActiveSet } from './policy-set.js';
 import { indexGroups, targetedPolicies } from './targeting.js';
@@ -53,8 +55,11 @@ export interface EngineOutcome {
 
 /** The session engine's hook context: the exchange's transaction and the policy revision in force. */
 export interface EngineContext {
-  readonly tx: DeliveryStores;
+  /** With the webhook outbox when the engine's transaction has one (every real exchange). */
+  readonly tx: DeliveryStores & { readonly webhooks?: Storage['webhooks'] };
   readonly policyRevision?: number;
+  /** Time of the exchange. */
+  readonly at?: Date;
 }
 
 /** A command to queue for the device (the engine's FollowUpCommand). */
@@ -86,6 +91,8 @@ export interface PolicyHooksOptions {
   readonly sendWebhook?: WebhookSender;
   /** Base of the download URLs of hosted app packages (`MDM_PUBLIC_URL`). */
   readonly publicUrl?: string | (() => string);
+  /** Webhook events of setting and compliance changes, written with each exchange's changes. */
+  readonly events?: EventSink;
 }
 
 /** Queue port that collects what is queued, for the session engine to commit. */
@@ -138,6 +145,13 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
     publicUrl: options.publicUrl ?? 'https://localhost:8443',
     ...(options.now ? { now: options.now } : {}),
   });
+  const events = options.events;
+  const eventsOf = (ctx: EngineContext): EmitEvent | undefined => {
+    const webhooks = ctx.tx.webhooks;
+    if (!events || !webhooks) return undefined;
+    if (!events.wants('setting.state_changed') && !events.wants('compliance.changed')) return undefined;
+    return (type, data) => events.emit({ webhooks }, type, data, ctx.at);
+  };
   // Keyed by the engine's context object: one per exchange, dropped with it.
   const exchanges = new WeakMap<EngineContext, ExchangeWork>();
 
@@ -146,7 +160,9 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
     if (!w) {
       w = {
         view:
-          ctx.policyRevision === undefined ? unbuffered(ctx.tx) : exchangeView(ctx.tx, ctx.policyRevision),
+          ctx.policyRevision === undefined
+            ? unbuffered(ctx.tx)
+            : exchangeView(ctx.tx, ctx.policyRevision, eventsOf(ctx)),
         refresh: new Set(),
         evaluate: new Set(),
       };

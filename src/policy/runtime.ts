@@ -29,6 +29,8 @@ export function createPolicyRuntime(options: {
   now?: () => Date;
   /** Server-side `{{variable}}` values per device (SCEP URL, CA thumbprint, issued certificates). */
   templateValues?: PolicyHooksOptions['templateValues'];
+  /** Webhook events of setting and compliance changes. */
+  events?: PolicyHooksOptions['events'];
 }): PolicyRuntime {
   const { storage, logger } = options;
   const dir = resolve(options.config.policyDir);
@@ -42,6 +44,7 @@ export function createPolicyRuntime(options: {
         : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.templateValues ? { templateValues: options.templateValues } : {}),
+    ...(options.events ? { events: options.events } : {}),
   });
   return {
     hooks,

@@ -104,15 +104,46 @@ describeBackends('webhooks', (backend) => {
       files: {
         'camera.yaml': 'name: camera\nsettings:\n  - path: Camera/AllowCamera\n    value: 0\n',
         'assignments.yaml': 'assignments:\n  - policy: camera\n    include: [all]\n',
+        'compliance.yaml':
+          'rules:\n  - name: camera-off\n    include: [all]\n    require:\n      settingsVerified: [camera]\n',
       },
     });
     expect(applied.status).toBe(200);
+    // The device takes the setting and reads it back: its state and the device's compliance change.
+    expect((await device.checkIn()).ok).toBe(true);
+    expect((await device.checkIn()).ok).toBe(true);
     const types = () => receiver.received.map((r) => r.type);
     await until('the events', () =>
-      ['device.enrolled', 'device.checked_in', 'command.completed', 'policy.revision_applied'].every((t) =>
-        types().includes(t),
-      ),
+      [
+        'device.enrolled',
+        'device.checked_in',
+        'command.completed',
+        'policy.revision_applied',
+        'setting.state_changed',
+        'compliance.changed',
+      ].every((t) => types().includes(t)),
     );
+    const settingPath = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
+    const settingChanges = receiver.received
+      .filter((r) => r.type === 'setting.state_changed')
+      .map((r) => r.data);
+    expect(settingChanges).toContainEqual(
+      expect.objectContaining({
+        deviceId: device.profile.deviceId,
+        path: settingPath,
+        policy: 'camera',
+        to: 'verified',
+      }),
+    );
+    for (const c of settingChanges) expect(c.from).not.toBe(c.to);
+    const compliance = await api.get(`/api/v1/devices/${device.profile.deviceId}/compliance`);
+    const complianceChanges = receiver.received
+      .filter((r) => r.type === 'compliance.changed')
+      .map((r) => r.data);
+    expect(complianceChanges.at(-1)).toMatchObject({
+      deviceId: device.profile.deviceId,
+      to: compliance.body.state,
+    });
     expect(receiver.received.every((r) => r.verified)).toBe(true);
     const enrolled = receiver.received.find((r) => r.type === 'device.enrolled')!;
     expect(enrolled.data).toMatchObject({ deviceId: device.profile.deviceId, userUpn: 'hook@contoso.com' });
