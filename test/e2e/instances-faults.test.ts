@@ -68,6 +68,8 @@ describe.skipIf(!postgresAvailable())(
     let storage: Storage;
     const origins: string[] = [];
     let killOnNextRequestTo: string | undefined;
+    /** Settles once the instance killed on a request has exited. */
+    let killed: Promise<void> | undefined;
 
     beforeAll(async () => {
       cluster = await startTestPostgres(postgresBinDir()!);
@@ -103,7 +105,7 @@ describe.skipIf(!postgresAvailable())(
         if (origin !== killOnNextRequestTo) return;
         killOnNextRequestTo = undefined;
         // The request is on its way: the instance dies while it reads or handles it.
-        setTimeout(() => void a.kill(), 3);
+        killed = new Promise((resolve) => setTimeout(() => void a.kill().then(resolve), 3));
       });
       const devices: VirtualDevice[] = [];
       for (let i = 0; i < DEVICES; i++) {
@@ -163,11 +165,14 @@ describe.skipIf(!postgresAvailable())(
       // 2. Instance A is killed with a request in flight; the balancer then sends everything to B.
       await queueWork();
       killOnNextRequestTo = a.url;
-      const killed = await round();
+      const duringKill = await round();
       origins.splice(0, origins.length, b.url);
+      // The kill was triggered by a request to A; its exit is observed asynchronously.
+      expect(killed).toBeDefined();
+      await killed;
       expect(a.process.signalCode).toBe('SIGKILL');
       expect(allOk(await round())).toEqual(devices.map(() => 'ok'));
-      const broken = [...hit, ...killed].filter((r) => !r.ok).length;
+      const broken = [...hit, ...duringKill].filter((r) => !r.ok).length;
       expect(broken).toBeGreaterThan(0);
 
       // The broken sessions' commands stay with them while they may be live, then go to the next session.
