@@ -1,9 +1,11 @@
 // Compliance at run time: queue the Gets for the facts the rules need (DeviceStatus, BitLocker,
 // DevDetail; docs/protocol-notes.md#csps), store what the device reports, evaluate the rules that target
 // the device and run the actions of rules that stay failing past their grace period.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { DmCommand } from '../shared/dm-command.js';
 import type { DeviceComplianceRecord } from '../storage/compliance.js';
+import { COMPLIANCE_NOTICE_EVENT } from '../webhooks/events.js';
 import { type ComplianceRule, evaluateCompliance, FACT_PATHS, factPathsFor } from './compliance.js';
 import type { CommandOutcome, CommandQueuePort, DeliveryStores } from './delivery.js';
 import { deviceProfile, reportedValues } from './delivery.js';
@@ -31,10 +33,11 @@ export interface ComplianceServiceOptions {
   readonly now?: () => Date;
   /** How often the facts are read again from each device. Default 1 h. */
   readonly factRefreshMs?: number;
+  /** Sends `notify: {webhook}` notices itself instead of the webhook outbox (tests). */
   readonly sendWebhook?: WebhookSender;
 }
 
-/** POST the notice as JSON; failures are logged by the caller, never retried in a session. */
+/** POST the notice as JSON (no outbox at hand); failures are logged by the caller, never retried. */
 export const postWebhook: WebhookSender = async (url, notice) => {
   const res = await fetch(url, {
     method: 'POST',
@@ -93,7 +96,6 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
   const { logger } = options;
   const now = options.now ?? (() => new Date());
   const refreshMs = options.factRefreshMs ?? 3_600_000;
-  const sendWebhook = options.sendWebhook ?? postWebhook;
 
   async function requestFacts(
     stores: DeliveryStores,
@@ -177,7 +179,7 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
     for (const name of result.breachedRules) {
       if (done.has(name)) continue;
       done.add(name);
-      await runActions(queue, rules.find((r) => r.name === name)!, deviceId, result.reasons, at);
+      await runActions(stores, queue, rules.find((r) => r.name === name)!, deviceId, result.reasons, at);
     }
     const record: DeviceComplianceRecord = {
       deviceId,
@@ -202,6 +204,7 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
   }
 
   async function runActions(
+    stores: DeliveryStores,
     queue: CommandQueuePort,
     rule: ComplianceRule,
     deviceId: string,
@@ -218,12 +221,7 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
     for (const action of rule.actions) {
       if ('notify' in action) {
         if (action.notify === 'log') logger.warn(notice, 'device is noncompliant');
-        else {
-          // Never block the device's session on a webhook.
-          sendWebhook(action.notify.webhook, notice).catch((err: Error) =>
-            logger.error({ deviceId, rule: rule.name, err: err.message }, 'compliance webhook failed'),
-          );
-        }
+        else await notify(stores, action.notify.webhook, notice);
       } else if ('lock' in action) {
         await queue.enqueue(
           deviceId,
@@ -233,6 +231,32 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
       }
       // `remediate` is applied by delivery: the policy is targeted while the rule stays breached.
     }
+  }
+
+  /**
+   * A `notify: {webhook}` notice goes to the webhook outbox in the evaluation's transaction, so it is
+   * retried and never lost (docs/api.md "Webhooks"); never sent during the device's session.
+   */
+  async function notify(stores: DeliveryStores, url: string, notice: ComplianceNotice): Promise<void> {
+    const direct = options.sendWebhook ?? (stores.webhooks ? undefined : postWebhook);
+    if (direct) {
+      direct(url, notice).catch((err: Error) =>
+        logger.error(
+          { deviceId: notice.deviceId, rule: notice.rule, err: err.message },
+          'compliance webhook failed',
+        ),
+      );
+      return;
+    }
+    await stores.webhooks!.enqueue([
+      {
+        eventId: `msg_${randomUUID()}`,
+        eventType: COMPLIANCE_NOTICE_EVENT,
+        url,
+        payload: JSON.stringify(notice),
+        createdAt: notice.at,
+      },
+    ]);
   }
 
   return { requestFacts, recordFact, evaluate };

@@ -13,6 +13,7 @@ import type { DeviceSettingStore } from '../storage/device-settings.js';
 import type { DeviceStore } from '../storage/devices.js';
 import type { InventoryStore } from '../storage/inventory.js';
 import type { PolicyStore } from '../storage/policies.js';
+import type { WebhookOutbox } from '../storage/webhooks.js';
 import { notApplicableReason } from './applicability.js';
 import { recheckIntervalMs } from './assignment.js';
 import { FACT_PATHS } from './compliance.js';
@@ -76,6 +77,8 @@ export interface DeliveryStores {
   readonly commands?: Pick<CommandQueue, 'listForDevice'>;
   /** App deployment records (src/policy/apps/delivery.ts); written straight through. */
   readonly apps?: Pick<AppStore, 'listDeviceApps' | 'saveDeviceApps'>;
+  /** The webhook outbox: compliance `notify: {webhook}` notices, written with the change. */
+  readonly webhooks?: Pick<WebhookOutbox, 'enqueue'>;
 }
 
 /**

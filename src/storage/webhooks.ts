@@ -33,6 +33,8 @@ export interface WebhookOutbox {
    * so another server instance does not send them meanwhile.
    */
   claimDue(now: string, leaseUntil: string, limit: number): Promise<Delivery[]>;
+  /** Whether any pending delivery is due at `now` (a read: an idle outbox takes no write lock). */
+  hasDue(now: string): Promise<boolean>;
   markDelivered(id: number, at: string, status: number): Promise<void>;
   /** A failed attempt: retried at `nextAttemptAt`, or given up (`failed`) when it is null. */
   markAttemptFailed(

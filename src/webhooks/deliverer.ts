@@ -1,11 +1,11 @@
-// Delivers the webhook outbox: claims due rows, POSTs each with its Standard Webhooks headers,
+// Delivers the webhook outbox (events and compliance notices): claims due rows, POSTs each with its Standard Webhooks headers,
 // marks it delivered on a 2xx, otherwise schedules the next attempt from `webhookRetrySeconds`
 // (at least a day in all by default) until the schedule is spent. Runs on a timer, off every
 // device exchange; rows survive restarts, and a claim keeps two server instances from both sending.
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
 import type { Delivery } from '../storage/webhooks.js';
-import type { WebhookEndpoint } from './events.js';
+import { COMPLIANCE_NOTICE_EVENT, type WebhookEndpoint } from './events.js';
 import { webhookHeaders } from './sign.js';
 
 export interface DelivererOptions {
@@ -13,7 +13,7 @@ export interface DelivererOptions {
   readonly endpoints: readonly WebhookEndpoint[];
   readonly retrySeconds: readonly number[];
   readonly logger: Logger;
-  /** Poll interval (default 1 s). */
+  /** Poll interval (default 1 s; 5 s when no endpoint is configured). */
   readonly intervalMs?: number;
   /** Per-attempt timeout (default 10 s). */
   readonly timeoutMs?: number;
@@ -25,7 +25,8 @@ export function startWebhookDeliverer(o: DelivererOptions): {
   stop(): Promise<void>;
   runOnce(): Promise<number>;
 } {
-  const intervalMs = o.intervalMs ?? 1000;
+  // Without configured endpoints only compliance notices can be due: look less often.
+  const intervalMs = o.intervalMs ?? (o.endpoints.length > 0 ? 1000 : 5000);
   const timeoutMs = o.timeoutMs ?? 10_000;
   const secretOf = (url: string) => o.endpoints.find((e) => e.url === url)?.secret;
   let stopped = false;
@@ -52,11 +53,16 @@ export function startWebhookDeliverer(o: DelivererOptions): {
         next ? 'webhook delivery failed; will retry' : 'webhook delivery failed; giving up',
       );
     };
-    if (!secret) return fail(null, 'the endpoint is no longer configured');
+    // A compliance notice may go to any URL its rule names: signed when that URL is a configured
+    // endpoint, plain JSON otherwise. Any other event is only ever sent signed.
+    const notice = d.eventType === COMPLIANCE_NOTICE_EVENT;
+    if (!secret && !notice) return fail(null, 'the endpoint is no longer configured');
     try {
       const res = await fetch(d.url, {
         method: 'POST',
-        headers: webhookHeaders(secret, d.eventId, d.payload, new Date()),
+        headers: secret
+          ? webhookHeaders(secret, d.eventId, d.payload, new Date())
+          : { 'content-type': 'application/json', 'webhook-id': d.eventId },
         body: d.payload,
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
@@ -72,6 +78,7 @@ export function startWebhookDeliverer(o: DelivererOptions): {
 
   async function runOnce(): Promise<number> {
     const now = new Date();
+    if (!(await o.storage.webhooks.hasDue(now.toISOString()))) return 0;
     const lease = new Date(now.getTime() + timeoutMs * 2 + 5000);
     const due = await o.storage.webhooks.claimDue(now.toISOString(), lease.toISOString(), BATCH);
     for (const d of due) await attempt(d);
@@ -89,7 +96,8 @@ export function startWebhookDeliverer(o: DelivererOptions): {
         }
       });
   };
-  if (o.endpoints.length > 0) tick();
+  // Always on: compliance notices need no configured endpoint; an idle poll is one read.
+  tick();
   return {
     runOnce,
     async stop() {

@@ -7,6 +7,12 @@ import type { Storage } from '../storage/index.js';
 
 export { WEBHOOK_EVENTS, type WebhookEventType } from '../config.js';
 
+/**
+ * Outbox rows of a compliance rule's `notify: {webhook: url}` action: the body is the notice itself,
+ * and the URL need not be a configured endpoint (then it is sent unsigned, as the rule asks).
+ */
+export const COMPLIANCE_NOTICE_EVENT = 'compliance.notice';
+
 export interface WebhookEndpoint {
   readonly url: string;
   readonly secret: string;

@@ -55,6 +55,14 @@ export function sqlWebhookOutbox(db: SqlExecutor): WebhookOutbox {
         );
         return rows.map(toDelivery).sort((a, b) => a.id - b.id);
       }),
+    hasDue: (now) =>
+      db.read(async (c) => {
+        const rows = await c.all<{ one: number }>(
+          `SELECT 1 AS one FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? LIMIT 1`,
+          [now],
+        );
+        return rows.length > 0;
+      }),
     markDelivered: (id, at, status) =>
       db.write(async (c) => {
         await c.run(
