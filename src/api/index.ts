@@ -1,6 +1,7 @@
 // The admin API (docs/api.md): `/api/v1/…` with Bearer API tokens and roles, the OpenAPI document
 // and its reference page, and the token-free operations endpoints (/healthz, /readyz, /version).
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { TAR_BUNDLE_TYPES } from '../services/policy.js';
 import { isStorageUnavailable } from '../storage/errors.js';
 import type { AppDeps } from '../transport/deps.js';
 import { clientErrorStatus } from '../transport/errors.js';
@@ -96,6 +97,7 @@ export function apiRouter(deps: AppDeps): Router {
   api.use(
     express.json({ limit: BODY_LIMIT, strict: false, type: ['application/json', 'application/*+json'] }),
   );
+  api.use(express.raw({ limit: BODY_LIMIT, type: [...TAR_BUNDLE_TYPES] }));
   mountRoutes(
     api,
     API_ROUTES.filter((r) => !r.public),

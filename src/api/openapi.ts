@@ -88,7 +88,15 @@ export function buildOpenApi(routes: readonly RouteDef[], version: string): Json
       ...(r.body && {
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: convert(r.body, 'input') } },
+          content: {
+            'application/json': { schema: convert(r.body, 'input') },
+            ...Object.fromEntries(
+              (r.binaryBody?.mediaTypes ?? []).map((t) => [
+                t,
+                { schema: { type: 'string', contentMediaType: t, description: r.binaryBody!.description } },
+              ]),
+            ),
+          },
         },
       }),
       responses,

@@ -61,6 +61,15 @@ export interface RouteDef {
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
+  /**
+   * The body may also come in these binary media types (an archive): `read` turns it into what
+   * `body` validates. Errors it throws are the caller's (a 400).
+   */
+  readonly binaryBody?: {
+    readonly mediaTypes: readonly string[];
+    readonly description: string;
+    readonly read: (body: Buffer) => unknown;
+  };
   /** Success responses by status; every route may also answer the common problems. */
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   /** Problem statuses this route answers beyond 400/401/403/429/503. */
@@ -140,8 +149,16 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: A
         if (!query.success) throw invalid('query', query.error);
         let body: unknown;
         if (def.body) {
-          if (!req.is('application/json')) throw new ApiProblem(415, 'send the body as application/json');
-          const parsed = def.body.safeParse(req.body);
+          const binary =
+            def.binaryBody && req.is([...def.binaryBody.mediaTypes]) ? def.binaryBody : undefined;
+          if (!binary && !req.is('application/json'))
+            throw new ApiProblem(
+              415,
+              `send the body as application/json${def.binaryBody ? ` or ${def.binaryBody.mediaTypes.join(', ')}` : ''}`,
+            );
+          const parsed = def.body.safeParse(
+            binary ? binary.read(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)) : req.body,
+          );
           if (!parsed.success) throw invalid('body', parsed.error);
           body = parsed.data;
         }

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import type { CatalogLookup } from '../catalog/types.js';
+import { readTar, TarError, type TarFile } from '../codec/tar.js';
 import { type ApplyFolderResult, applyPolicyFolder, enrolledDeviceProfiles } from '../policy/apply-folder.js';
 import { type CheckResult, checkPath } from '../policy/check.js';
 import type { PolicyIssue } from '../policy/errors.js';
@@ -31,6 +32,43 @@ export function bundleNameProblem(name: string): string | undefined {
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'a file name has no control characters';
   if (!/\.ya?ml$/i.test(name)) return 'only .yaml and .yml files belong in a policy folder';
   return undefined;
+}
+
+/** Largest bundle archive once decompressed. */
+export const MAX_BUNDLE_ARCHIVE_BYTES = 16 * 1024 * 1024;
+
+/** Media types of a folder bundle sent as an archive instead of a JSON map. */
+export const TAR_BUNDLE_TYPES = ['application/x-tar', 'application/gzip', 'application/x-gzip'] as const;
+
+/**
+ * A policy folder sent as a tar archive (gzip allowed) → the bundle's file name → YAML text map.
+ * Folders and hidden entries (`.git/…`, `._name` resource forks) are skipped; an archive whose files
+ * all sit in one top folder (`tar czf b.tgz policies/`) is read from inside it. Every other file
+ * follows the bundle rules (`bundleNameProblem`), and must be UTF-8 text.
+ */
+export function bundleFromTar(archive: Buffer): Record<string, string> {
+  let entries: TarFile[];
+  try {
+    entries = readTar(archive, { maxBytes: MAX_BUNDLE_ARCHIVE_BYTES, maxEntries: 4 * MAX_BUNDLE_FILES });
+  } catch (err) {
+    if (err instanceof TarError) throw new BundleError(err.message);
+    throw err;
+  }
+  const visible = entries.filter((e) => !e.name.split('/').some((part) => part.startsWith('.')));
+  const tops = new Set(visible.map((e) => e.name.split('/')[0]));
+  const top = tops.size === 1 && visible.every((e) => e.name.includes('/')) ? `${[...tops][0]}/` : '';
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const files: Record<string, string> = {};
+  for (const e of visible) {
+    const name = e.name.slice(top.length);
+    if (Object.hasOwn(files, name)) throw new BundleError(`${JSON.stringify(name)}: twice in the archive`);
+    try {
+      files[name] = decoder.decode(e.data);
+    } catch {
+      throw new BundleError(`${JSON.stringify(name)}: not UTF-8 text`);
+    }
+  }
+  return files;
 }
 
 /** Writes a bundle to a new temporary folder, runs `work` on it and deletes it. */

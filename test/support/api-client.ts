@@ -75,7 +75,12 @@ export interface ApiClient {
   call(
     method: string,
     path: string,
-    options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string },
+    options?: {
+      body?: unknown;
+      token?: string | null;
+      headers?: Record<string, string>;
+      raw?: string | Buffer;
+    },
   ): Promise<ApiAnswer>;
   get(path: string, token?: string | null): Promise<ApiAnswer>;
   post(path: string, body?: unknown, token?: string | null): Promise<ApiAnswer>;

@@ -5,7 +5,15 @@ import { z } from 'zod';
 import { defaultCatalog } from '../../catalog/catalog.js';
 import { checkPath } from '../../policy/check.js';
 import { policyStatusReport } from '../../reporting/compliance.js';
-import { applyBundle, BundleError, checkBundle, relativeIssue, withBundle } from '../../services/policy.js';
+import {
+  applyBundle,
+  BundleError,
+  bundleFromTar,
+  checkBundle,
+  relativeIssue,
+  TAR_BUNDLE_TYPES,
+  withBundle,
+} from '../../services/policy.js';
 import { SETTING_STATES, type SettingState } from '../../storage/device-settings.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { type RouteContext, type RouteDef, route } from '../route.js';
@@ -31,6 +39,20 @@ const zeroCounts = () =>
   Object.fromEntries(SETTING_STATES.map((s) => [s, 0])) as Record<SettingState, number>;
 
 const catalogOf = (ctx: RouteContext<unknown, unknown, unknown>) => ctx.deps.catalog?.() ?? defaultCatalog();
+
+/** The folder as a tar archive (optionally gzip-compressed) instead of a JSON map. */
+const tarBundle = {
+  mediaTypes: TAR_BUNDLE_TYPES,
+  description:
+    'the policy folder as a tar archive, optionally gzip-compressed (tar czf folder.tgz -C folder .)',
+  read: (body: Buffer) => {
+    try {
+      return { files: bundleFromTar(body) };
+    } catch (err) {
+      return bundleProblem(err);
+    }
+  },
+};
 
 const bundleProblem = (err: unknown): never => {
   if (err instanceof BundleError)
@@ -152,6 +174,7 @@ export const policyRoutes: RouteDef[] = [
     role: 'auditor',
     summary: 'Check one document or a whole folder bundle, with file:line:col diagnostics (mdm policy check)',
     body: ValidateRequest,
+    binaryBody: tarBundle,
     problems: [415],
     responses: {
       200: { description: 'the diagnostics (ok false when any is an error)', schema: ValidateResult },
@@ -186,6 +209,7 @@ export const policyRoutes: RouteDef[] = [
     summary:
       'Dry run of mdm policy apply on a folder bundle: diagnostics and the plan per group; nothing stored',
     body: ApplyRequest,
+    binaryBody: tarBundle,
     problems: [415],
     responses: { 200: { description: 'the plan', schema: ApplyResult } },
     handler: async (ctx) => {
@@ -206,6 +230,7 @@ export const policyRoutes: RouteDef[] = [
     summary:
       'mdm policy apply on a folder bundle: nothing stored on any error (422); the revision number returned',
     body: ApplyRequest,
+    binaryBody: tarBundle,
     problems: [415],
     responses: {
       200: { description: 'stored (or unchanged: created false)', schema: ApplyResult },
