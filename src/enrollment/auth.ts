@@ -70,7 +70,8 @@ export async function authenticate(token: SecurityToken, options: AuthOptions): 
     if (!enabled('Federated'))
       throw new EnrollmentFault('Authentication', 'Federated authentication is disabled');
     const decoded = decodeBase64(token.value);
-    const signIn = decoded && readSignInToken(options.tokenSecret, decoded.toString('utf8'), options.now);
+    const signIn =
+      decoded && (await readSignInToken(options.tokenSecret, decoded.toString('utf8'), options.now));
     const user = signIn ? await options.users.getUser(signIn.upn) : undefined;
     if (!signIn || !user) throw new EnrollmentFault('Authentication', 'sign-in token is invalid or expired');
     if (await options.signInTokens?.isUsed(signIn.jti)) {

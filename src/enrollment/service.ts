@@ -362,7 +362,9 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
 
     async signIn(upn, password) {
       const user = await checkPassword(storage.users, upn.trim(), password, throttle, now());
-      return user ? createSignInToken(deps.tokenSecret, user, config.tokenTtlSeconds, now()) : undefined;
+      return user
+        ? await createSignInToken(deps.tokenSecret, user, config.tokenTtlSeconds, now())
+        : undefined;
     },
   };
 }

@@ -1,31 +1,31 @@
 // Federated sign-in tokens (docs/protocol-notes.md#federated-sign-in): the sign-in page hands Windows a short-lived,
 // self-validating token (`wresult`) that comes back base64-encoded in the BinarySecurityToken of
-// GetPolicies and RequestSecurityToken. Format: base64url(JSON payload) "." base64url(HMAC-SHA256).
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// GetPolicies and RequestSecurityToken. A compact JWS (RFC 7515) with HMAC-SHA256 (HS256, RFC 7518
+// §3.2) over a JWT (RFC 7519) naming the user (`sub`), this server's enrollment audience (`aud`),
+// its expiry (`exp`) and a unique id (`jti`; enrollment spends it once), made and checked by `jose`.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { jwtVerify, SignJWT } from 'jose';
 
 const AUDIENCE = 'windows-mdm-enrollment';
+const ALGORITHM = 'HS256';
 
-interface TokenPayload {
-  sub: string;
-  aud: string;
-  iat: number;
-  exp: number;
-  jti: string;
-}
-
-export function createSignInToken(secret: Buffer, upn: string, ttlSeconds: number, now = new Date()): string {
+export async function createSignInToken(
+  secret: Buffer,
+  upn: string,
+  ttlSeconds: number,
+  now = new Date(),
+): Promise<string> {
   const iat = Math.floor(now.getTime() / 1000);
-  const payload: TokenPayload = {
-    sub: upn,
-    aud: AUDIENCE,
-    iat,
-    exp: iat + ttlSeconds,
-    jti: randomBytes(8).toString('hex'),
-  };
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  return `${body}.${mac(secret, body)}`;
+  return new SignJWT({})
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(upn)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSeconds)
+    .setJti(randomBytes(16).toString('hex'))
+    .sign(secret);
 }
 
 /** A valid, unexpired sign-in token: its user, its id and when it expires. */
@@ -36,38 +36,37 @@ export interface SignInToken {
 }
 
 /** The UPN in a valid, unexpired token; undefined otherwise. */
-export function verifySignInToken(secret: Buffer, token: string, now = new Date()): string | undefined {
-  return readSignInToken(secret, token, now)?.upn;
+export async function verifySignInToken(
+  secret: Buffer,
+  token: string,
+  now = new Date(),
+): Promise<string | undefined> {
+  return (await readSignInToken(secret, token, now))?.upn;
 }
 
-/** The contents of a valid, unexpired token; undefined otherwise. */
-export function readSignInToken(secret: Buffer, token: string, now = new Date()): SignInToken | undefined {
-  const dot = token.indexOf('.');
-  if (dot <= 0) return undefined;
-  const body = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = Buffer.from(mac(secret, body), 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  let payload: Partial<TokenPayload>;
+/**
+ * The contents of a valid, unexpired token; undefined otherwise (bad signature, another algorithm,
+ * another audience, expired, or a claim missing).
+ */
+export async function readSignInToken(
+  secret: Buffer,
+  token: string,
+  now = new Date(),
+): Promise<SignInToken | undefined> {
   try {
-    payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<TokenPayload>;
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: [ALGORITHM],
+      audience: AUDIENCE,
+      currentDate: now,
+      requiredClaims: ['sub', 'exp', 'jti'],
+      clockTolerance: 0,
+    });
+    if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number')
+      return undefined;
+    return { upn: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000).toISOString() };
   } catch {
     return undefined;
   }
-  if (
-    payload.aud !== AUDIENCE ||
-    typeof payload.sub !== 'string' ||
-    typeof payload.exp !== 'number' ||
-    typeof payload.jti !== 'string'
-  ) {
-    return undefined;
-  }
-  if (payload.exp * 1000 < now.getTime()) return undefined;
-  return { upn: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000).toISOString() };
-}
-
-function mac(secret: Buffer, body: string): string {
-  return createHmac('sha256', secret).update(body).digest('base64url');
 }
 
 /** The configured token secret, or one generated once and kept in `dataDir/token-secret` (mode 0600). */

@@ -1,5 +1,5 @@
 // Password hashing, Federated sign-in tokens and the renewal PKCS#7 signature check.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,22 +33,50 @@ describe('sign-in tokens', () => {
   const secret = randomBytes(32);
   const now = new Date('2026-01-01T00:00:00Z');
 
-  it('round-trips the UPN until expiry', () => {
-    const token = createSignInToken(secret, 'demo@contoso.com', 600, now);
-    expect(verifySignInToken(secret, token, now)).toBe('demo@contoso.com');
-    expect(verifySignInToken(secret, token, new Date(now.getTime() + 601_000))).toBeUndefined();
+  it('round-trips the UPN until expiry', async () => {
+    const token = await createSignInToken(secret, 'demo@contoso.com', 600, now);
+    expect(await verifySignInToken(secret, token, now)).toBe('demo@contoso.com');
+    expect(await verifySignInToken(secret, token, new Date(now.getTime() + 601_000))).toBeUndefined();
   });
 
-  it('rejects another key, a tampered payload and garbage', () => {
-    const token = createSignInToken(secret, 'demo@contoso.com', 600, now);
-    expect(verifySignInToken(randomBytes(32), token, now)).toBeUndefined();
-    const [body, mac] = token.split('.');
+  it('is a compact HS256 JWS with sub, aud, exp and a unique jti', async () => {
+    const token = await createSignInToken(secret, 'demo@contoso.com', 600, now);
+    const [header, payload, signature] = token.split('.');
+    expect(signature).toMatch(/^[\w-]{43}$/);
+    expect(JSON.parse(Buffer.from(header!, 'base64url').toString())).toEqual({ alg: 'HS256', typ: 'JWT' });
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    expect(claims).toMatchObject({
+      sub: 'demo@contoso.com',
+      aud: 'windows-mdm-enrollment',
+      iat: now.getTime() / 1000,
+      exp: now.getTime() / 1000 + 600,
+    });
+    const other = await createSignInToken(secret, 'demo@contoso.com', 600, now);
+    expect(JSON.parse(Buffer.from(other.split('.')[1]!, 'base64url').toString()).jti).not.toBe(claims.jti);
+  });
+
+  it('rejects another key, a tampered payload, another algorithm or audience, and garbage', async () => {
+    const token = await createSignInToken(secret, 'demo@contoso.com', 600, now);
+    expect(await verifySignInToken(randomBytes(32), token, now)).toBeUndefined();
+    const [header, body, mac] = token.split('.');
     const forged = Buffer.from(Buffer.from(body!, 'base64url').toString().replace('demo@', 'boss@')).toString(
       'base64url',
     );
-    expect(verifySignInToken(secret, `${forged}.${mac}`, now)).toBeUndefined();
-    expect(verifySignInToken(secret, 'nonsense', now)).toBeUndefined();
-    expect(verifySignInToken(secret, '.', now)).toBeUndefined();
+    expect(await verifySignInToken(secret, `${header}.${forged}.${mac}`, now)).toBeUndefined();
+    // An unsigned token (alg none) and one for another audience, both otherwise well-formed.
+    const claims = JSON.parse(Buffer.from(body!, 'base64url').toString());
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    expect(await verifySignInToken(secret, `${b64({ alg: 'none' })}.${body}.`, now)).toBeUndefined();
+    const hmac = (h: string, p: string) =>
+      createHmac('sha256', secret).update(`${h}.${p}`).digest('base64url');
+    const otherAud = b64({ ...claims, aud: 'someone-else' });
+    const h = b64({ alg: 'HS256', typ: 'JWT' });
+    expect(await verifySignInToken(secret, `${h}.${otherAud}.${hmac(h, otherAud)}`, now)).toBeUndefined();
+    // The same construction with the right claims verifies: the refusals above are for what they change.
+    const same = b64(claims);
+    expect(await verifySignInToken(secret, `${h}.${same}.${hmac(h, same)}`, now)).toBe('demo@contoso.com');
+    expect(await verifySignInToken(secret, 'nonsense', now)).toBeUndefined();
+    expect(await verifySignInToken(secret, '.', now)).toBeUndefined();
   });
 
   it('keeps a generated secret in the data folder', () => {
