@@ -51,7 +51,10 @@ export async function checkPassword(
   return undefined;
 }
 
-export async function authenticate(token: SecurityToken, options: AuthOptions): Promise<AuthenticatedUser> {
+export async function authenticateEnrollee(
+  token: SecurityToken,
+  options: AuthOptions,
+): Promise<AuthenticatedUser> {
   const enabled = (p: EnrollmentAuthPolicy) => options.enabledPolicies.includes(p);
   if (token.kind === 'username') {
     if (!enabled('OnPremise'))

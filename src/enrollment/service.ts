@@ -18,7 +18,7 @@ import { certificateStatusAccepted } from '../storage/certificates.js';
 import { ENROLLMENT_TYPES, type EnrollmentAuthPolicy, type EnrollmentType } from '../storage/devices.js';
 import type { Storage } from '../storage/index.js';
 import type { EventSink } from '../webhooks/events.js';
-import { type AuthenticatedUser, authenticate, checkPassword } from './auth.js';
+import { type AuthenticatedUser, authenticateEnrollee, checkPassword } from './auth.js';
 import { createLoginThrottle } from './login-throttle.js';
 import { createSignInToken } from './tokens.js';
 import { enrollmentUrls } from './urls.js';
@@ -85,7 +85,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       () => undefined,
     );
   const auth = (security: SecurityToken, step: string) =>
-    authenticate(security, {
+    authenticateEnrollee(security, {
       users: storage.users,
       enabledPolicies: enabled,
       tokenSecret: deps.tokenSecret,

@@ -24,10 +24,10 @@ import {
   type CommandKind,
   emptyRecord,
   IN_FLIGHT_COMMAND,
-  type QueuedCommand,
+  type SettingCommand,
   type SettingEvent,
   type SettingRecord,
-  step,
+  transitionSetting,
 } from './setting-state.js';
 import { indexGroups, targetedPolicies } from './targeting.js';
 import { hasTemplate, resolveTemplate, type TemplateContext } from './templates.js';
@@ -217,7 +217,7 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
   async function send(
     queue: CommandQueuePort,
     deviceId: string,
-    commands: readonly { path: string; queued: QueuedCommand }[],
+    commands: readonly { path: string; queued: SettingCommand }[],
     atomicPolicies: ReadonlyMap<string, CompiledPolicy>,
   ) {
     // Apply commands of an atomic policy go out together in one Atomic (docs/protocol-notes.md#atomic).
@@ -317,18 +317,18 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
 
     const at = now();
     const changed: SettingRecord[] = [];
-    const commands: { path: string; queued: QueuedCommand }[] = [];
+    const commands: { path: string; queued: SettingCommand }[] = [];
     for (const [path, list] of events) {
       let record = existing.get(path) ?? emptyRecord(deviceId, path, formats.get(path) ?? 'chr', at);
       const start = record;
       for (const event of list) {
-        const t = step(record, event, machineOptions(set, path));
+        const t = transitionSetting(record, event, machineOptions(set, path));
         record = t.record;
         for (const q of t.commands) commands.push({ path, queued: q });
       }
       // Periodic re-verification (drift detection) of settings whose interval has passed.
       if (record.nextCheckAt && Date.parse(record.nextCheckAt) <= at.getTime()) {
-        const t = step(record, { type: 'recheck' }, machineOptions(set, path));
+        const t = transitionSetting(record, { type: 'recheck' }, machineOptions(set, path));
         record = t.record;
         for (const q of t.commands) commands.push({ path, queued: q });
       }
@@ -358,7 +358,7 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
       code: outcome.code,
       ...(outcome.data !== undefined ? { data: outcome.data } : {}),
     };
-    const t = step(record, event, machineOptions(set, ref.path));
+    const t = transitionSetting(record, event, machineOptions(set, ref.path));
     if (t.record !== record) await stores.deviceSettings.saveDeviceSettings([t.record]);
     // The engine re-sends a 418'd Add as Replace, but not one inside an Atomic: that one is re-sent here.
     const inAtomic = outcome.tag?.startsWith(`${ATOMIC_PREFIX}:`) === true;
@@ -407,7 +407,7 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
         if (!record) continue;
         if (c.state === 'sent') {
           const sent: SettingEvent = { type: 'sent', kind: ref.kind, ...(c.sentAt ? { at: c.sentAt } : {}) };
-          const t = step(record, sent, { ...NO_RETRIES, now: now() });
+          const t = transitionSetting(record, sent, { ...NO_RETRIES, now: now() });
           if (t.record !== record) await stores.deviceSettings.saveDeviceSettings([t.record]);
           continue;
         }
@@ -448,12 +448,12 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
       }
     }
     const set = await activeSet(stores);
-    const orphans: { path: string; queued: QueuedCommand }[] = [];
+    const orphans: { path: string; queued: SettingCommand }[] = [];
     const changed: SettingRecord[] = [];
     for (const record of inFlight) {
       const kind = IN_FLIGHT_COMMAND[record.state as keyof typeof IN_FLIGHT_COMMAND];
       if (outstanding.has(`${kind}:${record.path}`)) continue;
-      const t = step(record, { type: 'resend' }, machineOptions(set, record.path));
+      const t = transitionSetting(record, { type: 'resend' }, machineOptions(set, record.path));
       if (t.commands.length === 0) continue;
       if (t.record !== record) changed.push(t.record);
       for (const queued of t.commands) orphans.push({ path: record.path, queued });

@@ -69,17 +69,17 @@ export type SettingEvent =
    */
   | { readonly type: 'resend' };
 
-export interface QueuedCommand {
+export interface SettingCommand {
   readonly kind: CommandKind;
   readonly command: DmCommand;
 }
 
 export interface Transition {
   readonly record: SettingRecord;
-  readonly commands: readonly QueuedCommand[];
+  readonly commands: readonly SettingCommand[];
 }
 
-export interface MachineOptions {
+export interface SettingMachineOptions {
   readonly now: Date;
   /** Re-verification interval for this setting. */
   readonly recheckMs: number;
@@ -149,14 +149,18 @@ export function cannotBeVerified(record: Pick<SettingRecord, 'state' | 'statusCo
 }
 const DELIVERED: readonly SettingState[] = ['pending', 'sent', 'applied', 'verified', 'drifted', 'failed'];
 
-export function step(record: SettingRecord, event: SettingEvent, opts: MachineOptions): Transition {
+export function transitionSetting(
+  record: SettingRecord,
+  event: SettingEvent,
+  opts: SettingMachineOptions,
+): Transition {
   const now = opts.now.toISOString();
-  const next = (patch: Partial<SettingRecord>, commands: QueuedCommand[] = []): Transition => ({
+  const next = (patch: Partial<SettingRecord>, commands: SettingCommand[] = []): Transition => ({
     record: { ...record, ...patch, updatedAt: now },
     commands,
   });
   const unchanged: Transition = { record, commands: [] };
-  const applyCommand = (plan: SettingPlan, added: boolean): QueuedCommand => ({
+  const applyCommand = (plan: SettingPlan, added: boolean): SettingCommand => ({
     kind: 'apply',
     command: added ? plan.apply.update : plan.apply.first,
   });
@@ -245,7 +249,7 @@ export const IN_FLIGHT_COMMAND = {
 
 function resend(
   record: SettingRecord,
-  next: (patch: Partial<SettingRecord>, commands?: QueuedCommand[]) => Transition,
+  next: (patch: Partial<SettingRecord>, commands?: SettingCommand[]) => Transition,
   unchanged: Transition,
 ): Transition {
   const plan = record.plan;
@@ -273,8 +277,8 @@ function resend(
 function onOutcome(
   record: SettingRecord,
   event: Extract<SettingEvent, { type: 'outcome' }>,
-  opts: MachineOptions,
-  next: (patch: Partial<SettingRecord>, commands?: QueuedCommand[]) => Transition,
+  opts: SettingMachineOptions,
+  next: (patch: Partial<SettingRecord>, commands?: SettingCommand[]) => Transition,
   unchanged: Transition,
 ): Transition {
   const now = opts.now.toISOString();
@@ -399,7 +403,7 @@ function applyFailure(
   record: SettingRecord,
   code: number | null,
   failed: Partial<SettingRecord>,
-  opts: MachineOptions,
+  opts: SettingMachineOptions,
 ): Partial<SettingRecord> {
   const done = record.failRetries;
   if (!isTransientFailure(code)) return { ...failed, nextCheckAt: null };

@@ -11,7 +11,7 @@ import type { DeviceKey } from './csr.js';
 import { DmTree, type TreeData } from './dm-tree.js';
 import { enroll } from './enroll.js';
 import { driftValue, type FaultPlan } from './faults.js';
-import { type DeviceProfile, LARGE_OBJECT_NODE, profileNodes } from './profile.js';
+import { LARGE_OBJECT_NODE, profileNodes, type SimulatedProfile } from './profile.js';
 import type { ProvisionedAccount } from './provisioning.js';
 import { scepEnrol } from './scep-client.js';
 import { type DigestCredentials, type PendingAlert, runSession, type SessionReport } from './session.js';
@@ -32,7 +32,7 @@ export type ExchangeListener = (exchange: {
 }) => void;
 
 export interface VirtualDeviceOptions {
-  readonly profile: DeviceProfile;
+  readonly profile: SimulatedProfile;
   readonly catalog: CatalogLookup;
   /** Server certificate trust (the device has no client certificate until it enrolls). */
   readonly tls?: Pick<TlsOptions, 'ca' | 'insecure' | 'forwardedCertHeader'>;
@@ -81,7 +81,7 @@ export interface DeviceIdentity {
 }
 
 export class VirtualDevice {
-  readonly profile: DeviceProfile;
+  readonly profile: SimulatedProfile;
   tree: DmTree;
   readonly stats: DeviceStats = { sessions: 0, failedSessions: 0, messages: 0, byStatus: {} };
   private current: DeviceIdentity | undefined;
@@ -403,7 +403,7 @@ export class VirtualDevice {
 
 /** A device's state as plain data (`VirtualDevice.snapshot()` / `restore()`). */
 export interface DeviceSnapshot {
-  readonly profile: DeviceProfile;
+  readonly profile: SimulatedProfile;
   readonly identity?: DeviceIdentity;
   readonly sessionNumber: number;
   readonly digestNonce?: string;

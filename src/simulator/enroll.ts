@@ -13,7 +13,7 @@ import {
   rstRequest,
   SOAP_CONTENT_TYPE,
 } from './enroll-messages.js';
-import type { DeviceProfile } from './profile.js';
+import type { SimulatedProfile } from './profile.js';
 import { applyProvisioningDoc, type ProvisionedAccount } from './provisioning.js';
 import type { HttpResponseIn, Transport } from './transport.js';
 import { federatedSignIn } from './web-sign-in.js';
@@ -25,7 +25,7 @@ export interface EnrollInput {
   readonly server: string;
   readonly email: string;
   readonly password: string;
-  readonly profile: DeviceProfile;
+  readonly profile: SimulatedProfile;
   /** Plain TLS transport (no client certificate yet). */
   readonly transport: Transport;
   /** Reuse a key instead of generating one (load tests; a real device makes a new one). */
@@ -48,7 +48,7 @@ export function discoveryUrl(server: string): string {
 }
 
 /** Windows' AdditionalContext, in its order (docs/protocol-notes.md#request-security-token). */
-export function enrollmentContext(profile: DeviceProfile): Array<[string, string]> {
+export function enrollmentContext(profile: SimulatedProfile): Array<[string, string]> {
   return [
     ['UXInitiated', 'true'],
     ['HWDevID', profile.hwDevId],

@@ -25,7 +25,7 @@ export { type EnrollResult, enroll } from './enroll.js';
 export { EnrollmentRefused } from './enroll-messages.js';
 export type { DriftRule, FaultPlan } from './faults.js';
 export { type FleetOptions, type FleetSummary, formatFleetSummary, runFleet } from './fleet.js';
-export { type DeviceProfile, makeProfile } from './profile.js';
+export { makeProfile, type SimulatedProfile } from './profile.js';
 export type { ProvisionedAccount } from './provisioning.js';
 export { runSession, type SessionReport } from './session.js';
 export { ConnectionDropped, httpTransport, type TlsOptions, type Transport } from './transport.js';

@@ -4,7 +4,7 @@
 // recorded fixtures are reproducible.
 import { createHash } from 'node:crypto';
 
-export interface DeviceProfile {
+export interface SimulatedProfile {
   /** MDM DeviceID: 32 upper-case hex chars (docs/protocol-notes.md#request-security-token), also `./DevInfo/DevId`. */
   readonly deviceId: string;
   /** Hardware id, 64 upper-case hex chars. */
@@ -47,7 +47,7 @@ function hex(seed: string, label: string, length: number): string {
 }
 
 /** A plausible, reproducible profile; `seed` picks the hardware and ids. */
-export function makeProfile(seed: string, overrides: Partial<DeviceProfile> = {}): DeviceProfile {
+export function makeProfile(seed: string, overrides: Partial<SimulatedProfile> = {}): SimulatedProfile {
   const pick = Number.parseInt(hex(seed, 'pick', 8), 16);
   const [manufacturer, model, osPlatform, osEdition] = MODELS[pick % MODELS.length]!;
   const osVersion = BUILDS[(pick >>> 8) % BUILDS.length]!;
@@ -74,7 +74,7 @@ export function makeProfile(seed: string, overrides: Partial<DeviceProfile> = {}
 export const LARGE_OBJECT_NODE = './DevDetail/LrgObj';
 
 /** DevInfo values in the order Windows sends them in package 1 (docs/protocol-notes.md#package-1). */
-export function devInfo(profile: DeviceProfile): ReadonlyArray<readonly [string, string]> {
+export function devInfo(profile: SimulatedProfile): ReadonlyArray<readonly [string, string]> {
   return [
     ['./DevInfo/DevId', profile.deviceId],
     ['./DevInfo/Man', profile.manufacturer],
@@ -85,7 +85,7 @@ export function devInfo(profile: DeviceProfile): ReadonlyArray<readonly [string,
 }
 
 /** Node values the device reports for its own hardware and state (docs/protocol-notes.md#csps). */
-export function profileNodes(profile: DeviceProfile): Record<string, string> {
+export function profileNodes(profile: SimulatedProfile): Record<string, string> {
   const nodes: Record<string, string> = {};
   for (const [path, value] of devInfo(profile)) nodes[path] = value;
   Object.assign(nodes, {

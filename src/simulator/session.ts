@@ -18,7 +18,7 @@ import type { AppCspHooks } from './apps.js';
 import { type ClientKind, STRICT_MAX_MSG_SIZE } from './client.js';
 import type { DmTree } from './dm-tree.js';
 import { type FaultPlan, pathMatcher, sleep } from './faults.js';
-import { type DeviceProfile, devInfo } from './profile.js';
+import { devInfo, type SimulatedProfile } from './profile.js';
 import type { Transport } from './transport.js';
 import {
   type AlertItem,
@@ -49,7 +49,7 @@ export interface PendingAlert {
 }
 
 export interface SessionInput {
-  readonly profile: DeviceProfile;
+  readonly profile: SimulatedProfile;
   readonly tree: DmTree;
   readonly catalog: CatalogLookup;
   readonly transport: Transport;

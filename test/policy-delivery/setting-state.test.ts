@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   cannotBeVerified,
   emptyRecord,
-  type MachineOptions,
   type SettingEvent,
+  type SettingMachineOptions,
   type SettingRecord,
-  step,
+  transitionSetting,
 } from '../../src/policy/setting-state.js';
 import { CAMERA, plan } from './plans.js';
 
-const opts: MachineOptions = {
+const opts: SettingMachineOptions = {
   now: new Date('2026-01-01T00:00:00Z'),
   recheckMs: 3_600_000,
   maxDriftRetries: 1,
@@ -22,7 +22,7 @@ function run(events: SettingEvent[], start?: SettingRecord) {
   let record = start ?? emptyRecord('D1', CAMERA, 'int', opts.now);
   const verbs: string[] = [];
   for (const e of events) {
-    const t = step(record, e, opts);
+    const t = transitionSetting(record, e, opts);
     record = t.record;
     for (const c of t.commands) verbs.push(`${c.kind}:${c.command.verb}`);
   }
@@ -155,7 +155,7 @@ describe('setting state machine', () => {
     expect(late.record.reason).toBe('drift persists after 1 re-applies: device reports "1", expected "0"');
     expect(late.record.nextCheckAt).toBe('2026-01-01T01:00:00.000Z');
     // With a re-apply left, the same late read-back repairs it.
-    const generous = step(
+    const generous = transitionSetting(
       resent.record,
       { type: 'outcome', kind: 'verify', code: 200, data: '1' },
       {
