@@ -16,7 +16,7 @@ import { listen, listenLimits } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { type EnrollmentCa, loadOrCreateCa } from './pki/ca.js';
 import { loadOrCreateTls, type TlsMaterial } from './pki/tls.js';
-import { readActiveSet } from './policy/policy-set.js';
+import { readActiveSet } from './policy/delivery/policy-set.js';
 import { createPolicyRuntime } from './policy/runtime.js';
 import { pushPolicyRevision } from './push/policy.js';
 import { createPushService, type PushService } from './push/service.js';

@@ -3,8 +3,8 @@
 // next check-in). Nothing is stored when any file has an error.
 import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
-import { formatIssue } from '../policy/errors.js';
-import { formatPlan, readActiveSet } from '../policy/policy-set.js';
+import { formatPlan, readActiveSet } from '../policy/delivery/policy-set.js';
+import { formatIssue } from '../policy/language/errors.js';
 import { pushPolicyRevision } from '../push/policy.js';
 import { applyFolder } from '../services/policy.js';
 import { createEventSink } from '../webhooks/events.js';

@@ -3,12 +3,12 @@
 import type { Command } from 'commander';
 import { Catalog, defaultCatalog } from '../catalog/catalog.js';
 import type { CatalogLookup } from '../catalog/types.js';
-import { type CheckResult, checkPath } from '../policy/check.js';
-import { applyCommands } from '../policy/compile.js';
-import { formatIssue, type PolicyIssue } from '../policy/errors.js';
-import { loadPolicyFile } from '../policy/load.js';
-import { policyJsonSchemaText } from '../policy/schema.js';
-import type { CompiledPolicy } from '../policy/types.js';
+import { type CheckResult, checkPath } from '../policy/language/check.js';
+import { applyCommands } from '../policy/language/compile.js';
+import { formatIssue, type PolicyIssue } from '../policy/language/errors.js';
+import { loadPolicyFile } from '../policy/language/load.js';
+import { policyJsonSchemaText } from '../policy/language/schema.js';
+import type { CompiledPolicy } from '../policy/language/types.js';
 import { printHuman } from './output.js';
 import { renderSyncMl } from './policy-syncml.js';
 

@@ -16,7 +16,7 @@ import pg from 'pg';
 import { defaultCatalog } from '../catalog/catalog.js';
 import { type Config, publicBase, publicHost } from '../config.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
-import { checkPath } from '../policy/check.js';
+import { checkPath } from '../policy/language/check.js';
 import { describeDatabase, isPostgresUrl, sqliteFile } from '../storage/open.js';
 import { POSTGRES_SCHEMA_VERSION } from '../storage/postgres/index.js';
 import { SQLITE_SCHEMA_VERSION } from '../storage/sqlite/database.js';

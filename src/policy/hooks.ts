@@ -20,7 +20,9 @@ import {
   createComplianceService,
   remediationPolicies,
   type WebhookSender,
-} from './compliance-service.js';
+} from './compliance/service.js';
+import { type EmitEvent, type ExchangeView, exchangeView } from './delivery/exchange-view.js';
+import type { ActiveSet } from './delivery/policy-set.js';
 import {
   type CommandOutcome,
   type CommandQueuePort,
@@ -29,11 +31,9 @@ import {
   type DeliveryService,
   type DeliveryStores,
   deviceProfile,
-} from './delivery.js';
-import { type EmitEvent, type ExchangeView, exchangeView } from './exchange-view.js';
-import type { DeviceProfile } from './groups.js';
-import type { ActiveSet } from './policy-set.js';
-import { indexGroups, targetedPolicies } from './targeting.js';
+} from './delivery/settings.js';
+import { indexGroups, targetedPolicies } from './delivery/targeting.js';
+import type { DeviceProfile } from './language/groups.js';
 
 /** The session engine's check-in (src/dm/hooks.ts `CheckIn`). */
 export interface CheckInInfo {

@@ -8,7 +8,7 @@ import type { CatalogLookup } from '../catalog/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
-import { loadPolicyFolderOnStart } from './apply-folder.js';
+import { loadPolicyFolderOnStart } from './delivery/apply-folder.js';
 import { createPolicyHooks, type PolicyHooks, type PolicyHooksOptions } from './hooks.js';
 
 export interface PolicyRuntime {

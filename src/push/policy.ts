@@ -1,11 +1,11 @@
 // A new policy revision wakes the devices it changes something for: a device whose targeted
 // policies (by name and content) or the set's conflict resolutions differ between the two sets.
-import { enrolledDeviceProfiles } from '../policy/apply-folder.js';
-import type { DeliveryStores } from '../policy/delivery.js';
-import { policyHash } from '../policy/folder.js';
-import type { DeviceProfile } from '../policy/groups.js';
-import { type ActiveSet, readActiveSet } from '../policy/policy-set.js';
-import { indexGroups, targetedPolicies } from '../policy/targeting.js';
+import { enrolledDeviceProfiles } from '../policy/delivery/apply-folder.js';
+import { type ActiveSet, readActiveSet } from '../policy/delivery/policy-set.js';
+import type { DeliveryStores } from '../policy/delivery/settings.js';
+import { indexGroups, targetedPolicies } from '../policy/delivery/targeting.js';
+import { policyHash } from '../policy/language/folder.js';
+import type { DeviceProfile } from '../policy/language/groups.js';
 import type { PushService } from './service.js';
 
 function targetedVersions(set: ActiveSet, device: DeviceProfile): string {

@@ -1,16 +1,20 @@
 // Policy folder operations shared by `mdm policy apply|check` and the admin API (docs/api.md): the
 // API receives a folder as a bundle (file name → YAML text), writes it to a private temporary
-// folder and runs the very same load → validate → plan → store (src/policy/apply-folder.ts), so
+// folder and runs the very same load → validate → plan → store (src/policy/delivery/apply-folder.ts), so
 // both surfaces behave alike: nothing is stored on any error; the revision number is returned.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import type { CatalogLookup } from '../catalog/types.js';
 import { readTar, TarError, type TarFile } from '../codec/tar.js';
-import { type ApplyFolderResult, applyPolicyFolder, enrolledDeviceProfiles } from '../policy/apply-folder.js';
-import { type CheckResult, checkPath } from '../policy/check.js';
-import type { PolicyIssue } from '../policy/errors.js';
-import { MAX_POLICY_BYTES } from '../policy/parse.js';
+import {
+  type ApplyFolderResult,
+  applyPolicyFolder,
+  enrolledDeviceProfiles,
+} from '../policy/delivery/apply-folder.js';
+import { type CheckResult, checkPath } from '../policy/language/check.js';
+import type { PolicyIssue } from '../policy/language/errors.js';
+import { MAX_POLICY_BYTES } from '../policy/language/parse.js';
 import type { Storage } from '../storage/index.js';
 import type { EventSink } from '../webhooks/events.js';
 

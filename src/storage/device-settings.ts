@@ -1,5 +1,5 @@
 // Per device × setting delivery state (desired, delivered and reported value, state, timestamps).
-// The state machine that moves these records lives in `src/policy/setting-state.ts`.
+// The state machine that moves these records lives in `src/policy/delivery/setting-state.ts`.
 import type { DmFormat } from '../shared/dm-command.js';
 
 export const SETTING_STATES = [

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createAppDelivery, parseAppTag } from '../../src/policy/apps/delivery.js';
 import type { AppPlan } from '../../src/policy/apps/types.js';
-import { EMPTY_ASSIGNMENTS } from '../../src/policy/assignment.js';
-import type { CommandOutcome, CommandQueuePort } from '../../src/policy/delivery.js';
-import type { ActiveSet } from '../../src/policy/policy-set.js';
+import type { ActiveSet } from '../../src/policy/delivery/policy-set.js';
+import type { CommandOutcome, CommandQueuePort } from '../../src/policy/delivery/settings.js';
+import { EMPTY_ASSIGNMENTS } from '../../src/policy/language/assignment.js';
 import type { DmCommand } from '../../src/shared/dm-command.js';
 import type { DeviceAppRecord } from '../../src/storage/apps.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateCompliance, FACT_PATHS, parseCompliance } from '../../src/policy/compliance.js';
-import { formatIssue } from '../../src/policy/errors.js';
+import { evaluateCompliance, FACT_PATHS, parseCompliance } from '../../src/policy/compliance/rules.js';
+import { formatIssue } from '../../src/policy/language/errors.js';
 
 const YAML = `rules:
   - name: baseline

@@ -2,8 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
-import { loadPolicyFolder } from '../../src/policy/folder.js';
-import { activeSetOf, EMPTY_SET, formatPlan, planChanges } from '../../src/policy/policy-set.js';
+import { activeSetOf, EMPTY_SET, formatPlan, planChanges } from '../../src/policy/delivery/policy-set.js';
+import { loadPolicyFolder } from '../../src/policy/language/folder.js';
 
 describe('examples/policy-folder', () => {
   it('validates and plans per group', async () => {

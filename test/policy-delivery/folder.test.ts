@@ -7,10 +7,10 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { createLogger } from '../../src/logger.js';
-import { applyPolicyFolder, loadPolicyFolderOnStart } from '../../src/policy/apply-folder.js';
-import { formatIssue } from '../../src/policy/errors.js';
-import { loadPolicyFolder } from '../../src/policy/folder.js';
-import { formatPlan } from '../../src/policy/policy-set.js';
+import { applyPolicyFolder, loadPolicyFolderOnStart } from '../../src/policy/delivery/apply-folder.js';
+import { formatPlan } from '../../src/policy/delivery/policy-set.js';
+import { formatIssue } from '../../src/policy/language/errors.js';
+import { loadPolicyFolder } from '../../src/policy/language/folder.js';
 import type { Storage } from '../../src/storage/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 

@@ -1,7 +1,7 @@
 // Builds compiled setting plans the way the policy compiler does (Add first, Replace later,
 // Get of the Policy CSP Result node, Delete), for tests that do not need the YAML front end.
 import type { CatalogNode } from '../../src/catalog/types.js';
-import type { CompiledPolicy, SettingPlan } from '../../src/policy/types.js';
+import type { CompiledPolicy, SettingPlan } from '../../src/policy/language/types.js';
 import type { DmFormat } from '../../src/shared/dm-command.js';
 
 export function plan(

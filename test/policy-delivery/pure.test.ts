@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { notApplicableReason } from '../../src/policy/applicability.js';
-import { parseAssignments, recheckIntervalMs } from '../../src/policy/assignment.js';
-import { resolveSettings } from '../../src/policy/conflicts.js';
-import { canonicalAdmx, valuesEqual } from '../../src/policy/equality.js';
-import { compareVersions, editionId, isMember } from '../../src/policy/groups.js';
-import { indexGroups, targetedPolicies } from '../../src/policy/targeting.js';
+import { notApplicableReason } from '../../src/policy/delivery/applicability.js';
+import { resolveSettings } from '../../src/policy/delivery/conflicts.js';
+import { canonicalAdmx, valuesEqual } from '../../src/policy/delivery/equality.js';
+import { indexGroups, targetedPolicies } from '../../src/policy/delivery/targeting.js';
+import { parseAssignments, recheckIntervalMs } from '../../src/policy/language/assignment.js';
+import { compareVersions, editionId, isMember } from '../../src/policy/language/groups.js';
 import { CAMERA, DEVLOCK, plan, policy, USER_POLICY } from './plans.js';
 
 describe('valuesEqual', () => {

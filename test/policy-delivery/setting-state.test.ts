@@ -6,7 +6,7 @@ import {
   type SettingMachineOptions,
   type SettingRecord,
   transitionSetting,
-} from '../../src/policy/setting-state.js';
+} from '../../src/policy/delivery/setting-state.js';
 import { CAMERA, plan } from './plans.js';
 
 const opts: SettingMachineOptions = {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { silentLogger } from '../../src/logger.js';
-import { applyPolicyFolder } from '../../src/policy/apply-folder.js';
+import { applyPolicyFolder } from '../../src/policy/delivery/apply-folder.js';
 import { createPolicyHooks } from '../../src/policy/hooks.js';
 import type { Storage } from '../../src/storage/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';

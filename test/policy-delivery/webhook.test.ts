@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ComplianceNotice, postWebhook } from '../../src/policy/compliance-service.js';
+import { type ComplianceNotice, postWebhook } from '../../src/policy/compliance/service.js';
 
 let server: Server;
 let url: string;

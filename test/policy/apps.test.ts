@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { parsePropertyTable } from '../../src/policy/apps/msi.js';
-import { loadPolicyFile } from '../../src/policy/load.js';
+import { loadPolicyFile } from '../../src/policy/language/load.js';
 import { buildMsi, describeWithWixl } from '../support/wixl.js';
 import { check, issuesOf } from './fixtures.js';
 

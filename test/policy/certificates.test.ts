@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { main } from '../../src/cli/index.js';
-import { loadPolicyText } from '../../src/policy/load.js';
-import { resolveTemplate } from '../../src/policy/templates.js';
+import { loadPolicyText } from '../../src/policy/language/load.js';
+import { resolveTemplate } from '../../src/policy/language/templates.js';
 import { captureCli } from '../support/cli.js';
 
 const load = (text: string) => loadPolicyText(text, 'p.yaml', { catalog: defaultCatalog() });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderSyncMl, toSyncMlCommands } from '../../src/cli/policy-syncml.js';
 import { parseSyncMl } from '../../src/codec/syncml/index.js';
-import { applyCommands, removeCommands, verifyCommands } from '../../src/policy/compile.js';
-import type { CompiledPolicy, SettingPlan } from '../../src/policy/types.js';
+import { applyCommands, removeCommands, verifyCommands } from '../../src/policy/language/compile.js';
+import type { CompiledPolicy, SettingPlan } from '../../src/policy/language/types.js';
 import { check, issuesOf } from './fixtures.js';
 
 function compiled(settings: string, extra = ''): CompiledPolicy {

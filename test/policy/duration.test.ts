@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/policy/yaml-source.js';
+import { parseDuration } from '../../src/policy/language/yaml-source.js';
 
 describe('durations in policy and assignment YAML', () => {
   it('reads units and bare seconds', () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { compilePolicyCommand } from '../../src/cli/policy.js';
 import { parseSyncMl } from '../../src/codec/syncml/index.js';
-import { loadPolicyFile } from '../../src/policy/load.js';
+import { loadPolicyFile } from '../../src/policy/language/load.js';
 
 const EXAMPLES = join(import.meta.dirname, '../../csp-catalog/examples');
 const GOLDEN = join(import.meta.dirname, 'golden');

@@ -1,7 +1,7 @@
 // Hand-made catalog nodes, modelled on the real DDF entries, for validator and compiler tests.
 import { Catalog } from '../../src/catalog/catalog.js';
 import type { CatalogNode } from '../../src/catalog/types.js';
-import { loadPolicyText, type PolicyLoadResult } from '../../src/policy/load.js';
+import { loadPolicyText, type PolicyLoadResult } from '../../src/policy/language/load.js';
 
 const RW = ['Get', 'Add', 'Replace', 'Delete'] as const;
 const CONFIG = './Device/Vendor/MSFT/Policy/Config';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatIssue } from '../../src/policy/errors.js';
-import { parsePolicy } from '../../src/policy/parse.js';
+import { formatIssue } from '../../src/policy/language/errors.js';
+import { parsePolicy } from '../../src/policy/language/parse.js';
 import { check, issuesOf } from './fixtures.js';
 
 describe('parsing policy files with positions', () => {

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PolicySchema, policyJsonSchema, policyJsonSchemaText } from '../../src/policy/schema.js';
-import { POLICY_SCHEMA_FILE } from '../../src/policy/write-schema.js';
+import { PolicySchema, policyJsonSchema, policyJsonSchemaText } from '../../src/policy/language/schema.js';
+import { POLICY_SCHEMA_FILE } from '../../src/policy/language/write-schema.js';
 
 describe('policy JSON Schema for editors', () => {
   it('the committed csp-catalog/policy.schema.json is generated from the zod schema', () => {
     const committed = readFileSync(POLICY_SCHEMA_FILE, 'utf8');
-    // Regenerate with: npx tsx src/policy/write-schema.ts
+    // Regenerate with: npx tsx src/policy/language/write-schema.ts
     expect(committed).toBe(policyJsonSchemaText());
   });
 

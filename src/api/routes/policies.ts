@@ -3,7 +3,7 @@
 // check|apply`, through src/services/policy.ts), revisions and their differences.
 import { z } from 'zod';
 import { defaultCatalog } from '../../catalog/catalog.js';
-import { checkPath } from '../../policy/check.js';
+import { checkPath } from '../../policy/language/check.js';
 import { policyStatusReport } from '../../reporting/compliance.js';
 import {
   applyBundle,

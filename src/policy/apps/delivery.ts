@@ -9,9 +9,9 @@
 import type { Logger } from '../../logger.js';
 import type { AppStore, DeviceAppRecord } from '../../storage/apps.js';
 import type { CommandQueue } from '../../storage/commands.js';
-import type { CommandOutcome, CommandQueuePort } from '../delivery.js';
-import { compareVersions, type DeviceProfile } from '../groups.js';
-import type { ActiveSet } from '../policy-set.js';
+import type { ActiveSet } from '../delivery/policy-set.js';
+import type { CommandOutcome, CommandQueuePort } from '../delivery/settings.js';
+import { compareVersions, type DeviceProfile } from '../language/groups.js';
 import {
   compareVersion,
   installCommands,

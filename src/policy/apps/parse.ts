@@ -1,6 +1,6 @@
 // The `apps:` entries of a parsed policy, each with the position of every key and value so
 // validation (apps/validate.ts) reports problems at `file:line:col`.
-import type { SourcePosition } from '../errors.js';
+import type { SourcePosition } from '../language/errors.js';
 import { PolicyAppSchema, type PolicyAppSource } from './schema.js';
 
 export interface ParsedApp {

@@ -3,8 +3,8 @@
 // reported at the key at fault (`file:line:col`), all of them in one run.
 import { createHash } from 'node:crypto';
 import { basename, isAbsolute, resolve as resolvePath } from 'node:path';
-import type { PolicyIssue, PolicyIssueCode, SourcePosition } from '../errors.js';
-import type { ParsedPolicy } from '../parse.js';
+import type { PolicyIssue, PolicyIssueCode, SourcePosition } from '../language/errors.js';
+import type { ParsedPolicy } from '../language/parse.js';
 import { type MsiRead, readMsiProperties } from './msi.js';
 import type { ParsedApp } from './parse.js';
 import { APP_VERSION_RE, GUID_RE } from './schema.js';

@@ -1,8 +1,8 @@
 // A setting's value as the admin wrote it (YAML scalar, list, `enabled` + `data`, or a file) → the
 // string sent in SyncML `Data`, checked against the node's format and `MSFT:AllowedValues`
 // (docs/protocol-notes.md#meta-format-and-locuri Meta Format, #policy-csp data formats).
-import type { CatalogNode, EnumValue, NodeFormat } from '../catalog/types.js';
-import { parseXml, XmlError } from '../codec/xml.js';
+import type { CatalogNode, EnumValue, NodeFormat } from '../../catalog/types.js';
+import { parseXml, XmlError } from '../../codec/xml.js';
 import { type AdmxDataElement, admxPayload } from './admx.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import type { Located, ParsedSetting, ParsedValue, ScalarValue } from './parse.js';

@@ -1,10 +1,10 @@
 // `assignments.yaml` in the policy folder: device groups, which policies reach which groups
 // (with exclusions), conflict resolutions, and how often delivered settings are re-verified.
 import { z } from 'zod';
-import type { Resolution } from './conflicts.js';
+import type { Resolution } from '../delivery/conflicts.js';
+import { ALL_DEVICES, type Assignment } from '../delivery/targeting.js';
 import type { PolicyIssue } from './errors.js';
 import type { GroupDefinition } from './groups.js';
-import { ALL_DEVICES, type Assignment } from './targeting.js';
 import { type Locate, parseDuration, parseYamlWith } from './yaml-source.js';
 
 /** The reserved file name inside the policy folder. */

@@ -2,17 +2,17 @@
 // DevDetail; docs/protocol-notes.md#csps), store what the device reports, evaluate the rules that target
 // the device and run the actions of rules that stay failing past their grace period.
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../logger.js';
-import type { DmCommand } from '../shared/dm-command.js';
-import type { DeviceComplianceRecord } from '../storage/compliance.js';
-import { COMPLIANCE_NOTICE_EVENT } from '../webhooks/events.js';
-import { type ComplianceRule, evaluateCompliance, FACT_PATHS, factPathsFor } from './compliance.js';
-import type { CommandOutcome, CommandQueuePort, DeliveryStores } from './delivery.js';
-import { deviceProfile, reportedValues } from './delivery.js';
-import type { DeviceProfile } from './groups.js';
-import type { ActiveSet } from './policy-set.js';
-import { cannotBeVerified, type SettingRecord } from './setting-state.js';
-import { indexGroups, isTargeted } from './targeting.js';
+import type { Logger } from '../../logger.js';
+import type { DmCommand } from '../../shared/dm-command.js';
+import type { DeviceComplianceRecord } from '../../storage/compliance.js';
+import { COMPLIANCE_NOTICE_EVENT } from '../../webhooks/events.js';
+import type { ActiveSet } from '../delivery/policy-set.js';
+import { cannotBeVerified, type SettingRecord } from '../delivery/setting-state.js';
+import type { CommandOutcome, CommandQueuePort, DeliveryStores } from '../delivery/settings.js';
+import { deviceProfile, reportedValues } from '../delivery/settings.js';
+import { indexGroups, isTargeted } from '../delivery/targeting.js';
+import type { DeviceProfile } from '../language/groups.js';
+import { type ComplianceRule, evaluateCompliance, FACT_PATHS, factPathsFor } from './rules.js';
 
 export const FACT_TAG_PREFIX = 'fact:';
 export const LOCK_PATH = './Vendor/MSFT/RemoteLock/Lock';

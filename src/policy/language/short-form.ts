@@ -1,7 +1,7 @@
 // How a setting names its node: a full LocURI (`./Device/Vendor/MSFT/BitLocker/…`, `./Vendor/MSFT/…`,
 // `./User/…`, rootless `./DevDetail/…`) or the Policy CSP short form `Area/Policy`
 // (docs/protocol-notes.md#policy-csp). LocURI rules from docs/protocol-notes.md#meta-format-and-locuri.
-import { isDynamicSegment, normalizePath } from '../catalog/paths.js';
+import { isDynamicSegment, normalizePath } from '../../catalog/paths.js';
 
 export type PolicyScope = 'device' | 'user';
 

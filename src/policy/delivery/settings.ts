@@ -3,22 +3,24 @@
 // groups, every setting moves through the state machine in `setting-state.ts`, and the resulting
 // commands are queued. Each Status/Results the device returns for one of those commands comes back
 // through `onCommandOutcome` and moves the setting on (applied → verified, drifted, failed …).
-import type { Logger } from '../logger.js';
-import type { CommandOrigin, DmCommand, DmContainerVerb, DmItemVerb } from '../shared/dm-command.js';
-import type { AppStore } from '../storage/apps.js';
-import { type CheckInStore, userLoggedOn } from '../storage/checkins.js';
-import type { CommandQueue } from '../storage/commands.js';
-import type { ComplianceStore } from '../storage/compliance.js';
-import type { DeviceSettingStore } from '../storage/device-settings.js';
-import type { DeviceStore } from '../storage/devices.js';
-import type { InventoryStore } from '../storage/inventory.js';
-import type { PolicyStore } from '../storage/policies.js';
-import type { WebhookOutbox } from '../storage/webhooks.js';
+import type { Logger } from '../../logger.js';
+import type { CommandOrigin, DmCommand, DmContainerVerb, DmItemVerb } from '../../shared/dm-command.js';
+import type { AppStore } from '../../storage/apps.js';
+import { type CheckInStore, userLoggedOn } from '../../storage/checkins.js';
+import type { CommandQueue } from '../../storage/commands.js';
+import type { ComplianceStore } from '../../storage/compliance.js';
+import type { DeviceSettingStore } from '../../storage/device-settings.js';
+import type { DeviceStore } from '../../storage/devices.js';
+import type { InventoryStore } from '../../storage/inventory.js';
+import type { PolicyStore } from '../../storage/policies.js';
+import type { WebhookOutbox } from '../../storage/webhooks.js';
+import { FACT_PATHS } from '../compliance/rules.js';
+import { recheckIntervalMs } from '../language/assignment.js';
+import type { DeviceProfile } from '../language/groups.js';
+import { hasTemplate, resolveTemplate, type TemplateContext } from '../language/templates.js';
+import type { CompiledPolicy, SettingPlan } from '../language/types.js';
 import { notApplicableReason } from './applicability.js';
-import { recheckIntervalMs } from './assignment.js';
-import { FACT_PATHS } from './compliance.js';
 import { resolveSettings } from './conflicts.js';
-import type { DeviceProfile } from './groups.js';
 import { type ActiveSet, readActiveSet } from './policy-set.js';
 import {
   type CommandKind,
@@ -30,8 +32,6 @@ import {
   transitionSetting,
 } from './setting-state.js';
 import { indexGroups, targetedPolicies } from './targeting.js';
-import { hasTemplate, resolveTemplate, type TemplateContext } from './templates.js';
-import type { CompiledPolicy, SettingPlan } from './types.js';
 
 /** Options a queued command carries (the session engine's queue implements this port). */
 export interface EnqueueOptions {

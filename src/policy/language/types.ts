@@ -1,8 +1,8 @@
 // What the policy compiler hands to delivery: one plan per (policy, setting), with the commands
 // that apply, verify and remove the setting on a device (docs/protocol-notes.md#policy-csp).
-import type { CatalogNode } from '../catalog/types.js';
-import type { DmCommand, DmFormat } from '../shared/dm-command.js';
-import type { AppPlan } from './apps/types.js';
+import type { CatalogNode } from '../../catalog/types.js';
+import type { DmCommand, DmFormat } from '../../shared/dm-command.js';
+import type { AppPlan } from '../apps/types.js';
 
 export interface SettingPlan {
   /** Node path written to the device (canonical `./Device/…` / `./User/…` / rootless form). */

@@ -1,8 +1,8 @@
 // Settings that cannot apply to a device are `not_applicable`, not failures: the OS is older than
 // the node's minimum build, the edition is not in the node's allow list (DDF MSFT:Applicability),
 // or the node is user-scoped and nobody is logged on (docs/protocol-notes.md#user-scope).
-import { compareVersions, type DeviceProfile, editionId } from './groups.js';
-import type { SettingPlan } from './types.js';
+import { compareVersions, type DeviceProfile, editionId } from '../language/groups.js';
+import type { SettingPlan } from '../language/types.js';
 
 /** Why the setting does not apply to the device, or undefined when it does (or cannot be known). */
 export function notApplicableReason(device: DeviceProfile, plan: SettingPlan): string | undefined {

@@ -3,10 +3,10 @@
 // (`flush`, one multi-row statement per table). Reads after a change see the change. Built over the
 // exchange's transaction, so nothing leaves it: the `setting.state_changed` and `compliance.changed`
 // webhook events (docs/api.md "Webhooks") are written by `flush` with the changes they report.
-import type { WebhookEventType } from '../config.js';
-import type { ComplianceStore, DeviceComplianceRecord, ReportedFact } from '../storage/compliance.js';
-import type { DeviceSettingRecord } from '../storage/device-settings.js';
-import type { DeliveryStores } from './delivery.js';
+import type { WebhookEventType } from '../../config.js';
+import type { ComplianceStore, DeviceComplianceRecord, ReportedFact } from '../../storage/compliance.js';
+import type { DeviceSettingRecord } from '../../storage/device-settings.js';
+import type { DeliveryStores } from './settings.js';
 
 /** Writes one webhook event in the exchange's transaction. */
 export type EmitEvent = (

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { CatalogLookup } from '../catalog/types.js';
+import type { CatalogLookup } from '../../catalog/types.js';
 import { compilePolicy } from './compile.js';
 import { hasErrors, PolicyError, type PolicyIssue, sortIssues } from './errors.js';
 import { MAX_POLICY_BYTES, parsePolicy } from './parse.js';

@@ -1,7 +1,7 @@
 // Validated settings → SyncML command plans (docs/protocol-notes.md#commands, #meta-format-and-locuri, #atomic, #policy-csp): the
 // Add/Replace that applies each setting, the Get that verifies it and the Delete that removes it.
-import { policyResultPath } from '../catalog/paths.js';
-import type { DmCommand, DmItem } from '../shared/dm-command.js';
+import { policyResultPath } from '../../catalog/paths.js';
+import type { DmCommand, DmItem } from '../../shared/dm-command.js';
 import type { CompiledPolicy, SettingPlan } from './types.js';
 import type { ResolvedSetting, ValidatedPolicy } from './validate.js';
 

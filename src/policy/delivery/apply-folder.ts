@@ -1,15 +1,14 @@
 // `mdm policy apply` and the server start share this: load and validate the whole folder, plan
 // the changes per group against the stored set, and (unless a dry run) store the new versions.
 // Nothing is stored when any file has an error.
-import type { CatalogLookup } from '../catalog/types.js';
-import type { Logger } from '../logger.js';
-import type { AppStore } from '../storage/apps.js';
-import type { PolicyChange, PolicyStore } from '../storage/policies.js';
-import { storeHostedFiles } from './apps/hosting.js';
-import { type DeliveryStores, deviceProfile } from './delivery.js';
-import { formatIssue } from './errors.js';
-import { folderIsValid, loadPolicyFolder, type PolicyFolder } from './folder.js';
-import type { DeviceProfile } from './groups.js';
+import type { CatalogLookup } from '../../catalog/types.js';
+import type { Logger } from '../../logger.js';
+import type { AppStore } from '../../storage/apps.js';
+import type { PolicyChange, PolicyStore } from '../../storage/policies.js';
+import { storeHostedFiles } from '../apps/hosting.js';
+import { formatIssue } from '../language/errors.js';
+import { folderIsValid, loadPolicyFolder, type PolicyFolder } from '../language/folder.js';
+import type { DeviceProfile } from '../language/groups.js';
 import {
   activeSetOf,
   type GroupPlan,
@@ -18,6 +17,7 @@ import {
   storeFolder,
   withGroupSizes,
 } from './policy-set.js';
+import { type DeliveryStores, deviceProfile } from './settings.js';
 
 export interface ApplyFolderResult {
   readonly folder: PolicyFolder;

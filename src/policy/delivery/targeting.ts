@@ -1,6 +1,6 @@
 // Which policies reach a device: assignments name groups to include (or `all`) and groups to
 // exclude; an exclusion always wins over an inclusion.
-import { type DeviceProfile, type GroupDefinition, isMember } from './groups.js';
+import { type DeviceProfile, type GroupDefinition, isMember } from '../language/groups.js';
 
 /** The pseudo-group every device belongs to. */
 export const ALL_DEVICES = 'all';

@@ -3,9 +3,9 @@
 // failed because it spelled the same value differently: `01` vs `1` for int, `True` vs `true` vs `1`
 // for bool, attribute order or whitespace in ADMX payloads and XML documents.
 
-import type { CatalogNode } from '../catalog/types.js';
-import { isElement, parseXml, type XmlElement } from '../codec/xml.js';
-import type { DmFormat } from '../shared/dm-command.js';
+import type { CatalogNode } from '../../catalog/types.js';
+import { isElement, parseXml, type XmlElement } from '../../codec/xml.js';
+import type { DmFormat } from '../../shared/dm-command.js';
 
 export interface CompareOptions {
   /** The catalog node, when known: ADMX-backed nodes compare as ADMX payloads. */

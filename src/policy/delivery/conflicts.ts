@@ -2,8 +2,8 @@
 // set the same node to different values are a conflict: reported, never delivered, until an admin
 // resolves it (a resolution names the winning policy, for one path or for every path).
 
+import type { CompiledPolicy, SettingPlan } from '../language/types.js';
 import { valuesEqual } from './equality.js';
-import type { CompiledPolicy, SettingPlan } from './types.js';
 
 export interface Resolution {
   /** Node path the resolution applies to; absent = every conflicting node. */

@@ -3,9 +3,9 @@
 // policy folder (every file plus the cross-references between them, as `mdm policy apply` does).
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { CatalogLookup } from '../catalog/types.js';
+import type { CatalogLookup } from '../../catalog/types.js';
+import { COMPLIANCE_FILE, parseCompliance } from '../compliance/rules.js';
 import { ASSIGNMENTS_FILE, parseAssignments } from './assignment.js';
-import { COMPLIANCE_FILE, parseCompliance } from './compliance.js';
 import { hasErrors, type PolicyIssue, sortIssues } from './errors.js';
 import { loadPolicyFolder } from './folder.js';
 import { loadPolicyFile } from './load.js';

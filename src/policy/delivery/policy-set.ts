@@ -1,14 +1,14 @@
 // The stored policy set (what `mdm policy apply` wrote last) and the plan shown before storing a
 // new folder: per device group, which settings are added, changed and removed.
-import type { PolicyStore } from '../storage/policies.js';
-import { type AssignmentConfig, EMPTY_ASSIGNMENTS } from './assignment.js';
-import type { ComplianceRule } from './compliance.js';
+import type { PolicyStore } from '../../storage/policies.js';
+import type { ComplianceRule } from '../compliance/rules.js';
+import { type AssignmentConfig, EMPTY_ASSIGNMENTS } from '../language/assignment.js';
+import { type PolicyFolder, policyHash } from '../language/folder.js';
+import type { DeviceProfile } from '../language/groups.js';
+import type { CompiledPolicy, SettingPlan } from '../language/types.js';
 import { resolveSettings } from './conflicts.js';
 import { valuesEqual } from './equality.js';
-import { type PolicyFolder, policyHash } from './folder.js';
-import type { DeviceProfile } from './groups.js';
 import { ALL_DEVICES, groupSizes, indexGroups } from './targeting.js';
-import type { CompiledPolicy, SettingPlan } from './types.js';
 
 export interface ActiveSet {
   /** 0 when nothing was ever applied. */

@@ -3,10 +3,10 @@
 // set twice; settings a node depends on are present. All problems are collected, each at the key or
 // value at fault. The result carries the settings resolved to nodes and wire values for compile.ts.
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { nearestPaths } from '../catalog/suggest.js';
-import type { CatalogLookup, CatalogNode, NodeFormat } from '../catalog/types.js';
-import type { AppPlan, HostedFile } from './apps/types.js';
-import { validateApps } from './apps/validate.js';
+import { nearestPaths } from '../../catalog/suggest.js';
+import type { CatalogLookup, CatalogNode, NodeFormat } from '../../catalog/types.js';
+import type { AppPlan, HostedFile } from '../apps/types.js';
+import { validateApps } from '../apps/validate.js';
 import { checkDependencies, checkDuplicates } from './cross-checks.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import { hasErrors } from './errors.js';

@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { CatalogLookup } from '../catalog/types.js';
-import type { HostedFile } from './apps/types.js';
+import type { CatalogLookup } from '../../catalog/types.js';
+import type { HostedFile } from '../apps/types.js';
+import { COMPLIANCE_FILE, type ComplianceRule, parseCompliance } from '../compliance/rules.js';
 import {
   ASSIGNMENTS_FILE,
   type AssignmentConfig,
@@ -15,7 +16,6 @@ import {
   EMPTY_ASSIGNMENTS,
   parseAssignments,
 } from './assignment.js';
-import { COMPLIANCE_FILE, type ComplianceRule, parseCompliance } from './compliance.js';
 import { hasErrors, type PolicyIssue, type SourcePosition, sortIssues } from './errors.js';
 import { loadPolicyText } from './load.js';
 import { MAX_POLICY_BYTES } from './parse.js';

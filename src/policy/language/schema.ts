@@ -2,7 +2,7 @@
 // editors use (`csp-catalog/policy.schema.json`, via `# yaml-language-server: $schema=…`) is generated
 // from it by `policyJsonSchema()`, and a test fails when the committed file differs.
 import { z } from 'zod';
-import { PolicyAppSchema } from './apps/schema.js';
+import { PolicyAppSchema } from '../apps/schema.js';
 import { CertificateProfileSchema } from './certificate-schema.js';
 
 /** `10.0.19045` or `10.0.22631.4037` (Major.Minor.Build[.Revision], as DevDetail/SwV reports it). */

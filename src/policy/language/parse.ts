@@ -13,9 +13,9 @@ import {
   type Document as YamlDocument,
 } from 'yaml';
 import type { z } from 'zod';
-import { editDistance } from '../catalog/suggest.js';
-import { type ParsedApp, readApps } from './apps/parse.js';
-import { MsiUrlSchema, MsixPackageSchema, PolicyAppSchema } from './apps/schema.js';
+import { editDistance } from '../../catalog/suggest.js';
+import { type ParsedApp, readApps } from '../apps/parse.js';
+import { MsiUrlSchema, MsixPackageSchema, PolicyAppSchema } from '../apps/schema.js';
 import { type CertificateProfilePlan, readCertificates } from './certificates.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import type { Located, ParsedSetting, ParsedValue, ScalarValue } from './parsed.js';

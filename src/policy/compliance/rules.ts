@@ -2,11 +2,11 @@
 // device reported (DeviceStatus, BitLocker, DevDetail nodes; docs/protocol-notes.md#csps) and
 // its setting states in, a state with reasons and the due actions out.
 import { z } from 'zod';
-import type { PolicyIssue } from './errors.js';
-import { compareVersions } from './groups.js';
-import type { SettingState } from './setting-state.js';
-import { ALL_DEVICES } from './targeting.js';
-import { type Locate, parseDuration, parseYamlWith } from './yaml-source.js';
+import type { SettingState } from '../delivery/setting-state.js';
+import { ALL_DEVICES } from '../delivery/targeting.js';
+import type { PolicyIssue } from '../language/errors.js';
+import { compareVersions } from '../language/groups.js';
+import { type Locate, parseDuration, parseYamlWith } from '../language/yaml-source.js';
 
 export const COMPLIANCE_FILE = 'compliance.yaml';
 

@@ -11,10 +11,14 @@
 //
 // Only a failing status of the apply (or of the Delete) makes a setting `failed`. What a read-back
 // returns never does: a different value is drift, an unreadable node is applied but unverifiable.
-import type { DmCommand, DmFormat } from '../shared/dm-command.js';
-import { type DeviceSettingRecord, SETTING_STATES, type SettingState } from '../storage/device-settings.js';
+import type { DmCommand, DmFormat } from '../../shared/dm-command.js';
+import {
+  type DeviceSettingRecord,
+  SETTING_STATES,
+  type SettingState,
+} from '../../storage/device-settings.js';
+import type { SettingPlan } from '../language/types.js';
 import { valuesEqual } from './equality.js';
-import type { SettingPlan } from './types.js';
 
 export { SETTING_STATES, type SettingState };
 

@@ -1,8 +1,8 @@
 // Checks across the settings of one policy (after each is resolved on its own): a node set twice,
 // and settings whose catalog dependency (`MSFT:DependencyBehavior`, type DependsOn) is not met by
 // another setting of the same policy.
-import { normalizePath } from '../catalog/paths.js';
-import type { CatalogLookup, CatalogNode, Dependency } from '../catalog/types.js';
+import { normalizePath } from '../../catalog/paths.js';
+import type { CatalogLookup, CatalogNode, Dependency } from '../../catalog/types.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import type { ParsedSetting } from './parse.js';
 import { concretePath, type PolicyScope, policyParts, policyPath } from './short-form.js';
