@@ -27,6 +27,8 @@ export interface PolicySetInput {
   readonly hash: string;
   /** Human summary of the plan (kept with the revision for audit). */
   readonly summary: unknown;
+  /** The folder's YAML files (relative name → text), so the folder can be read back and edited. */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export interface PolicyChange {
@@ -83,4 +85,6 @@ export interface PolicyStore {
   /** Revisions, newest first. */
   listRevisions(): Promise<PolicyRevision[]>;
   getRevision(revision: number): Promise<PolicyRevision | undefined>;
+  /** The YAML files a revision was stored with; undefined for an unknown revision or one stored without them. */
+  revisionFiles(revision: number): Promise<Record<string, string> | undefined>;
 }

@@ -69,6 +69,13 @@ describe('policy folder bundles as tar archives', () => {
     expect(again.body).toMatchObject({ created: false, revision: applied.body.revision });
     const names = (await admin.get('/api/v1/policies')).body.items.map((p: { name: string }) => p.name);
     expect(names.sort()).toEqual(['camera-off', 'lock']);
+    // The stored folder reads back as the bundle it was applied from (the `._` file was not part of it).
+    const folder = await admin.get('/api/v1/policy-folder');
+    expect(folder.status).toBe(200);
+    expect(folder.body).toEqual({ revision: applied.body.revision, files: FILES });
+    const byRevision = await admin.get(`/api/v1/policy-revisions/${applied.body.revision}/files`);
+    expect(byRevision.body).toEqual(folder.body);
+    expect((await admin.get('/api/v1/policy-revisions/999/files')).status).toBe(404);
   });
 
   it('reports a broken policy inside the archive at its file:line:col, storing nothing', async () => {

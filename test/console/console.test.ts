@@ -240,24 +240,30 @@ describeBrowser('web console in Chromium', () => {
     const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
     await page.getByRole('link', { name: 'Policy editor' }).click();
     await page.getByRole('heading', { name: 'Policy editor' }).waitFor();
-    await page.locator('#file-name-0').fill('cortana-off.yaml');
+    // The editor opens on the stored folder: the files the server was started with.
+    await expect
+      .poll(() => page.getByTestId('folder-origin').textContent())
+      .toMatch(/^The stored folder, revision \d+/);
+    expect(await page.locator('#file-name-0').inputValue()).toBe('assignments.yaml');
+    expect(await page.locator('#file-text-0').inputValue()).toBe(POLICIES['assignments.yaml']);
+    expect(await page.locator('#file-name-1').inputValue()).toBe('camera-off.yaml');
+    expect(await page.locator('#file-text-1').inputValue()).toBe(POLICIES['camera-off.yaml']);
     await page
       .locator('#file-text-0')
-      .fill('name: cortana-off\nsettings:\n  - path: Experience/AllowCortanaa\n    value: 0\n');
-    await page
-      .locator('#file-text-1')
       .fill(
         'assignments:\n  - policy: camera-off\n    include: [all]\n  - policy: cortana-off\n    include: [all]\nverification:\n  interval: 0s\n',
       );
-    await page.getByLabel('Add a file').fill('camera-off.yaml');
+    await page.getByLabel('Add a file').fill('cortana-off.yaml');
     await page.getByRole('button', { name: 'Add file' }).click();
-    await page.locator('#file-text-2').fill(POLICIES['camera-off.yaml']!);
+    await page
+      .locator('#file-text-2')
+      .fill('name: cortana-off\nsettings:\n  - path: Experience/AllowCortanaa\n    value: 0\n');
     await page.getByRole('button', { name: 'Validate' }).click();
-    const diagnostic = page.getByTestId('file-diagnostics-0').getByTestId('diagnostic').first();
+    const diagnostic = page.getByTestId('file-diagnostics-2').getByTestId('diagnostic').first();
     await diagnostic.waitFor();
     expect(await diagnostic.textContent()).toMatch(/^cortana-off\.yaml:3:\d+ error /);
     // The line it names is marked in the listing.
-    expect(await page.getByTestId('file-diagnostics-0').locator('.bad').textContent()).toBe(
+    expect(await page.getByTestId('file-diagnostics-2').locator('.bad').textContent()).toBe(
       '  - path: Experience/AllowCortanaa',
     );
     await fitsWidth(page);
@@ -268,7 +274,7 @@ describeBrowser('web console in Chromium', () => {
     await expect.poll(() => page.getByTestId('issue-summary').textContent()).toMatch(/^\d+ error/);
 
     await page
-      .locator('#file-text-0')
+      .locator('#file-text-2')
       .fill('name: cortana-off\nsettings:\n  - path: Experience/AllowCortana\n    value: 0\n');
     await page.getByRole('button', { name: 'Plan' }).click();
     await page.getByRole('button', { name: 'Confirm and apply' }).waitFor();
@@ -279,6 +285,12 @@ describeBrowser('web console in Chromium', () => {
     await shot(page, 'policy-plan');
     await page.getByRole('button', { name: 'Confirm and apply' }).click();
     await expect.poll(() => page.getByTestId('applied').textContent()).toMatch(/^Applied: revision \d+$/);
+    const appliedRevision = Number((await page.getByTestId('applied').textContent())!.replace(/\D+/g, ''));
+    await page.getByRole('button', { name: 'Reload the stored folder' }).click();
+    await expect
+      .poll(() => page.getByTestId('folder-origin').textContent())
+      .toBe(`The stored folder, revision ${appliedRevision}: applying these files replaces it.`);
+    expect(await page.locator('#file-name-2').inputValue()).toBe('cortana-off.yaml');
     // The simulated devices check in and verify the new setting.
     for (const d of devices) expect((await d.checkIn()).ok).toBe(true);
     await page.goto(`${server.url}/console#/policies/cortana-off`);

@@ -549,6 +549,16 @@ export function describeStorage(name: string, factory: StorageFactory): void {
         expect(await storage.policies.currentRevision()).toBe(3);
       });
 
+      it('keeps the folder files with a revision, apart from the revision list', async () => {
+        const files = { 'a.yaml': 'name: a\n', 'sub/b.yaml': 'name: b # é\n' };
+        const { revision } = await storage.policies.applyPolicySet({ ...set('f1', []), files }, AT);
+        expect(await storage.policies.revisionFiles(revision)).toEqual(files);
+        const without = await storage.policies.applyPolicySet(set('f2', []), AT);
+        expect(await storage.policies.revisionFiles(without.revision)).toBeUndefined();
+        expect(await storage.policies.revisionFiles(999)).toBeUndefined();
+        expect(await storage.policies.getRevision(revision)).not.toHaveProperty('files');
+      });
+
       it('saves, reads, filters and counts device settings', async () => {
         const record = (deviceId: string, path: string, state: 'pending' | 'verified', policy = 'p') => ({
           deviceId,

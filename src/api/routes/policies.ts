@@ -21,6 +21,7 @@ import {
   ApplyProblem,
   ApplyRequest,
   ApplyResult,
+  Bundle,
   PolicyDetail,
   PolicyListItem,
   Revision,
@@ -28,6 +29,10 @@ import {
   ValidateRequest,
   ValidateResult,
 } from '../schemas.js';
+
+const FolderFiles = z
+  .strictObject({ revision: z.number().int().min(0), files: Bundle })
+  .meta({ id: 'PolicyFolderFiles', description: 'a stored policy folder: its revision and YAML files' });
 
 const NameParams = z.strictObject({ name: z.string().min(1).max(256) });
 const RevisionParams = z.strictObject({ revision: z.coerce.number().int().min(1) });
@@ -287,6 +292,45 @@ export const policyRoutes: RouteDef[] = [
       const r = await storage.policies.getRevision(params.revision);
       if (!r) throw notFound(`no revision ${params.revision}`);
       return { body: r };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/policy-folder',
+    tag: 'policies',
+    role: 'auditor',
+    summary:
+      'The stored policy folder (the current revision) as a bundle, to edit and send back to plan/apply',
+    problems: [404],
+    responses: {
+      200: { description: 'the folder (revision 0 and no files before any apply)', schema: FolderFiles },
+    },
+    handler: async ({ storage }) => {
+      const revision = await storage.policies.currentRevision();
+      const files = revision === 0 ? {} : await storage.policies.revisionFiles(revision);
+      if (files === undefined)
+        throw new ApiProblem(
+          404,
+          `revision ${revision} was stored without its files; apply the folder again`,
+        );
+      return { body: { revision, files } };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/policy-revisions/:revision/files',
+    tag: 'policies',
+    role: 'auditor',
+    summary: 'The policy folder a revision was stored from, as a bundle',
+    params: RevisionParams,
+    problems: [404],
+    responses: { 200: { description: 'the folder', schema: FolderFiles } },
+    handler: async ({ storage, params }) => {
+      if (!(await storage.policies.getRevision(params.revision)))
+        throw notFound(`no revision ${params.revision}`);
+      const files = await storage.policies.revisionFiles(params.revision);
+      if (!files) throw notFound(`revision ${params.revision} was stored without its files`);
+      return { body: { revision: params.revision, files } };
     },
   }),
   route({

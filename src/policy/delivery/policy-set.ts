@@ -150,6 +150,7 @@ export async function storeFolder(
       config,
       hash: folder.hash,
       summary: plan,
+      ...(folder.sources && { files: folder.sources }),
     },
     now.toISOString(),
   );

@@ -4,7 +4,7 @@
 // unless every file is valid and every cross-reference resolves.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { CatalogLookup } from '../../catalog/types.js';
 import type { HostedFile } from '../apps/types.js';
 import { COMPLIANCE_FILE, type ComplianceRule, parseCompliance } from '../compliance/rules.js';
@@ -41,6 +41,8 @@ export interface PolicyFolder {
   readonly issues: readonly PolicyIssue[];
   /** Local app packages the policies reference: stored with the set, served at `/content/<sha256>`. */
   readonly hosted?: readonly HostedFile[];
+  /** Every YAML file as read (relative name with `/` → text), stored with the revision. */
+  readonly sources?: Readonly<Record<string, string>>;
 }
 
 export interface LoadFolderOptions {
@@ -76,6 +78,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
   let locateAssignment: Locate = () => ({ file: join(dir, ASSIGNMENTS_FILE), line: 1, col: 1 });
   let locateRule: Locate = () => ({ file: join(dir, COMPLIANCE_FILE), line: 1, col: 1 });
   const byName = new Map<string, string>();
+  const sources: Record<string, string> = {};
   let assignmentsUnread = false;
   for (const file of files) {
     const rel = relative(dir, file);
@@ -89,6 +92,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
     }
     const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
     hash.update(`${rel}\0${text}\0`);
+    sources[rel.split(sep).join('/')] = text;
     const reserved = RESERVED.get(rel.toLowerCase());
     if (reserved === 'assignments') {
       const r = parseAssignments(file, text);
@@ -153,6 +157,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
     hash: hash.digest('hex'),
     issues: sortIssues(issues),
     hosted: [...hosted.values()],
+    sources,
   };
 }
 

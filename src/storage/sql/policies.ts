@@ -27,6 +27,9 @@ interface RevisionRow {
   created_at: string;
 }
 
+/** Every column but the stored folder files (read on their own, by `revisionFiles`). */
+const REVISION_COLUMNS = 'revision, hash, config, summary, created_at';
+
 interface FullRevisionRow extends RevisionRow {
   summary: string;
 }
@@ -111,8 +114,14 @@ export function sqlPolicyStore(db: SqlExecutor): PolicyStore {
           changes.push({ name: head.name, change: 'removed', version: head.version });
         }
         const row = await c.get<{ revision: number }>(
-          'INSERT INTO policy_revisions (hash, config, summary, created_at) VALUES (?, ?, ?, ?) RETURNING revision',
-          [set.hash, JSON.stringify(set.config), JSON.stringify(set.summary), at],
+          'INSERT INTO policy_revisions (hash, config, summary, created_at, files) VALUES (?, ?, ?, ?, ?) RETURNING revision',
+          [
+            set.hash,
+            JSON.stringify(set.config),
+            JSON.stringify(set.summary),
+            at,
+            set.files === undefined ? null : JSON.stringify(set.files),
+          ],
         );
         return { revision: Number(row!.revision), created: true, changes };
       }),
@@ -154,16 +163,27 @@ export function sqlPolicyStore(db: SqlExecutor): PolicyStore {
       ),
     listRevisions: () =>
       db.read(async (c) =>
-        (await c.all<FullRevisionRow>('SELECT * FROM policy_revisions ORDER BY revision DESC')).map(
-          toRevision,
-        ),
+        (
+          await c.all<FullRevisionRow>(
+            `SELECT ${REVISION_COLUMNS} FROM policy_revisions ORDER BY revision DESC`,
+          )
+        ).map(toRevision),
       ),
     getRevision: (revision) =>
       db.read(async (c) => {
-        const row = await c.get<FullRevisionRow>('SELECT * FROM policy_revisions WHERE revision = ?', [
-          revision,
-        ]);
+        const row = await c.get<FullRevisionRow>(
+          `SELECT ${REVISION_COLUMNS} FROM policy_revisions WHERE revision = ?`,
+          [revision],
+        );
         return row && toRevision(row);
+      }),
+    revisionFiles: (revision) =>
+      db.read(async (c) => {
+        const row = await c.get<{ files: string | null }>(
+          'SELECT files FROM policy_revisions WHERE revision = ?',
+          [revision],
+        );
+        return row?.files ? (JSON.parse(row.files) as Record<string, string>) : undefined;
       }),
   };
 }

@@ -791,7 +791,30 @@ async function editor(main) {
       ),
     );
   };
-  for (const [name, text] of Object.entries(SAMPLE_FILES)) addFile(name, text);
+  const origin = h('p', { 'data-testid': 'folder-origin' });
+  /** Replaces the files with the stored folder (or, before any apply, a sample to start from). */
+  const loadStored = async () => {
+    files.length = 0;
+    replace(list, loading('Loading the stored folder…'));
+    replace(result);
+    /** @type {Record<string, string>} */
+    let stored = SAMPLE_FILES;
+    try {
+      const folder = await get('/api/v1/policy-folder');
+      if (folder.revision > 0) stored = folder.files;
+      replace(
+        origin,
+        folder.revision > 0
+          ? `The stored folder, revision ${folder.revision}: applying these files replaces it.`
+          : 'No folder is stored yet: a sample to start from. Applying these files stores them.',
+      );
+    } catch (err) {
+      replace(origin, failure(err), ' A sample is shown instead: applying it replaces the stored folder.');
+    }
+    replace(list);
+    for (const name of Object.keys(stored).sort()) addFile(name, stored[name] ?? '');
+  };
+  await loadStored();
   const bundle = () =>
     Object.fromEntries(
       files.filter((f) => f.name.value.trim()).map((f) => [f.name.value.trim(), f.text.value]),
@@ -926,6 +949,7 @@ async function editor(main) {
     main,
     'Policy editor',
     h('p', {}, 'The files below are a whole policy folder: applying them replaces the stored folder.'),
+    origin,
     list,
     h(
       'div',
@@ -942,6 +966,11 @@ async function editor(main) {
           },
         },
         'Add file',
+      ),
+      h(
+        'button',
+        { type: 'button', className: 'secondary', onclick: loadStored },
+        'Reload the stored folder',
       ),
       h('button', { type: 'button', onclick: validate }, 'Validate'),
       h('button', { type: 'button', onclick: plan }, 'Plan'),
