@@ -146,6 +146,8 @@ export const configSchema = z
     commandRetentionDays: int(1, 36_500).default(90),
     /** Audit events are deleted this many days after they were recorded. */
     auditRetentionDays: int(1, 36_500).default(365),
+    /** A retired or unenrolled device's data is deleted this many days after its last enrollment ended. */
+    retiredDeviceRetentionDays: int(1, 36_500).default(30),
     /** Folder of policy YAML files. */
     policyDir: z.string().min(1).default('policies'),
     /** Compliance facts (DeviceStatus, BitLocker nodes) are read from a device at most this often. */

@@ -159,6 +159,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
         deviceEvents: config.deviceEventRetentionDays,
         commands: config.commandRetentionDays,
         audit: config.auditRetentionDays,
+        retiredDevices: config.retiredDeviceRetentionDays,
       },
       logger,
     });

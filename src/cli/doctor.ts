@@ -1,5 +1,6 @@
 // `mdm doctor [--upn user@domain] [--json]`: one line per check of the deployment (names, TLS
-// certificate and chain, enrollment CA, clock, database, policy folder); exit 1 when one fails.
+// certificate and chain, enrollment CA, clock, database, policy folder, and where configured WNS
+// push, SCEP and webhook endpoints); exit 1 when one fails.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type CheckResult, runDoctor } from '../doctor/doctor.js';
@@ -16,7 +17,9 @@ export function formatCheck(c: CheckResult): string {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check the deployment the way Windows meets it (DNS, TLS, CA, clock, database, policies)')
+    .description(
+      'check the deployment the way Windows meets it (DNS, TLS, CA, clock, database, policies, push, SCEP, webhooks)',
+    )
     .option('--upn <user@domain>', 'also check enterpriseenrollment.<domain> for this user')
     .option('--trust <pem>', 'roots the devices trust besides the public ones (an enterprise root)')
     .option('--json', 'print JSON')

@@ -8,12 +8,15 @@
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connect, type PeerCertificate, rootCertificates } from 'node:tls';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { defaultCatalog } from '../catalog/catalog.js';
+import { parseWnsTokenAnswer, WNS_TOKEN_CONTENT_TYPE, wnsTokenRequestBody } from '../codec/wns-token.js';
 import { type Config, publicBase, publicHost } from '../config.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
 import { checkPath } from '../policy/language/check.js';
@@ -254,9 +257,9 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
   await checkClock(config, serverDate, now(), timeout, add);
   await checkDatabase(config, add);
   await checkPolicyFolder(config, add);
-  // Push (WNS), SCEP and webhook endpoints: this version has no settings for them.
-  for (const id of ['push', 'scep', 'webhooks'])
-    add({ id, status: 'skip', message: `${id}: not configured` });
+  await checkPush(config, timeout, add);
+  await checkScep(config, now(), timeout, add);
+  await checkWebhooks(config, timeout, add);
   return { ok: !checks.some((c) => c.status === 'fail'), checks };
 }
 
@@ -411,6 +414,34 @@ function checkCa(config: Config, now: Date, add: (r: CheckResult) => void): void
     });
     return;
   }
+  checkCaFiles(
+    {
+      id: 'ca',
+      label: 'enrollment CA',
+      certPath,
+      keyPath,
+      fix: 'set MDM_CA_CERT and MDM_CA_KEY to a CA certificate (CA:TRUE) and its private key',
+    },
+    now,
+    add,
+  );
+}
+
+/** A CA certificate and key: CA:TRUE, the key matches and signs, valid now, a strong key; the certificate when readable. */
+function checkCaFiles(
+  ca: {
+    readonly id: string;
+    readonly label: string;
+    readonly certPath: string;
+    readonly keyPath: string;
+    readonly fix: string;
+    /** SCEP: clients encrypt to the CA's key (RFC 8894 §2.1). */
+    readonly rsaOnly?: boolean;
+  },
+  now: Date,
+  add: (r: CheckResult) => void,
+): X509Certificate | undefined {
+  const { id, label, certPath, keyPath } = ca;
   try {
     const cert = new X509Certificate(readFileSync(certPath));
     const key = createPrivateKey(readFileSync(keyPath));
@@ -426,22 +457,20 @@ function checkCa(config: Config, now: Date, add: (r: CheckResult) => void): void
     if (Date.parse(cert.validFrom) > now.getTime()) problems.push(`it is not valid before ${cert.validFrom}`);
     const weak = keyProblem(cert);
     if (weak) problems.push(`it has ${weak}`);
+    if (ca.rsaOnly && cert.publicKey.asymmetricKeyType !== 'rsa') problems.push('its key is not RSA');
     add(
       problems.length === 0
         ? {
-            id: 'ca',
+            id,
             status: 'ok',
-            message: `enrollment CA ${cn(cert.subject)}: CA:TRUE, ${describeKey(cert)}, key usable, valid until ${new Date(Date.parse(cert.validTo)).toISOString()}`,
+            message: `${label} ${cn(cert.subject)}: CA:TRUE, ${describeKey(cert)}, key usable, valid until ${new Date(Date.parse(cert.validTo)).toISOString()}`,
           }
-        : {
-            id: 'ca',
-            status: 'fail',
-            message: `enrollment CA ${certPath}: ${problems.join('; ')}`,
-            fix: 'set MDM_CA_CERT and MDM_CA_KEY to a CA certificate (CA:TRUE) and its private key',
-          },
+        : { id, status: 'fail', message: `${label} ${certPath}: ${problems.join('; ')}`, fix: ca.fix },
     );
+    return cert;
   } catch (err) {
-    add({ id: 'ca', status: 'fail', message: `enrollment CA ${certPath}: ${(err as Error).message}` });
+    add({ id, status: 'fail', message: `${label} ${certPath}: ${(err as Error).message}`, fix: ca.fix });
+    return undefined;
   }
 }
 
@@ -572,4 +601,262 @@ async function checkPolicyFolder(config: Config, add: (r: CheckResult) => void):
           fix: `run mdm policy check ${config.policyDir}`,
         },
   );
+}
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+const MAX_ANSWER_BYTES = 256 * 1024;
+
+/** One HTTP(S) request without redirects; `ca` replaces the trusted roots, as the sender's does. */
+function httpExchange(
+  url: URL,
+  options: {
+    readonly method: 'GET' | 'POST';
+    readonly headers?: Record<string, string>;
+    readonly body?: string;
+    readonly ca?: string;
+    /** The TLS certificate is checked by the tls.* checks; here only the answer matters. */
+    readonly anyCertificate?: boolean;
+    readonly timeoutMs: number;
+  },
+): Promise<HttpAnswer> {
+  const body = options.body === undefined ? undefined : Buffer.from(options.body, 'utf8');
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: options.method,
+          headers: { ...options.headers, ...(body && { 'Content-Length': String(body.length) }) },
+          ...(options.ca && { ca: options.ca }),
+          ...(options.anyCertificate && { rejectUnauthorized: false }),
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size <= MAX_ANSWER_BYTES) chunks.push(c);
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    }),
+    options.timeoutMs,
+    `${options.method} ${url.origin}${url.pathname}`,
+  );
+}
+
+/** A URL as doctor prints it: scheme, host and port only (a path or query may hold a token). */
+const shownUrl = (url: URL) => `${url.origin}${url.pathname === '/' && !url.search ? '' : '/…'}`;
+
+/** WNS (`MDM_WNS_*`): the token endpoint issues an access token for the configured credentials. */
+async function checkPush(config: Config, timeout: number, add: (r: CheckResult) => void): Promise<void> {
+  if (!config.wnsPfn || !config.wnsClientId || !config.wnsClientSecret) {
+    add({
+      id: 'push',
+      status: 'skip',
+      message: 'push: not configured (MDM_WNS_PFN, MDM_WNS_CLIENT_ID, MDM_WNS_CLIENT_SECRET)',
+    });
+    return;
+  }
+  const tokenUrl = new URL(config.wnsTokenUrl);
+  const where = `WNS token endpoint ${tokenUrl.origin}${tokenUrl.pathname}`;
+  let ca: string | undefined;
+  if (config.wnsCaFile) {
+    try {
+      ca = readFileSync(config.wnsCaFile, 'utf8');
+    } catch (err) {
+      add({
+        id: 'push',
+        status: 'fail',
+        message: `MDM_WNS_CA_FILE ${config.wnsCaFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+        fix: 'point MDM_WNS_CA_FILE at a readable PEM file, or unset it',
+      });
+      return;
+    }
+  }
+  let answer: HttpAnswer;
+  try {
+    answer = await httpExchange(tokenUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': WNS_TOKEN_CONTENT_TYPE, Accept: 'application/json' },
+      body: wnsTokenRequestBody(config.wnsClientId, config.wnsClientSecret),
+      ...(ca && { ca }),
+      timeoutMs: timeout,
+    });
+  } catch (err) {
+    add({
+      id: 'push',
+      status: 'fail',
+      message: `cannot reach ${where}: ${(err as Error).message}`,
+      fix: `allow HTTPS from this machine to ${tokenUrl.host} (proxy, firewall); behind a TLS-inspecting proxy set MDM_WNS_CA_FILE`,
+    });
+    return;
+  }
+  const token = parseWnsTokenAnswer(answer.status, answer.body.toString('utf8'));
+  if (token.ok) {
+    add({
+      id: 'push',
+      status: 'ok',
+      message: `${where} issues access tokens for ${config.wnsClientId}`,
+    });
+    return;
+  }
+  const refused = answer.status === 400 || answer.status === 401 || answer.status === 403;
+  add({
+    id: 'push',
+    status: 'fail',
+    message: refused ? `${where} refuses the client credentials: ${token.error}` : `${where}: ${token.error}`,
+    fix: refused
+      ? 'set MDM_WNS_CLIENT_ID to the Package SID (ms-app://s-1-15-2-…) and MDM_WNS_CLIENT_SECRET to the client secret of the app registration'
+      : 'check MDM_WNS_TOKEN_URL (default https://login.live.com/accesstoken.srf)',
+  });
+}
+
+/**
+ * SCEP (RFC 8894): the issuing CA is a usable RSA CA (requests are encrypted to its key, §2.1), and
+ * the endpoint under MDM_PUBLIC_URL answers GetCACaps (§3.5.2) and GetCACert (§4.2) with that CA.
+ */
+async function checkScep(
+  config: Config,
+  now: Date,
+  timeout: number,
+  add: (r: CheckResult) => void,
+): Promise<void> {
+  const certPath = config.scepCaCert ?? join(config.certsDir, 'scep-ca.crt');
+  const keyPath = config.scepCaKey ?? join(config.certsDir, 'scep-ca.key');
+  if (!config.scepCaCert && !existsSync(certPath) && !existsSync(keyPath)) {
+    add({
+      id: 'scep',
+      status: 'skip',
+      message: `SCEP: not configured (no MDM_SCEP_CA_CERT, and no ${certPath} yet: the server generates it at its first start)`,
+    });
+    return;
+  }
+  const ca = checkCaFiles(
+    {
+      id: 'scep.ca',
+      label: 'SCEP CA',
+      certPath,
+      keyPath,
+      rsaOnly: true,
+      fix: 'set MDM_SCEP_CA_CERT and MDM_SCEP_CA_KEY to an RSA CA certificate (CA:TRUE) and its private key',
+    },
+    now,
+    add,
+  );
+
+  const base = `${publicBase(config)}${config.scepPath}`;
+  const fail = (message: string, fix: string) => add({ id: 'scep.endpoint', status: 'fail', message, fix });
+  const reachFix = `check that ${base} reaches the server (MDM_SCEP_PATH, the proxy's forwarded paths)`;
+  try {
+    const caps = await httpExchange(new URL(`${base}?operation=GetCACaps`), {
+      method: 'GET',
+      anyCertificate: true,
+      timeoutMs: timeout,
+    });
+    const list = caps.body
+      .toString('utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
+    if (caps.status !== 200 || list.length === 0) {
+      fail(
+        `SCEP GetCACaps at ${base} answered ${caps.status}${list.length ? '' : ' without capabilities'}`,
+        reachFix,
+      );
+      return;
+    }
+    const cert = await httpExchange(new URL(`${base}?operation=GetCACert`), {
+      method: 'GET',
+      anyCertificate: true,
+      timeoutMs: timeout,
+    });
+    if (cert.status !== 200) {
+      fail(`SCEP GetCACert at ${base} answered ${cert.status}`, reachFix);
+      return;
+    }
+    let served: X509Certificate;
+    try {
+      served = new X509Certificate(cert.body);
+    } catch {
+      fail(`SCEP GetCACert at ${base} answered no certificate`, reachFix);
+      return;
+    }
+    if (ca && served.fingerprint256 !== ca.fingerprint256) {
+      add({
+        id: 'scep.endpoint',
+        status: 'fail',
+        message: `SCEP at ${base} serves CA ${cn(served.subject)}, not ${certPath} (${cn(ca.subject)})`,
+        fix: 'restart the server after changing MDM_SCEP_CA_CERT, or point doctor at the same configuration',
+      });
+      return;
+    }
+    add({
+      id: 'scep.endpoint',
+      status: 'ok',
+      message: `SCEP at ${base} answers GetCACaps (${list.join(', ')}) and GetCACert (${cn(served.subject)})`,
+    });
+  } catch (err) {
+    fail(`cannot reach SCEP at ${base}: ${(err as Error).message}`, reachFix);
+  }
+}
+
+/** Webhook endpoints: each answers HTTP (a HEAD request, no event is sent). */
+async function checkWebhooks(config: Config, timeout: number, add: (r: CheckResult) => void): Promise<void> {
+  if (config.webhooks.length === 0) {
+    add({ id: 'webhooks', status: 'skip', message: 'webhooks: not configured (MDM_WEBHOOKS)' });
+    return;
+  }
+  for (const [i, hook] of config.webhooks.entries()) {
+    const id = `webhooks.${i + 1}`;
+    const url = new URL(hook.url);
+    const shown = `webhook ${i + 1} (${shownUrl(url)})`;
+    try {
+      // As deliveries are sent: the system's trusted roots, redirects not followed.
+      const res = await fetch(url, {
+        method: 'HEAD',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeout),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status >= 300 && res.status < 400)
+        add({
+          id,
+          status: 'warn',
+          message: `${shown} answers HEAD with a redirect (${res.status}); deliveries do not follow redirects`,
+          fix: 'configure the URL the redirect points to',
+        });
+      else if (res.status >= 500)
+        add({
+          id,
+          status: 'warn',
+          message: `${shown} is reachable but answers ${res.status}`,
+          fix: 'check the receiving service',
+        });
+      else add({ id, status: 'ok', message: `${shown} is reachable (HTTP ${res.status} to HEAD)` });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why =
+        e.name === 'TimeoutError' ? `no answer within ${timeout} ms` : (e.cause?.message ?? e.message);
+      add({
+        id,
+        status: 'fail',
+        message: `cannot reach ${shown}: ${why}`,
+        fix: 'check the URL in MDM_WEBHOOKS, that the receiver runs, DNS and the firewall, and that its TLS certificate is publicly trusted',
+      });
+    }
+  }
 }

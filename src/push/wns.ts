@@ -10,6 +10,7 @@
 //    expired or invalid), 403, 404 (channel not valid), 406 (throttled), 410 (channel expired), 413.
 // Redirects are never followed; the channel URI must have passed `checkChannelUri` first.
 import { request as httpsRequest } from 'node:https';
+import { parseWnsTokenAnswer, WNS_TOKEN_CONTENT_TYPE, wnsTokenRequestBody } from '../codec/wns-token.js';
 import type { PushResult } from '../storage/push.js';
 import { type ChannelCheck, guardedLookup } from './channel.js';
 
@@ -119,37 +120,22 @@ export class WnsClient {
   }
 
   private async fetchToken(): Promise<string> {
-    const body = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: this.options.clientId,
-      client_secret: this.options.clientSecret,
-      scope: 'notify.windows.com',
-    }).toString();
+    const body = wnsTokenRequestBody(this.options.clientId, this.options.clientSecret);
     const answer = await post(
       new URL(this.options.tokenUrl),
-      { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      { 'Content-Type': WNS_TOKEN_CONTENT_TYPE, Accept: 'application/json' },
       Buffer.from(body, 'utf8'),
       { ...(this.options.ca && { ca: this.options.ca }), timeoutMs: this.timeoutMs, allowInternal: true },
     );
-    if (answer.status !== 200) throw new HttpFailure(`token endpoint answered ${answer.status}`);
-    let doc: { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
-    try {
-      doc = JSON.parse(answer.body) as typeof doc;
-    } catch {
-      throw new HttpFailure('token endpoint answered no JSON');
-    }
-    if (typeof doc.access_token !== 'string' || doc.access_token === '' || /[\r\n]/.test(doc.access_token))
-      throw new HttpFailure('token endpoint answered no access_token');
-    if (typeof doc.token_type === 'string' && doc.token_type.toLowerCase() !== 'bearer')
-      throw new HttpFailure(`token endpoint answered token_type ${doc.token_type.slice(0, 40)}`);
-    const seconds = Number(doc.expires_in);
-    const lifetimeMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 3600_000;
+    const doc = parseWnsTokenAnswer(answer.status, answer.body);
+    if (!doc.ok) throw new HttpFailure(doc.error);
+    const lifetimeMs = doc.expiresInSeconds ? doc.expiresInSeconds * 1000 : 3600_000;
     this.tokensFetched++;
     this.token = {
-      value: doc.access_token,
+      value: doc.accessToken,
       expiresAt: this.now() + Math.max(lifetimeMs - TOKEN_MARGIN_MS, lifetimeMs / 2),
     };
-    return doc.access_token;
+    return doc.accessToken;
   }
 
   /** Sends one raw notification to a checked channel; never throws. */

@@ -127,6 +127,35 @@ export interface DeviceListRow extends Device {
   readonly serialNumber: string | null;
 }
 
+/** A device with no live enrollment, and when its last enrollment ended (data disposition). */
+export interface RetiredDevice {
+  readonly deviceId: string;
+  readonly unenrolledAt: string;
+}
+
+/**
+ * Rows removed with a retired device, per kind (README "Retention"). SCEP certificates still
+ * valid are kept (`scepCertificatesKept`): an admin may still revoke them and a revoked one must
+ * stay on the CRL until it expires (RFC 5280 §3.3); they go once expired.
+ */
+export interface RemovedDeviceData {
+  readonly enrollments: number;
+  readonly certificates: number;
+  readonly commands: number;
+  readonly sessions: number;
+  readonly inventory: number;
+  readonly checkIns: number;
+  readonly events: number;
+  readonly settings: number;
+  readonly complianceFacts: number;
+  readonly compliance: number;
+  readonly apps: number;
+  readonly push: number;
+  readonly scepChallenges: number;
+  readonly scepCertificates: number;
+  readonly scepCertificatesKept: number;
+}
+
 export interface DeviceStore {
   /**
    * Records a completed enrollment in one transaction: upserts the device, ends every live
@@ -144,6 +173,27 @@ export interface DeviceStore {
    * Returns false when the device has no live enrollment.
    */
   markUnenrolled(deviceId: string, at?: string): Promise<boolean>;
+  /**
+   * Devices with no live enrollment whose last enrollment ended before `endedBefore` (retired or
+   * unenrolled ones past their retention), the longest gone first.
+   */
+  listRetired(endedBefore: string, limit: number): Promise<RetiredDevice[]>;
+  /**
+   * Deletes everything stored about the device (its enrollments with their DIGEST credentials,
+   * certificate records, commands, sessions, inventory, check-ins, events, settings, compliance,
+   * apps, push state, SCEP challenges and expired SCEP certificates), in one transaction, when it
+   * still has no live enrollment and its last one ended before `endedBefore`; otherwise (it enrolled
+   * again meanwhile) nothing and undefined. The audit log keeps its entries (its own retention).
+   */
+  removeRetired(deviceId: string, endedBefore: string, now: string): Promise<RemovedDeviceData | undefined>;
+  /**
+   * SCEP certificate records kept at a device's removal that have expired since (`not_after` before
+   * `now`): deletes them for up to `limit` such devices; the DeviceIDs with how many went.
+   */
+  removeExpiredScepOfRemoved(
+    now: string,
+    limit: number,
+  ): Promise<{ deviceId: string; scepCertificates: number }[]>;
   /** Sets the device's display name (an admin rename); returns false for an unknown device. */
   renameDevice(deviceId: string, name: string, at?: string): Promise<boolean>;
   /** DIGEST credentials of the device's current enrollment. */

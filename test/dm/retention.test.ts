@@ -49,8 +49,20 @@ describe('finished-session retention', () => {
       now: () => new Date(Date.parse('2026-04-05T00:00:00.000Z')),
     });
     try {
-      expect(await pruning.runOnce()).toEqual({ sessions: 1, deviceEvents: 0, commands: 0, audit: 0 });
-      expect(await pruning.runOnce()).toEqual({ sessions: 0, deviceEvents: 0, commands: 0, audit: 0 });
+      expect(await pruning.runOnce()).toEqual({
+        sessions: 1,
+        deviceEvents: 0,
+        commands: 0,
+        retiredDevices: 0,
+        audit: 0,
+      });
+      expect(await pruning.runOnce()).toEqual({
+        sessions: 0,
+        deviceEvents: 0,
+        commands: 0,
+        retiredDevices: 0,
+        audit: 0,
+      });
     } finally {
       pruning.stop();
     }

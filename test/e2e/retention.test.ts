@@ -80,7 +80,13 @@ describeBackends('retention', (backend) => {
       retention,
       logger: silentLogger(),
     });
-    expect(await today.runOnce()).toEqual({ sessions: 0, deviceEvents: 0, commands: 0, audit: 0 });
+    expect(await today.runOnce()).toEqual({
+      sessions: 0,
+      deviceEvents: 0,
+      commands: 0,
+      retiredDevices: 0,
+      audit: 0,
+    });
     today.stop();
 
     // 100 days on: finished commands and sessions go; audit events (365 days) stay; pending stays.

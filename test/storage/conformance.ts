@@ -185,6 +185,103 @@ export function describeStorage(name: string, factory: StorageFactory): void {
         });
       });
 
+      it('lists devices retired before a cutoff and removes every row of one, unless it enrolled again', async () => {
+        await enroll();
+        await storage.devices.recordEnrollment(
+          enrollmentFor({ serial: 'BB02', deviceId: 'DEV2', hwDevId: 'HW2', enrollmentId: 'enr-2' }),
+        );
+        const queued = await storage.commands.enqueue({ deviceId: 'DEV1', command: get, origin: 'admin' });
+        await storage.dmSessions.commitExchange(
+          writes({
+            inventory: [{ locUri: './DevDetail/SwV', data: '10.0' }],
+            events: [{ alertCode: 1226, type: 'com.microsoft:mdm.unenrollment.userrequest', data: '1' }],
+            checkIn: { inventoryQueued: false },
+          }),
+        );
+        await storage.compliance.recordFacts('DEV1', [
+          {
+            path: './Vendor/MSFT/DeviceStatus/TPM/SpecificationVersion',
+            value: '2.0',
+            statusCode: 200,
+            reportedAt: AT,
+          },
+        ]);
+        const scep = (serial: string, notAfter: string) =>
+          storage.scep.recordCertificate({
+            serial,
+            thumbprint: `T${serial}`,
+            deviceId: 'DEV1',
+            profile: 'wifi',
+            subject: 'CN=DEV1',
+            notBefore: AT,
+            notAfter,
+            issuedAt: AT,
+            der: Buffer.from([7]),
+          });
+        await scep('5C01', '2026-03-15T00:00:00.000Z');
+        await scep('5C02', '2026-09-01T00:00:00.000Z');
+        expect(await storage.devices.markUnenrolled('DEV1', '2026-04-01T00:00:00.000Z')).toBe(true);
+
+        expect(await storage.devices.listRetired('2026-04-01T00:00:00.000Z', 10)).toEqual([]);
+        expect(await storage.devices.listRetired('2026-05-01T00:00:00.000Z', 10)).toEqual([
+          { deviceId: 'DEV1', unenrolledAt: '2026-04-01T00:00:00.000Z' },
+        ]);
+        expect(
+          await storage.devices.removeRetired('DEV2', '2026-05-01T00:00:00.000Z', '2026-05-01T00:00:00.000Z'),
+        ).toBeUndefined();
+        const removed = await storage.transaction((tx) =>
+          tx.devices.removeRetired('DEV1', '2026-05-01T00:00:00.000Z', '2026-05-01T00:00:00.000Z'),
+        );
+        expect(removed).toEqual({
+          enrollments: 1,
+          certificates: 1,
+          commands: 1,
+          sessions: 1,
+          inventory: 1,
+          checkIns: 1,
+          events: 1,
+          settings: 0,
+          complianceFacts: 1,
+          compliance: 0,
+          apps: 0,
+          push: 0,
+          scepChallenges: 0,
+          scepCertificates: 1,
+          scepCertificatesKept: 1,
+        });
+        expect(await storage.devices.getDevice('DEV1')).toBeUndefined();
+        expect(await storage.certificates.findBySerial('AA01')).toBeUndefined();
+        expect(await storage.commands.get(queued)).toBeUndefined();
+        expect(await storage.inventory.list('DEV1')).toEqual([]);
+        expect(await storage.events.list('DEV1')).toEqual([]);
+        expect(await storage.compliance.getFacts('DEV1')).toEqual([]);
+        expect((await storage.scep.listCertificates({ deviceId: 'DEV1' })).map((c) => c.serial)).toEqual([
+          '5C02',
+        ]);
+        expect(await storage.devices.listRetired('2026-05-01T00:00:00.000Z', 10)).toEqual([]);
+        // The other device is untouched.
+        expect(await storage.devices.getDevice('DEV2')).toMatchObject({ status: 'enrolled' });
+        // The kept SCEP certificate goes once it expired.
+        expect(await storage.devices.removeExpiredScepOfRemoved('2026-08-01T00:00:00.000Z', 10)).toEqual([]);
+        expect(await storage.devices.removeExpiredScepOfRemoved('2026-10-01T00:00:00.000Z', 10)).toEqual([
+          { deviceId: 'DEV1', scepCertificates: 1 },
+        ]);
+        expect(await storage.scep.listCertificates({ deviceId: 'DEV1' })).toEqual([]);
+
+        // A device that enrolled again is not retired any more.
+        expect(await storage.devices.markUnenrolled('DEV2', '2026-04-01T00:00:00.000Z')).toBe(true);
+        expect(
+          (await storage.devices.listRetired('2026-05-01T00:00:00.000Z', 10)).map((d) => d.deviceId),
+        ).toEqual(['DEV2']);
+        await storage.devices.recordEnrollment(
+          enrollmentFor({ serial: 'BB03', deviceId: 'DEV2', hwDevId: 'HW2', enrollmentId: 'enr-3' }),
+        );
+        expect(await storage.devices.listRetired('2026-05-01T00:00:00.000Z', 10)).toEqual([]);
+        expect(
+          await storage.devices.removeRetired('DEV2', '2026-05-01T00:00:00.000Z', '2026-05-01T00:00:00.000Z'),
+        ).toBeUndefined();
+      });
+
       it('records a renewal: new certificate active, previous superseded; refuses unknown serials', async () => {
         await enroll();
         const renewed = {

@@ -10,8 +10,11 @@ import type {
   EnrollmentAuthPolicy,
   EnrollmentType,
   NewEnrollment,
+  RemovedDeviceData,
+  RetiredDevice,
 } from '../devices.js';
 import type { SqlClient, SqlExecutor, SqlValue } from './client.js';
+import { lockDevice } from './locks.js';
 
 interface DeviceRow {
   device_id: string;
@@ -179,6 +182,42 @@ export async function setServerNonce(
   return (await c.run(sql, params)) > 0;
 }
 
+// Devices without a live enrollment and the end of their last one (parameters: `where`'s, then the cutoff).
+const retiredSelect = (where = '') => `
+  SELECT device_id, MAX(ended_at) AS unenrolled_at FROM enrollments ${where}
+   GROUP BY device_id
+  HAVING SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) = 0 AND MAX(ended_at) < ?`;
+
+/** Deletes every row of a retired device (children before the tables their keys point at). */
+async function removeDevice(c: SqlClient, deviceId: string, now: string): Promise<RemovedDeviceData> {
+  const del = (table: string, where = 'device_id = ?', params: SqlValue[] = [deviceId]) =>
+    c.run(`DELETE FROM ${table} WHERE ${where}`, params);
+  const scepCertificates = await del('scep_certificates', 'device_id = ? AND not_after < ?', [deviceId, now]);
+  const kept = await c.get<{ n: number | string }>(
+    'SELECT COUNT(*) AS n FROM scep_certificates WHERE device_id = ?',
+    [deviceId],
+  );
+  const removed = {
+    commands: await del('dm_commands'),
+    sessions: await del('dm_sessions'),
+    inventory: await del('dm_inventory'),
+    checkIns: await del('dm_checkins'),
+    events: await del('device_events'),
+    settings: await del('device_settings'),
+    complianceFacts: await del('compliance_facts'),
+    compliance: await del('device_compliance'),
+    apps: await del('device_apps'),
+    push: await del('device_push'),
+    scepChallenges: await del('scep_challenges'),
+    scepCertificates,
+    scepCertificatesKept: Number(kept?.n ?? 0),
+    certificates: await del('certificates'),
+    enrollments: await del('enrollments'),
+  };
+  await del('devices');
+  return removed;
+}
+
 export function sqlDeviceStore(db: SqlExecutor): DeviceStore {
   return {
     recordEnrollment: (e: NewEnrollment) =>
@@ -291,6 +330,47 @@ export function sqlDeviceStore(db: SqlExecutor): DeviceStore {
       }),
     markUnenrolled: (deviceId, at = new Date().toISOString()) =>
       db.write((c) => unenrollDevice(c, deviceId, at)),
+    listRetired: (endedBefore, limit) =>
+      db.read(
+        async (c): Promise<RetiredDevice[]> =>
+          (
+            await c.all<{ device_id: string; unenrolled_at: string }>(
+              `${retiredSelect()} ORDER BY MAX(ended_at), device_id LIMIT ?`,
+              [endedBefore, limit],
+            )
+          ).map((r) => ({ deviceId: r.device_id, unenrolledAt: r.unenrolled_at })),
+      ),
+    removeRetired: (deviceId, endedBefore, now) =>
+      db.write(async (c) => {
+        // Serialised with the device's exchanges and with an enrollment of the same DeviceID (it
+        // upserts the devices row), then checked again: a device that enrolled again stays.
+        await lockDevice(c, deviceId);
+        if (c.dialect === 'postgres')
+          await c.get('SELECT device_id FROM devices WHERE device_id = ? FOR UPDATE', [deviceId]);
+        const still = await c.get<{ device_id: string }>(retiredSelect('WHERE device_id = ?'), [
+          deviceId,
+          endedBefore,
+        ]);
+        return still ? removeDevice(c, deviceId, now) : undefined;
+      }),
+    removeExpiredScepOfRemoved: (now, limit) =>
+      db.write(async (c) => {
+        const rows = await c.all<{ device_id: string }>(
+          `SELECT DISTINCT s.device_id FROM scep_certificates s
+            WHERE s.not_after < ? AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.device_id = s.device_id)
+            ORDER BY s.device_id LIMIT ?`,
+          [now, limit],
+        );
+        const out: { deviceId: string; scepCertificates: number }[] = [];
+        for (const r of rows) {
+          const n = await c.run('DELETE FROM scep_certificates WHERE device_id = ? AND not_after < ?', [
+            r.device_id,
+            now,
+          ]);
+          out.push({ deviceId: r.device_id, scepCertificates: n });
+        }
+        return out;
+      }),
     renameDevice: (deviceId, name, at = new Date().toISOString()) =>
       db.write(
         async (c) =>
