@@ -109,7 +109,8 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number, emit?: 
         for (const r of records) {
           const current = await settings.get(r.deviceId);
           const key = `${r.deviceId}\n${r.path}`;
-          if (emit && !settingStateBefore.has(key)) settingStateBefore.set(key, current.get(r.path)?.state ?? null);
+          if (emit && !settingStateBefore.has(key))
+            settingStateBefore.set(key, current.get(r.path)?.state ?? null);
           current.set(r.path, r);
           dirtySettings.set(key, r);
         }
