@@ -275,6 +275,12 @@ export const DeviceApp = z
     nextRetryAt: nullableIso,
     sentAt: nullableIso,
     installedAt: nullableIso,
+    verifiedAt: nullableIso.describe('when the device last confirmed the installed app'),
+    nextCheckAt: nullableIso.describe('when the installed app is read again'),
+    reinstalls: z
+      .number()
+      .int()
+      .describe('re-installs after the device reported the app missing or at another version'),
     updatedAt: iso,
   })
   .meta({ id: 'DeviceApp', description: 'the deployment state of one app on one device' });

@@ -278,7 +278,8 @@ verification:
       const lines = csv.out.trimEnd().split('\r\n');
       expect(lines[0]).toBe(
         'device_id,app,kind,name,policy,state,app_id,desired_version,installed_version,csp_status,status_code,' +
-          'last_error,last_error_hex,last_error_desc,reason,attempts,next_retry_at,sent_at,installed_at,updated_at',
+          'last_error,last_error_hex,last_error_desc,reason,attempts,next_retry_at,sent_at,installed_at,verified_at,' +
+          'next_check_at,reinstalls,updated_at',
       );
       expect(lines).toHaveLength(rows.length + 1);
       const bad = lines.find((l) => l.startsWith(`${profiles.badhash.deviceId},`))!;
@@ -392,6 +393,69 @@ verification:
           lastError: null,
         },
       ]);
+    });
+
+    /** The re-verification interval (verification.interval, 24 h by default) has passed for an app. */
+    async function intervalPassed(name: Name, key = KEY) {
+      const r = (await app(name, key))!;
+      const past = new Date(Date.parse(r.nextCheckAt ?? r.updatedAt) - 24 * 3600_000).toISOString();
+      await server.storage.apps.saveDeviceApps([{ ...r, nextCheckAt: past }]);
+    }
+
+    async function checkInUntil(name: Name, key: string, state: string) {
+      for (let i = 0; i < 4 && (await app(name, key))?.state !== state; i++) await checkIn(name);
+      return app(name, key);
+    }
+
+    it('re-verifies installed apps after the interval: removed outside MDM or at another version, they are re-installed', async () => {
+      expect(devices.installer.apps.removeOutsideMdm('msi', V2)).toBe(true);
+      await checkIn('installer'); // the interval has not passed: nothing is read
+      expect(await app('installer')).toMatchObject({ state: 'installed', reinstalls: 0 });
+      expect(devices.installer.apps.inventory()).toEqual([]);
+
+      await intervalPassed('installer');
+      await checkIn('installer'); // Status and Version answered 404: back to delivery
+      expect(await app('installer')).toMatchObject({
+        reinstalls: 1,
+        reason: 're-install: the device no longer has the app (Status not found)',
+      });
+      expect(await checkInUntil('installer', KEY, 'installed')).toMatchObject({
+        state: 'installed',
+        installedId: V2,
+        installedVersion: '2.0.0',
+        reinstalls: 1,
+        reason: null,
+      });
+      expect(devices.installer.apps.inventory().map((a) => [a.id, a.version])).toEqual([[V2, '2.0.0']]);
+
+      expect(devices.installer.apps.changeVersionOutsideMdm('msi', V2, '1.5.0')).toBe(true);
+      await intervalPassed('installer');
+      await checkIn('installer');
+      expect(await app('installer')).toMatchObject({
+        reinstalls: 2,
+        reason: 're-install: the device reports version 1.5.0, expected 2.0.0',
+      });
+      expect(await checkInUntil('installer', KEY, 'installed')).toMatchObject({
+        installedVersion: '2.0.0',
+        reinstalls: 2,
+      });
+      expect(devices.installer.apps.inventory().map((a) => [a.id, a.version])).toEqual([[V2, '2.0.0']]);
+
+      const notes = `msix:${PFN}`;
+      expect(devices.modern.apps.removeOutsideMdm('msix', PFN)).toBe(true);
+      await intervalPassed('modern', notes);
+      await checkIn('modern');
+      expect(await app('modern', notes)).toMatchObject({
+        reinstalls: 1,
+        reason: 're-install: the device no longer has the app (inventory not found)',
+      });
+      expect(await checkInUntil('modern', notes, 'installed')).toMatchObject({ installedVersion: '3.1.0.0' });
+      expect(devices.modern.apps.inventory()).toMatchObject([{ kind: 'msix', id: PFN, version: '3.1.0.0' }]);
+      // Confirmed at the next verification, and not re-installed again.
+      await intervalPassed('modern', notes);
+      await checkIn('modern');
+      expect(await app('modern', notes)).toMatchObject({ state: 'installed', reinstalls: 1 });
+      expect((await app('modern', notes))?.verifiedAt).not.toBeNull();
     });
 
     it('uninstalls when unassigned', async () => {

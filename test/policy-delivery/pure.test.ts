@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { notApplicableReason } from '../../src/policy/applicability.js';
-import { parseAssignments, recheckIntervalMs } from '../../src/policy/assignment.js';
+import { appRecheckIntervalMs, parseAssignments, recheckIntervalMs } from '../../src/policy/assignment.js';
 import { resolveSettings } from '../../src/policy/conflicts.js';
 import { canonicalAdmx, valuesEqual } from '../../src/policy/equality.js';
 import { compareVersions, editionId, isMember } from '../../src/policy/groups.js';
@@ -158,6 +158,10 @@ describe('assignments.yaml', () => {
     expect(recheckIntervalMs(config!, CAMERA)).toBe(30 * 60_000);
     expect(recheckIntervalMs(config!, DEVLOCK)).toBe(12 * 3_600_000);
     expect(config!.verification.maxDriftRetries).toBe(3);
+    expect(appRecheckIntervalMs(config!)).toBe(12 * 3_600_000);
+    const apps = parseAssignments('assignments.yaml', 'verification:\n  appInterval: 7d\n');
+    expect(apps.issues).toEqual([]);
+    expect(appRecheckIntervalMs(apps.config!)).toBe(7 * 24 * 3_600_000);
   });
 
   it('rejects the reserved group name and bad durations with positions', () => {
