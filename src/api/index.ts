@@ -12,6 +12,7 @@ import { ApiProblem, problemFor, sendProblem } from './problem.js';
 import { referencePage } from './reference.js';
 import { mountRoutes, type RouteDef } from './route.js';
 import { adminRoutes } from './routes/admin.js';
+import { appRoutes } from './routes/apps.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { commandRoutes } from './routes/commands.js';
@@ -30,6 +31,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   ...commandRoutes,
   ...policyRoutes,
   ...reportRoutes,
+  ...appRoutes,
   ...catalogRoutes,
   ...adminRoutes,
   ...webhookRoutes,

@@ -76,8 +76,9 @@ export interface RouteDef {
   readonly problems?: readonly number[];
   /** `?format=csv` (or `Accept: text/csv`) renders the list in `body[csv]` as CSV. */
   readonly csv?: string;
-  /** A CSV of the route's own (instead of the generic one of `body[csv]`). */
-  readonly csvBody?: (storage: Storage) => Promise<string>;
+  /** A CSV of the route's own (instead of the generic one of `body[csv]`), given the handler's answer. */
+  // biome-ignore lint/suspicious/noExplicitAny: the body the route's own handler returned
+  readonly csvBody?: (storage: Storage, body: any) => Promise<string> | string;
   /** Served outside /api/v1 at `path`, without a token (health, readiness, version). */
   readonly public?: boolean;
   // biome-ignore lint/suspicious/noExplicitAny: each handler is typed by `route()` from its own schemas
@@ -191,7 +192,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: A
             res
               .type('text/csv; charset=utf-8')
               .set('Content-Disposition', `attachment; filename="${def.csv}.csv"`)
-              .send(await def.csvBody(deps.storage));
+              .send(await def.csvBody(deps.storage, result.body));
             return;
           }
           const rows = (result.body as Record<string, unknown>)[def.csv] as Record<string, unknown>[];

@@ -3,6 +3,7 @@
 // `id` become `components.schemas` entries.
 import { z } from 'zod';
 import { DM_FORMATS, type DmCommand } from '../shared/dm-command.js';
+import { APP_STATES } from '../storage/apps.js';
 import { COMMAND_STATES } from '../storage/commands.js';
 import { COMPLIANCE_STATES } from '../storage/compliance.js';
 import { SETTING_STATES } from '../storage/device-settings.js';
@@ -243,6 +244,71 @@ export const DeviceCompliance = z
 
 export const DeviceComplianceDetail = DeviceCompliance.extend({ settingDetails: z.array(SettingRow) });
 
+// ---- applications (docs/apps.md)
+
+const appKey = z
+  .string()
+  .describe(
+    'identity across versions: msi:{UpgradeCode} (else msi:{ProductCode}) or msix:<PackageFamilyName>',
+  );
+
+export const AppStateCounts = z.record(z.enum(APP_STATES), z.number().int());
+
+export const DeviceApp = z
+  .strictObject({
+    deviceId: z.string(),
+    app: appKey,
+    kind: z.enum(['msi', 'msix']),
+    name: z.string(),
+    policy: z.string().nullable().describe('the assigning policy (the last one while removing/removed)'),
+    state: z.enum(APP_STATES),
+    appId: z.string().describe('MSI ProductCode or MSIX Package Family Name of the wanted version'),
+    desiredVersion: z.string().nullable(),
+    installedVersion: z.string().nullable().describe('the version the device reported'),
+    cspStatus: z.number().int().nullable().describe('the CSP Status node (MSI 10…70, MSIX 0…3)'),
+    statusCode: z.number().int().nullable().describe('SyncML status of the last command about the app'),
+    lastError: z.string().nullable().describe('the CSP LastError as reported (signed decimal HRESULT)'),
+    lastErrorHex: z.string().nullable().describe('LastError as 0x…'),
+    lastErrorDesc: z.string().nullable(),
+    reason: z.string().nullable(),
+    attempts: z.number().int(),
+    nextRetryAt: nullableIso,
+    sentAt: nullableIso,
+    installedAt: nullableIso,
+    verifiedAt: nullableIso.describe('when the device last confirmed the installed app'),
+    nextCheckAt: nullableIso.describe('when the installed app is read again'),
+    reinstalls: z
+      .number()
+      .int()
+      .describe('re-installs after the device reported the app missing or at another version'),
+    updatedAt: iso,
+  })
+  .meta({ id: 'DeviceApp', description: 'the deployment state of one app on one device' });
+
+export const AppSummary = z
+  .strictObject({
+    app: appKey,
+    kind: z.enum(['msi', 'msix']),
+    name: z.string(),
+    assigned: z.boolean().describe('false: no longer in the active policy set (being or been removed)'),
+    versions: z
+      .array(
+        z.strictObject({
+          policy: z.string(),
+          appId: z.string(),
+          version: z.string(),
+          source: z.string().describe('the package file as the policy names it, or its HTTPS URL'),
+          sha256: z.string().nullable(),
+        }),
+      )
+      .describe('what each policy of the active set deploys (two versions for one device are a conflict)'),
+    devices: z.number().int().describe('device records of the app, in any state'),
+    states: AppStateCounts,
+  })
+  .meta({ id: 'AppSummary' });
+
+export const AppDetail = z.strictObject({ app: AppSummary, devices: z.array(DeviceApp) });
+
 export const DeviceDetail = z
   .strictObject({
     device: Device,
@@ -250,6 +316,7 @@ export const DeviceDetail = z
     compliance: DeviceCompliance,
     inventory: z.array(InventoryEntry),
     settings: z.array(SettingRow),
+    apps: z.array(DeviceApp).describe('the apps delivered to the device, with state, version and last error'),
     pendingCommands: z.array(Command),
     recentCommands: z.array(Command),
     events: z.array(DeviceEvent),

@@ -34,6 +34,9 @@ export interface AppRow {
   readonly nextRetryAt: string | null;
   readonly sentAt: string | null;
   readonly installedAt: string | null;
+  readonly verifiedAt: string | null;
+  readonly nextCheckAt: string | null;
+  readonly reinstalls: number;
   readonly updatedAt: string;
 }
 
@@ -71,6 +74,9 @@ export function toAppRow(r: DeviceAppRecord): AppRow {
     nextRetryAt: r.nextRetryAt,
     sentAt: r.sentAt,
     installedAt: r.installedAt,
+    verifiedAt: r.verifiedAt,
+    nextCheckAt: r.nextCheckAt,
+    reinstalls: r.reinstalls,
     updatedAt: r.updatedAt,
   };
 }
@@ -118,6 +124,9 @@ export const APP_CSV_COLUMNS = [
   'next_retry_at',
   'sent_at',
   'installed_at',
+  'verified_at',
+  'next_check_at',
+  'reinstalls',
   'updated_at',
 ] as const;
 
@@ -144,6 +153,9 @@ export function appsCsv(rows: readonly AppRow[]): string {
       r.nextRetryAt,
       r.sentAt,
       r.installedAt,
+      r.verifiedAt,
+      r.nextCheckAt,
+      r.reinstalls,
       r.updatedAt,
     ]),
   ]);

@@ -97,11 +97,45 @@ function decodeSegment(segment: string): string {
 export class AppCsps implements AppCspHooks {
   private readonly jobs: Job[] = [];
   private readonly installed = new Map<string, InstalledApp>();
+  /** The LocURI segment each installed MSI product's nodes live under. */
+  private readonly msiSegments = new Map<string, string>();
   private tree: DmTree | undefined;
 
   /** The installed-apps inventory. */
   inventory(): InstalledApp[] {
     return [...this.installed.values()];
+  }
+
+  /**
+   * The app uninstalled outside MDM (by the user or another tool): gone from the inventory and from
+   * the CSP's nodes (`…/MSI/{ProductID}`, `…/AppManagement/nonStore/{PFN}`). False when not installed.
+   */
+  removeOutsideMdm(kind: 'msi' | 'msix', id: string): boolean {
+    const key = `${kind}:${kind === 'msi' ? id.toUpperCase() : id}`;
+    if (!this.installed.delete(key) || !this.tree) return false;
+    if (kind === 'msi') {
+      const segment = this.msiSegments.get(key);
+      if (segment) this.tree.delete(`${MSI_BASE}/${segment}`);
+      this.msiSegments.delete(key);
+    } else {
+      this.tree.delete(`${MODERN_BASE}/AppManagement/nonStore/${id}`);
+    }
+    return true;
+  }
+
+  /** Another version of the app put in place outside MDM. False when not installed. */
+  changeVersionOutsideMdm(kind: 'msi' | 'msix', id: string, version: string): boolean {
+    const key = `${kind}:${kind === 'msi' ? id.toUpperCase() : id}`;
+    const app = this.installed.get(key);
+    if (!app || !this.tree) return false;
+    this.installed.set(key, { ...app, version });
+    if (kind === 'msi') {
+      const segment = this.msiSegments.get(key);
+      if (segment) this.tree.set(`${MSI_BASE}/${segment}/Version`, { value: version, format: 'chr' });
+    } else {
+      this.setInventory(id, version);
+    }
+    return true;
   }
 
   /** Bind to the device's tree (it is replaced on wipe). */
@@ -155,6 +189,7 @@ export class AppCsps implements AppCspHooks {
     if (m) {
       const id = decodeSegment(m[1]!).toUpperCase();
       const had = this.installed.delete(`msi:${id}`);
+      this.msiSegments.delete(`msi:${id}`);
       const existed = tree.delete(`${MSI_BASE}/${m[1]}`);
       return had || existed ? 200 : 404;
     }
@@ -207,6 +242,7 @@ export class AppCsps implements AppCspHooks {
       sha256,
       installedAt: at,
     });
+    this.msiSegments.set(`msi:${job.id}`, job.segment);
     const tree = this.tree!;
     tree.set(`${base}/Version`, { value: job.version, format: 'chr' });
     tree.set(`${base}/InstallDate`, { value: at, format: 'chr' });
@@ -230,14 +266,7 @@ export class AppCsps implements AppCspHooks {
     const name = job.pfn.slice(0, job.pfn.lastIndexOf('_'));
     if (!identity || identity[1] !== name) return this.failed(base, 2, APP_ERRORS.badPackage);
     const version = identity[2]!;
-    const publisherId = job.pfn.slice(job.pfn.lastIndexOf('_') + 1);
-    const fullName = `${name}_${version}_neutral__${publisherId}`;
-    const tree = this.tree!;
-    const inventory = `${MODERN_BASE}/AppManagement/nonStore/${job.pfn}`;
-    tree.delete(inventory);
-    tree.addInterior(inventory);
-    tree.addInterior(`${inventory}/${fullName}`);
-    tree.set(`${inventory}/${fullName}/Version`, { value: version, format: 'chr' });
+    this.setInventory(job.pfn, version);
     const sha256 = createHash('sha256').update(got.bytes).digest('hex');
     this.installed.set(`msix:${job.pfn}`, {
       kind: 'msix',
@@ -247,6 +276,19 @@ export class AppCsps implements AppCspHooks {
       installedAt: new Date().toISOString(),
     });
     this.setInt(`${base}/Status`, 3);
+  }
+
+  /** `…/AppManagement/nonStore/{PFN}/{PackageFullName}/Version` for the one version installed. */
+  private setInventory(pfn: string, version: string): void {
+    const name = pfn.slice(0, pfn.lastIndexOf('_'));
+    const publisherId = pfn.slice(pfn.lastIndexOf('_') + 1);
+    const fullName = `${name}_${version}_neutral__${publisherId}`;
+    const tree = this.tree!;
+    const inventory = `${MODERN_BASE}/AppManagement/nonStore/${pfn}`;
+    tree.delete(inventory);
+    tree.addInterior(inventory);
+    tree.addInterior(`${inventory}/${fullName}`);
+    tree.set(`${inventory}/${fullName}/Version`, { value: version, format: 'chr' });
   }
 
   private failed(base: string, status: number, error: { code: number; desc: string }): void {

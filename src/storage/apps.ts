@@ -44,6 +44,12 @@ export interface DeviceAppRecord<P = unknown> {
   readonly nextRetryAt: string | null;
   readonly sentAt: string | null;
   readonly installedAt: string | null;
+  /** When the device last confirmed the installed app (its status and version read back). */
+  readonly verifiedAt: string | null;
+  /** When an installed app is read again (`verification.appInterval`, docs/apps.md). */
+  readonly nextCheckAt: string | null;
+  /** Re-installs after the device reported the app missing or at another version (bounded). */
+  readonly reinstalls: number;
   readonly updatedAt: string;
 }
 

@@ -365,6 +365,66 @@ describeBackends('admin API', (backend) => {
     });
   });
 
+  describe('apps', () => {
+    const record = (deviceId: string, appKey: string, name: string, state: 'installed' | 'removed') => ({
+      deviceId,
+      appKey,
+      kind: 'msi' as const,
+      state,
+      policy: state === 'removed' ? null : 'tools',
+      name,
+      appId: appKey.slice(4),
+      desiredVersion: '1.0.0',
+      plan: null,
+      installedId: null,
+      installedVersion: state === 'installed' ? '1.0.0' : null,
+      cspStatus: state === 'installed' ? 70 : null,
+      statusCode: 200,
+      lastError: null,
+      lastErrorDesc: null,
+      reason: state === 'removed' ? 'unassigned' : null,
+      attempts: 1,
+      nextRetryAt: null,
+      sentAt: '2026-01-01T00:00:00.000Z',
+      installedAt: '2026-01-01T00:10:00.000Z',
+      verifiedAt: '2026-01-01T00:10:00.000Z',
+      nextCheckAt: '2026-01-02T00:10:00.000Z',
+      reinstalls: 0,
+      updatedAt: '2026-01-01T00:10:00.000Z',
+    });
+    const A = 'msi:{0A000000-0000-0000-0000-000000000001}';
+    const B = 'msi:{0B000000-0000-0000-0000-000000000001}';
+
+    it('lists apps that only device records still name, finds one by key or ProductCode, and refuses an ambiguous name', async () => {
+      await server.storage.apps.saveDeviceApps([
+        record('API-APPS-1', A, 'Contoso Tool', 'installed'),
+        record('API-APPS-2', A, 'Contoso Tool', 'removed'),
+        record('API-APPS-1', B, 'Contoso Tool', 'removed'),
+      ]);
+      const list = await auditor.get('/api/v1/apps');
+      expect(list.status).toBe(200);
+      expect(list.body.items).toMatchObject([
+        { app: A, assigned: false, versions: [], devices: 2, states: { installed: 1, removed: 1 } },
+        { app: B, assigned: false, devices: 1, states: { removed: 1 } },
+      ]);
+      const one = await auditor.get(`/api/v1/apps/${encodeURIComponent(A)}`);
+      expect(one.body.devices.map((d: { deviceId: string }) => d.deviceId)).toEqual([
+        'API-APPS-1',
+        'API-APPS-2',
+      ]);
+      const byProduct = await auditor.get('/api/v1/apps/0b000000-0000-0000-0000-000000000001');
+      expect(byProduct.body.app.app).toBe(B);
+      const ambiguous = await auditor.get('/api/v1/apps/contoso%20tool');
+      expect(ambiguous.status).toBe(409);
+      expect(ambiguous.body.detail).toContain(A);
+      const removed = await auditor.get('/api/v1/reports/apps?state=removed&format=csv');
+      expect(removed.headers['content-type']).toMatch(/^text\/csv/);
+      expect(removed.text.trimEnd().split('\r\n')).toHaveLength(3);
+      expect((await auditor.get('/api/v1/reports/apps?state=gone')).status).toBe(400);
+      expect((await auditor.get('/api/v1/apps?format=xml')).status).toBe(400);
+    });
+  });
+
   describe('catalog, users, tokens, audit', () => {
     it('searches the catalog and shows one node, with suggestions for a wrong path', async () => {
       const hits = await auditor.get('/api/v1/catalog/search?q=camera%20allow&limit=5');

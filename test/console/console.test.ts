@@ -304,6 +304,76 @@ describeBrowser('web console in Chromium', () => {
     await context.close();
   }, 90_000);
 
+  it("shows a device's apps with state, versions and the CSP's last error", async () => {
+    const deviceId = 'BULK-0000';
+    const base = {
+      deviceId,
+      kind: 'msi' as const,
+      policy: 'tools',
+      plan: null,
+      installedId: null,
+      installedVersion: null,
+      cspStatus: null,
+      statusCode: null,
+      lastError: null,
+      lastErrorDesc: null,
+      reason: null,
+      attempts: 1,
+      nextRetryAt: null,
+      sentAt: '2026-01-01T00:00:00.000Z',
+      installedAt: null,
+      verifiedAt: null,
+      nextCheckAt: null,
+      reinstalls: 0,
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    };
+    await server.storage.apps.saveDeviceApps([
+      {
+        ...base,
+        appKey: 'msi:{AAAAAAAA-0000-0000-0000-00000000000A}',
+        state: 'installed',
+        name: 'Contoso Tool',
+        appId: '{11111111-0000-0000-0000-000000000001}',
+        desiredVersion: '1.0.0',
+        installedId: '{11111111-0000-0000-0000-000000000001}',
+        installedVersion: '1.0.0',
+        cspStatus: 70,
+        installedAt: '2026-01-01T00:10:00.000Z',
+        verifiedAt: '2026-01-02T00:10:00.000Z',
+      },
+      {
+        ...base,
+        appKey: 'msi:{22222222-0000-0000-0000-000000000001}',
+        state: 'failed',
+        name: 'Contoso VPN',
+        appId: '{22222222-0000-0000-0000-000000000001}',
+        desiredVersion: '4.2.0',
+        cspStatus: 60,
+        statusCode: 200,
+        lastError: String(0x80091007 | 0),
+        lastErrorDesc: 'The hash value is not correct.',
+        reason: 'installation failed (Status 60)',
+      },
+    ]);
+    const { context, page } = await signedIn('audrey', AUDITOR_PASSWORD);
+    await page.goto(`${server.url}/console#/device/${deviceId}`);
+    await page.getByRole('heading', { name: 'Apps', level: 2 }).waitFor();
+    const rows = page.locator('section[aria-labelledby="dev-apps"] tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    const tool = await rows.filter({ hasText: 'Contoso Tool' }).textContent();
+    expect(tool).toContain('installed');
+    expect(tool).toContain('2026-01-02 00:10:00');
+    const vpn = await rows.filter({ hasText: 'Contoso VPN' }).textContent();
+    expect(vpn).toContain('failed');
+    expect(vpn).toContain('0x80091007 The hash value is not correct.');
+    expect(vpn).toContain('installation failed (Status 60)');
+    await fitsWidth(page);
+    await shot(page, 'device-apps');
+    await page.goto(`${server.url}/console#/reports`);
+    await page.getByRole('link', { name: 'Download app deployment CSV' }).waitFor();
+    await context.close();
+  }, 90_000);
+
   it('hides the wipe action from an auditor, whose wipe the API refuses with 403', async () => {
     const { context, page } = await signedIn('audrey', AUDITOR_PASSWORD);
     const target = profiles[2]!.deviceId;

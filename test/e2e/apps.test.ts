@@ -12,9 +12,11 @@ import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { buildProgram } from '../../src/cli/index.js';
 import { applyPolicyFolder } from '../../src/policy/delivery/apply-folder.js';
 import { formatIssue } from '../../src/policy/language/errors.js';
+import { createToken } from '../../src/services/tokens.js';
 import { VirtualDevice } from '../../src/simulator/device.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import type { DeviceAppRecord } from '../../src/storage/apps.js';
+import { apiClient } from '../support/api-client.js';
 import { describeBackends } from '../support/backends.js';
 import { captureCli } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -276,7 +278,8 @@ verification:
       const lines = csv.out.trimEnd().split('\r\n');
       expect(lines[0]).toBe(
         'device_id,app,kind,name,policy,state,app_id,desired_version,installed_version,csp_status,status_code,' +
-          'last_error,last_error_hex,last_error_desc,reason,attempts,next_retry_at,sent_at,installed_at,updated_at',
+          'last_error,last_error_hex,last_error_desc,reason,attempts,next_retry_at,sent_at,installed_at,verified_at,' +
+          'next_check_at,reinstalls,updated_at',
       );
       expect(lines).toHaveLength(rows.length + 1);
       const bad = lines.find((l) => l.startsWith(`${profiles.badhash.deviceId},`))!;
@@ -295,6 +298,164 @@ verification:
       expect(text).toMatch(/^mdm_apps\{kind="msi",state="failed"\} 2$/m);
       expect(text).toMatch(/^mdm_apps\{kind="msi",state="conflict"\} 1$/m);
       expect(text).toMatch(/^mdm_apps\{kind="msix",state="installed"\} 1$/m);
+    });
+
+    it('the admin API lists each app with its devices per state, one app by key, ProductCode or name, and the device detail has its apps', async () => {
+      const { token } = await createToken(server.storage, {
+        name: 'apps-auditor',
+        role: 'auditor',
+        actor: 'test',
+      });
+      const api = apiClient(server, token);
+      const list = await api.get('/api/v1/apps');
+      expect(list.status).toBe(200);
+      const byKey = new Map(
+        (list.body.items as { app: string; states: Record<string, number> }[]).map((a) => [a.app, a]),
+      );
+      expect(byKey.get(KEY)).toMatchObject({
+        kind: 'msi',
+        assigned: true,
+        devices: 3,
+        states: { installed: 1, conflict: 1, not_applicable: 1, failed: 0 },
+        versions: [
+          { policy: 'tool', appId: V1, version: '1.0.0', source: 'files/tool-1.msi', sha256: sha1 },
+          { policy: 'tool-next', appId: V2, version: '2.0.0', source: 'files/tool-2.msi' },
+        ],
+      });
+      expect(byKey.get(`msix:${PFN}`)).toMatchObject({ kind: 'msix', devices: 1, states: { installed: 1 } });
+      expect(byKey.get('msi:{22222222-0000-0000-0000-000000000001}')?.states.failed).toBe(1);
+      expect((await api.get('/api/v1/apps?kind=msix')).body.items.map((a: { app: string }) => a.app)).toEqual(
+        [`msix:${PFN}`],
+      );
+      expect((await api.get('/api/v1/apps?policy=broken')).body.items).toHaveLength(1);
+
+      const one = await api.get(`/api/v1/apps/${encodeURIComponent(KEY)}`);
+      expect(one.status).toBe(200);
+      expect(one.body.app.app).toBe(KEY);
+      expect(one.body.devices.map((d: { deviceId: string; state: string }) => [d.state, d.deviceId])).toEqual(
+        [
+          ['installed', profiles.installer.deviceId],
+          ['conflict', profiles.conflicted.deviceId],
+          ['not_applicable', profiles.old.deviceId],
+        ],
+      );
+      const bad = await api.get('/api/v1/apps/%7B22222222-0000-0000-0000-000000000001%7D?state=failed');
+      expect(bad.status).toBe(200);
+      expect(bad.body.devices).toMatchObject([
+        {
+          deviceId: profiles.badhash.deviceId,
+          state: 'failed',
+          cspStatus: 60,
+          statusCode: 200,
+          lastErrorHex: '0x80091007',
+          lastErrorDesc: 'The hash value is not correct.',
+        },
+      ]);
+      expect((await api.get(`/api/v1/apps/${PFN}`)).body.app.app).toBe(`msix:${PFN}`);
+      const missing = await api.get('/api/v1/apps/no-such-app');
+      expect(missing.status).toBe(404);
+      expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect((await api.get(`/api/v1/apps/${encodeURIComponent(KEY)}?state=nope`)).status).toBe(400);
+
+      const csv = await api.get(`/api/v1/apps/${encodeURIComponent(KEY)}?format=csv`);
+      expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+      const lines = csv.text.trimEnd().split('\r\n');
+      expect(lines[0]).toMatch(/^device_id,app,kind,name,policy,state,/);
+      expect(lines).toHaveLength(4);
+      const summary = (await api.get('/api/v1/apps?format=csv')).text.trimEnd().split('\r\n');
+      expect(summary[0]).toBe(
+        'app,kind,name,assigned,policies,versions,devices,pending,installing,installed,failed,conflict,removing,removed,not_applicable',
+      );
+      expect(summary.find((l) => l.startsWith(`${KEY},`))).toContain(
+        ',true,tool tool-next,1.0.0 2.0.0,3,0,0,1,0,1,0,0,1',
+      );
+
+      const report = await api.get('/api/v1/reports/apps?state=installed');
+      expect(report.body.items.map((r: { deviceId: string }) => r.deviceId).sort()).toEqual(
+        [profiles.installer.deviceId, profiles.modern.deviceId].sort(),
+      );
+      const reportCsv = await api.call('GET', `/api/v1/reports/apps?deviceId=${profiles.badhash.deviceId}`, {
+        headers: { accept: 'text/csv' },
+      });
+      expect(reportCsv.text).toContain(
+        ',failed,{22222222-0000-0000-0000-000000000001},1.0.0,,60,200,-2146889721,0x80091007,',
+      );
+
+      const detail = await api.get(`/api/v1/devices/${profiles.installer.deviceId}`);
+      expect(detail.status).toBe(200);
+      expect(detail.body.apps).toMatchObject([
+        {
+          app: KEY,
+          state: 'installed',
+          appId: V2,
+          desiredVersion: '2.0.0',
+          installedVersion: '2.0.0',
+          lastError: null,
+        },
+      ]);
+    });
+
+    /** The re-verification interval (verification.interval, 24 h by default) has passed for an app. */
+    async function intervalPassed(name: Name, key = KEY) {
+      const r = (await app(name, key))!;
+      const past = new Date(Date.parse(r.nextCheckAt ?? r.updatedAt) - 24 * 3600_000).toISOString();
+      await server.storage.apps.saveDeviceApps([{ ...r, nextCheckAt: past }]);
+    }
+
+    async function checkInUntil(name: Name, key: string, state: string) {
+      for (let i = 0; i < 4 && (await app(name, key))?.state !== state; i++) await checkIn(name);
+      return app(name, key);
+    }
+
+    it('re-verifies installed apps after the interval: removed outside MDM or at another version, they are re-installed', async () => {
+      expect(devices.installer.apps.removeOutsideMdm('msi', V2)).toBe(true);
+      await checkIn('installer'); // the interval has not passed: nothing is read
+      expect(await app('installer')).toMatchObject({ state: 'installed', reinstalls: 0 });
+      expect(devices.installer.apps.inventory()).toEqual([]);
+
+      await intervalPassed('installer');
+      await checkIn('installer'); // Status and Version answered 404: back to delivery
+      expect(await app('installer')).toMatchObject({
+        reinstalls: 1,
+        reason: 're-install: the device no longer has the app (Status not found)',
+      });
+      expect(await checkInUntil('installer', KEY, 'installed')).toMatchObject({
+        state: 'installed',
+        installedId: V2,
+        installedVersion: '2.0.0',
+        reinstalls: 1,
+        reason: null,
+      });
+      expect(devices.installer.apps.inventory().map((a) => [a.id, a.version])).toEqual([[V2, '2.0.0']]);
+
+      expect(devices.installer.apps.changeVersionOutsideMdm('msi', V2, '1.5.0')).toBe(true);
+      await intervalPassed('installer');
+      await checkIn('installer');
+      expect(await app('installer')).toMatchObject({
+        reinstalls: 2,
+        reason: 're-install: the device reports version 1.5.0, expected 2.0.0',
+      });
+      expect(await checkInUntil('installer', KEY, 'installed')).toMatchObject({
+        installedVersion: '2.0.0',
+        reinstalls: 2,
+      });
+      expect(devices.installer.apps.inventory().map((a) => [a.id, a.version])).toEqual([[V2, '2.0.0']]);
+
+      const notes = `msix:${PFN}`;
+      expect(devices.modern.apps.removeOutsideMdm('msix', PFN)).toBe(true);
+      await intervalPassed('modern', notes);
+      await checkIn('modern');
+      expect(await app('modern', notes)).toMatchObject({
+        reinstalls: 1,
+        reason: 're-install: the device no longer has the app (inventory not found)',
+      });
+      expect(await checkInUntil('modern', notes, 'installed')).toMatchObject({ installedVersion: '3.1.0.0' });
+      expect(devices.modern.apps.inventory()).toMatchObject([{ kind: 'msix', id: PFN, version: '3.1.0.0' }]);
+      // Confirmed at the next verification, and not re-installed again.
+      await intervalPassed('modern', notes);
+      await checkIn('modern');
+      expect(await app('modern', notes)).toMatchObject({ state: 'installed', reinstalls: 1 });
+      expect((await app('modern', notes))?.verifiedAt).not.toBeNull();
     });
 
     it('uninstalls when unassigned', async () => {

@@ -25,7 +25,11 @@ const PLAN: AppPlan = {
 const MSI =
   './Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%7B11111111-0000-0000-0000-000000000001%7D';
 
-function setOf(apps: readonly AppPlan[] | undefined, retryDelayMs = 60_000): ActiveSet {
+function setOf(
+  apps: readonly AppPlan[] | undefined,
+  retryDelayMs = 60_000,
+  verification: Partial<ActiveSet['assignments']['verification']> = {},
+): ActiveSet {
   return {
     revision: 1,
     policies: new Map(
@@ -37,6 +41,7 @@ function setOf(apps: readonly AppPlan[] | undefined, retryDelayMs = 60_000): Act
         ...EMPTY_ASSIGNMENTS.verification,
         maxFailureRetries: 2,
         failureRetryDelayMs: retryDelayMs,
+        ...verification,
       },
     },
     compliance: [],
@@ -195,6 +200,122 @@ describe('app delivery state machine', () => {
     expect(h.record()).toMatchObject({
       state: 'removed',
       reason: 'unassigned (not installed on the device)',
+    });
+  });
+
+  it('re-verifies an installed app after appInterval; missing or at another version it is re-installed, bounded by maxDriftRetries', async () => {
+    const h = harness();
+    const set = setOf([PLAN], 60_000, { appIntervalMs: 3600_000, maxDriftRetries: 1 });
+    const install = `app:install:${PLAN.key}`;
+    const status = `app:status:${PLAN.key}`;
+    const verify = `app:verify:${PLAN.key}`;
+    const installNow = async () => {
+      await h.outcome(set, { tag: install, verb: 'Add', target: `${MSI}/DownloadInstall` });
+      await h.outcome(set, { tag: install, verb: 'Exec', code: 202, target: `${MSI}/DownloadInstall` });
+      await h.outcome(set, { tag: status, verb: 'Get', target: `${MSI}/Status`, data: '70' });
+    };
+    const tags = () => h.queued.map((q) => `${q.command.verb} ${q.tag}`);
+    await h.reconcile(set);
+    await installNow();
+    expect(h.record()).toMatchObject({
+      state: 'installed',
+      verifiedAt: '2026-01-01T00:00:00.000Z',
+      nextCheckAt: '2026-01-01T01:00:00.000Z',
+      reinstalls: 0,
+    });
+    h.queued.length = 0;
+    h.advance(3599_000);
+    expect(await h.reconcile(set)).toBe(0); // not due yet
+    h.advance(1000);
+    expect(await h.reconcile(set)).toBe(4);
+    expect(tags()).toEqual([`Get ${verify}`, `Get ${verify}`, `Get ${verify}`, `Get ${verify}`]);
+    expect(h.record()).toMatchObject({ state: 'installed', nextCheckAt: '2026-01-01T02:00:00.000Z' });
+    h.queued.length = 0;
+    expect(await h.reconcile(set)).toBe(0); // asked once per interval
+    // The product is gone from the device: back to delivery.
+    await h.outcome(set, { tag: verify, verb: 'Get', target: `${MSI}/Status`, code: 404 });
+    await h.outcome(set, { tag: verify, verb: 'Get', target: `${MSI}/Version`, code: 404 });
+    expect(h.record()).toMatchObject({
+      state: 'pending',
+      reinstalls: 1,
+      attempts: 1,
+      installedId: null,
+      installedVersion: null,
+      nextCheckAt: null,
+      reason: 're-install: the device no longer has the app (Status not found)',
+    });
+    expect(tags()).toEqual([`Add ${install}`, `Exec ${install}`]);
+    await installNow();
+    expect(h.record()).toMatchObject({
+      state: 'installed',
+      reason: null,
+      installedVersion: '1.0.0',
+      reinstalls: 1,
+    });
+    // A confirming answer moves verifiedAt on.
+    h.advance(3600_000);
+    await h.reconcile(set);
+    await h.outcome(set, { tag: verify, verb: 'Get', target: `${MSI}/Status`, data: '70' });
+    await h.outcome(set, { tag: verify, verb: 'Get', target: `${MSI}/Version`, data: '1.0.0' });
+    expect(h.record()).toMatchObject({ state: 'installed', verifiedAt: '2026-01-01T02:00:00.000Z' });
+    // Another version, and the one re-install allowed is used up: failed, final.
+    h.advance(3600_000);
+    await h.reconcile(set);
+    h.queued.length = 0;
+    await h.outcome(set, { tag: verify, verb: 'Get', target: `${MSI}/Status`, data: '70' });
+    await h.outcome(set, { tag: verify, verb: 'Get', target: `${MSI}/Version`, data: '0.9.0' });
+    expect(h.record()).toMatchObject({
+      state: 'failed',
+      installedVersion: '0.9.0',
+      nextRetryAt: null,
+      reason: 'the device reports version 0.9.0, expected 1.0.0; not re-installed again after 1 re-install',
+    });
+    expect(h.queued).toEqual([]);
+    h.advance(48 * 3600_000);
+    expect(await h.reconcile(set)).toBe(0);
+  });
+
+  it('re-verifies an MSIX package by its inventory: no package left is a re-install', async () => {
+    const h = harness();
+    const PFN = 'Contoso.Notes_8wekyb3d8bbwe';
+    const plan: AppPlan = {
+      key: `msix:${PFN}`,
+      kind: 'msix',
+      id: PFN,
+      name: 'Notes',
+      version: '3.1.0.0',
+      content: { sha256: 'cd'.repeat(32), size: 10, file: 'notes.msix' },
+    };
+    const set = setOf([plan], 60_000, { appIntervalMs: 0 });
+    const base = './Device/Vendor/MSFT/EnterpriseModernAppManagement';
+    await h.reconcile(set);
+    await h.outcome(set, {
+      tag: `app:install:${plan.key}`,
+      verb: 'Exec',
+      code: 202,
+      target: `${base}/AppInstallation/${PFN}/HostedInstall`,
+    });
+    const status = { tag: `app:status:${plan.key}`, verb: 'Get' } as const;
+    await h.outcome(set, { ...status, target: `${base}/AppInstallation/${PFN}/Status`, data: '3' });
+    expect(h.records.get(plan.key)?.state).toBe('installed');
+    h.queued.length = 0;
+    expect(await h.reconcile(set)).toBe(4); // interval 0: at every check-in
+    const verify = { tag: `app:verify:${plan.key}`, verb: 'Get' } as const;
+    await h.outcome(set, { ...verify, target: `${base}/AppInstallation/${PFN}/Status`, data: '3' });
+    await h.outcome(set, {
+      ...verify,
+      target: `${base}/AppManagement/nonStore/${PFN}`,
+      data: `Contoso.Notes_3.1.0.0_neutral__8wekyb3d8bbwe`,
+    });
+    expect(h.records.get(plan.key)).toMatchObject({ state: 'installed', reinstalls: 0 });
+    await h.reconcile(set);
+    await h.outcome(set, { ...verify, target: `${base}/AppInstallation/${PFN}/Status`, data: '3' });
+    expect(h.records.get(plan.key)?.state).toBe('installed'); // the job's Status outlives the package
+    await h.outcome(set, { ...verify, target: `${base}/AppManagement/nonStore/${PFN}`, code: 404 });
+    expect(h.records.get(plan.key)).toMatchObject({
+      state: 'pending',
+      reinstalls: 1,
+      reason: 're-install: the device no longer has the app (inventory not found)',
     });
   });
 });

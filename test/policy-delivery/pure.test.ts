@@ -3,7 +3,11 @@ import { notApplicableReason } from '../../src/policy/delivery/applicability.js'
 import { resolveSettings } from '../../src/policy/delivery/conflicts.js';
 import { canonicalAdmx, valuesEqual } from '../../src/policy/delivery/equality.js';
 import { indexGroups, targetedPolicies } from '../../src/policy/delivery/targeting.js';
-import { parseAssignments, recheckIntervalMs } from '../../src/policy/language/assignment.js';
+import {
+  appRecheckIntervalMs,
+  parseAssignments,
+  recheckIntervalMs,
+} from '../../src/policy/language/assignment.js';
 import { compareVersions, editionId, isMember } from '../../src/policy/language/groups.js';
 import { CAMERA, DEVLOCK, plan, policy, USER_POLICY } from './plans.js';
 
@@ -158,6 +162,10 @@ describe('assignments.yaml', () => {
     expect(recheckIntervalMs(config!, CAMERA)).toBe(30 * 60_000);
     expect(recheckIntervalMs(config!, DEVLOCK)).toBe(12 * 3_600_000);
     expect(config!.verification.maxDriftRetries).toBe(3);
+    expect(appRecheckIntervalMs(config!)).toBe(12 * 3_600_000);
+    const apps = parseAssignments('assignments.yaml', 'verification:\n  appInterval: 7d\n');
+    expect(apps.issues).toEqual([]);
+    expect(appRecheckIntervalMs(apps.config!)).toBe(7 * 24 * 3_600_000);
   });
 
   it('rejects the reserved group name and bad durations with positions', () => {

@@ -25,6 +25,9 @@ const record = (over: Partial<DeviceAppRecord>): DeviceAppRecord => ({
   nextRetryAt: null,
   sentAt: null,
   installedAt: null,
+  verifiedAt: null,
+  nextCheckAt: null,
+  reinstalls: 0,
   updatedAt: '2026-01-01T00:00:00.000Z',
   ...over,
 });
@@ -65,9 +68,16 @@ describeBackends('app store', (backend) => {
     await storage.apps.saveDeviceApps([
       record({ state: 'installed', installedVersion: '1.2.3', attempts: 1 }),
     ]);
-    expect(await storage.apps.listDeviceApps('DEV1')).toEqual([
-      record({ state: 'installed', installedVersion: '1.2.3', attempts: 1 }),
-    ]);
+    const verified = {
+      state: 'installed' as const,
+      installedVersion: '1.2.3',
+      attempts: 1,
+      verifiedAt: '2026-01-02T00:00:00.000Z',
+      nextCheckAt: '2026-01-03T00:00:00.000Z',
+      reinstalls: 2,
+    };
+    await storage.apps.saveDeviceApps([record(verified)]);
+    expect(await storage.apps.listDeviceApps('DEV1')).toEqual([record(verified)]);
     expect((await storage.apps.queryApps({ state: 'failed' })).map((r) => [r.deviceId, r.lastError])).toEqual(
       [['DEV2', '-2146889721']],
     );

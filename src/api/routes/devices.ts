@@ -1,6 +1,7 @@
 // Devices: the fleet list (filters, sort, keyset pages), one device with everything known about it,
 // and the device actions (docs/api.md "Devices").
 import type { DeviceAction } from '../../dm/actions.js';
+import { appReport } from '../../reporting/apps.js';
 import { deviceComplianceReport } from '../../reporting/compliance.js';
 import { AdminCommandError, queueDeviceAction, renameDevice, retireDevice } from '../../services/devices.js';
 import type { DeviceQuery, DeviceSortKey } from '../../storage/devices.js';
@@ -57,10 +58,11 @@ const sortValue = (row: Record<string, unknown>, key: DeviceSortKey) => {
 async function deviceDetail(storage: Storage, deviceId: string) {
   const device = await storage.devices.getDevice(deviceId);
   if (!device) return undefined;
-  const [checkIn, inventory, compliance, pending, recent, events] = await Promise.all([
+  const [checkIn, inventory, compliance, apps, pending, recent, events] = await Promise.all([
     storage.checkIns.get(deviceId),
     storage.inventory.list(deviceId),
     deviceComplianceReport(storage, deviceId),
+    appReport(storage, { deviceId }),
     storage.commands.listForDevice(deviceId, { states: ['pending', 'sent'], limit: 500 }),
     storage.commands.listForDevice(deviceId, {
       states: ['done', 'failed', 'expired', 'cancelled'],
@@ -77,6 +79,7 @@ async function deviceDetail(storage: Storage, deviceId: string) {
     compliance: summary,
     inventory,
     settings: settingDetails,
+    apps,
     pendingCommands: await withNodes(pending),
     recentCommands: await withNodes(recent),
     events,
@@ -114,7 +117,8 @@ export const deviceRoutes: RouteDef[] = [
     path: '/devices/:id',
     tag: 'devices',
     role: 'auditor',
-    summary: 'One device: inventory, check-ins, settings with their states, recent commands and events',
+    summary:
+      'One device: inventory, check-ins, settings and apps with their states, recent commands and events',
     params: DeviceIdParams,
     problems: [404],
     responses: { 200: { description: 'the device', schema: DeviceDetail } },

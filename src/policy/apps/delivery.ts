@@ -5,12 +5,16 @@
 // device installs after the session (it answers the Exec with 202); at later check-ins the
 // server reads the CSP's Status, LastError, LastErrorDesc and installed version (commands.ts). A
 // failed installation is retried with bounded exponential backoff (`verification.maxFailureRetries`,
-// `failureRetryDelay` doubling, at most a day).
+// `failureRetryDelay` doubling, at most a day). An installed app is read again after
+// `verification.appInterval` (default `verification.interval`); when the device reports it missing or
+// at another version it goes back to delivery and is re-installed, at most
+// `verification.maxDriftRetries` times.
 import type { Logger } from '../../logger.js';
 import type { AppStore, DeviceAppRecord } from '../../storage/apps.js';
 import type { CommandQueue } from '../../storage/commands.js';
 import type { ActiveSet } from '../delivery/policy-set.js';
 import type { CommandOutcome, CommandQueuePort } from '../delivery/settings.js';
+import { appRecheckIntervalMs } from '../language/assignment.js';
 import { compareVersions, type DeviceProfile } from '../language/groups.js';
 import {
   compareVersion,
@@ -39,7 +43,7 @@ export interface AppDeliveryOptions {
 }
 
 const TAG = 'app';
-type AppOp = 'install' | 'status' | 'remove' | 'remove-old';
+type AppOp = 'install' | 'status' | 'verify' | 'remove' | 'remove-old';
 const MAX_BACKOFF_MS = 24 * 3600_000;
 /** EnterpriseDesktopAppManagement is available from Windows 10 1511 (build 10586). */
 const MSI_MIN_BUILD = '10.0.10586';
@@ -65,7 +69,7 @@ export function appTag(op: AppOp, key: string): string {
 }
 
 export function parseAppTag(tag: string | undefined): { op: AppOp; key: string } | undefined {
-  const m = tag ? /^app:(install|status|remove|remove-old):(.+)$/s.exec(tag) : null;
+  const m = tag ? /^app:(install|status|verify|remove|remove-old):(.+)$/s.exec(tag) : null;
   return m ? { op: m[1] as AppOp, key: m[2]! } : undefined;
 }
 
@@ -122,8 +126,23 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
       nextRetryAt: null,
       sentAt: null,
       installedAt: null,
+      verifiedAt: null,
+      nextCheckAt: null,
+      reinstalls: 0,
       updatedAt: now().toISOString(),
     };
+  }
+
+  function nextCheck(set: ActiveSet, from: Date = now()): string {
+    return new Date(from.getTime() + appRecheckIntervalMs(set.assignments)).toISOString();
+  }
+
+  /** An installed app is due for re-verification (records from before it existed: from installedAt). */
+  function verifyDue(set: ActiveSet, r: AppRecord, at: Date): boolean {
+    if (r.nextCheckAt) return Date.parse(r.nextCheckAt) <= at.getTime();
+    const since = r.verifiedAt ?? r.installedAt;
+    if (!since) return true;
+    return Date.parse(since) + appRecheckIntervalMs(set.assignments) <= at.getTime();
   }
 
   async function enqueue(queue: CommandQueuePort, deviceId: string, op: AppOp, key: string, list: unknown[]) {
@@ -257,6 +276,12 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
       }
       if (poll && record.state === 'installing')
         await send('status', key, statusCommands(record.kind, record.appId));
+      else if (poll && record.state === 'installed' && verifyDue(set, record, at)) {
+        // Periodic re-verification: the answers decide (onCommandOutcome); until the next interval
+        // nothing more is asked, also when they never come.
+        changed.push({ ...record, nextCheckAt: nextCheck(set, at), updatedAt: at.toISOString() });
+        await send('verify', key, statusCommands(record.kind, record.appId));
+      }
     }
 
     for (const [key, record] of existing) {
@@ -337,6 +362,33 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
       | AppRecord
       | undefined;
     if (!record) return true;
+    if (ref.op === 'verify') {
+      const checked = verify(set, record, outcome);
+      if (checked !== record) {
+        await stores.apps.saveDeviceApps([checked]);
+        if (checked.state !== record.state) {
+          logger.info(
+            {
+              deviceId: outcome.deviceId,
+              app: ref.key,
+              from: record.state,
+              to: checked.state,
+              reason: checked.reason,
+            },
+            'app state changed',
+          );
+        }
+        if (checked.state === 'pending' && checked.plan)
+          await enqueue(
+            queue,
+            outcome.deviceId,
+            'install',
+            ref.key,
+            installCommands(checked.plan, publicUrl()),
+          );
+      }
+      return true;
+    }
     const next = step(set, record, ref.op, outcome);
     if (next !== record) {
       await stores.apps.saveDeviceApps([next]);
@@ -443,6 +495,8 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
         reason: null,
         nextRetryAt: null,
         installedAt: at,
+        verifiedAt: at,
+        nextCheckAt: nextCheck(set),
         updatedAt: at,
       };
     }
@@ -484,6 +538,79 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
       }
     }
     return r;
+  }
+
+  /**
+   * A re-verification answer about an installed app. MSI: a Status or Version the device no
+   * longer has (404) is a product gone, a Version other than the one delivered another version;
+   * Status 70 and the expected Version confirm it. MSIX: the inventory node decides (the
+   * AppInstallation job's Status outlives the package).
+   */
+  function verify(set: ActiveSet, r: AppRecord, o: CommandOutcome): AppRecord {
+    if (r.state !== 'installed') return r;
+    const node = o.target ? statusNodeOf(o.target) : undefined;
+    const ok = o.code !== null && o.code >= 200 && o.code < 300;
+    const at = now().toISOString();
+    const decides = r.kind === 'msi' ? node === 'Status' || node === 'Version' : node === 'inventory';
+    if (!node || !decides) return r;
+    if (o.code === 404)
+      return reinstall(set, r, `the device no longer has the app (${node} not found)`, null);
+    if (!ok) return r; // a failed read: asked again after the next interval
+    if (node === 'Status') {
+      const status = Number(o.data);
+      if (status === MSI_STATUS.completed) return { ...r, cspStatus: status, verifiedAt: at, updatedAt: at };
+      return { ...r, cspStatus: Number.isInteger(status) ? status : r.cspStatus, updatedAt: at };
+    }
+    const version = node === 'Version' ? o.data || undefined : inventoryVersion(o.data ?? '');
+    if (version === undefined)
+      return node === 'inventory'
+        ? reinstall(set, r, 'the device no longer has the app (no package in its inventory)', null)
+        : r;
+    if (r.desiredVersion && compareVersion(version, r.desiredVersion) !== 0)
+      return reinstall(
+        set,
+        r,
+        `the device reports version ${version}, expected ${r.desiredVersion}`,
+        version,
+      );
+    return { ...r, installedVersion: version, reason: null, verifiedAt: at, updatedAt: at };
+  }
+
+  /** Back to delivery after the device lost the app or changed its version, at most maxDriftRetries times. */
+  function reinstall(set: ActiveSet, r: AppRecord, why: string, reported: string | null): AppRecord {
+    const at = now().toISOString();
+    const gone = reported === null;
+    const base: AppRecord = {
+      ...r,
+      installedId: gone ? null : r.installedId,
+      installedVersion: reported,
+      nextCheckAt: null,
+      updatedAt: at,
+    };
+    const max = set.assignments.verification.maxDriftRetries;
+    if (r.reinstalls >= max || !r.plan) {
+      return {
+        ...base,
+        state: 'failed',
+        nextRetryAt: null,
+        reason: r.plan
+          ? `${why}; not re-installed again after ${r.reinstalls} re-install${r.reinstalls === 1 ? '' : 's'}`
+          : why,
+      };
+    }
+    return {
+      ...base,
+      state: 'pending',
+      attempts: 1,
+      reinstalls: r.reinstalls + 1,
+      nextRetryAt: null,
+      cspStatus: null,
+      statusCode: null,
+      lastError: null,
+      lastErrorDesc: null,
+      sentAt: at,
+      reason: `re-install: ${why}`,
+    };
   }
 
   return { reconcileDevice, onCommandOutcome };

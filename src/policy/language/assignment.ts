@@ -57,6 +57,11 @@ export const AssignmentsFileSchema = z.strictObject({
         .default(15 * 60_000)
         .describe('Delay before the first failure retry; doubles with each further retry.'),
       settings: z.array(z.strictObject({ path: z.string().min(1), interval: duration })).default([]),
+      appInterval: duration
+        .optional()
+        .describe(
+          'Re-verification of installed apps (their status and version read again; default: interval).',
+        ),
     })
     .prefault({}),
 });
@@ -71,6 +76,8 @@ export interface AssignmentConfig {
     readonly maxFailureRetries: number;
     readonly failureRetryDelayMs: number;
     readonly settings: readonly { readonly path: string; readonly intervalMs: number }[];
+    /** Re-verification interval of installed apps; `intervalMs` when absent. */
+    readonly appIntervalMs?: number;
   };
 }
 
@@ -105,6 +112,7 @@ export function parseAssignments(
       maxFailureRetries: v.verification.maxFailureRetries,
       failureRetryDelayMs: v.verification.failureRetryDelay,
       settings: v.verification.settings.map((s) => ({ path: s.path, intervalMs: s.interval })),
+      ...(v.verification.appInterval !== undefined && { appIntervalMs: v.verification.appInterval }),
     },
   };
   return { config, issues: [], locate };
@@ -191,6 +199,11 @@ export function checkReach(
     });
   }
   return issues;
+}
+
+/** Re-verification interval of installed apps. */
+export function appRecheckIntervalMs(config: AssignmentConfig): number {
+  return config.verification.appIntervalMs ?? config.verification.intervalMs;
 }
 
 /** Re-verification interval for one setting path. */

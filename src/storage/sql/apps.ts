@@ -24,6 +24,9 @@ interface Row {
   sent_at: string | null;
   installed_at: string | null;
   updated_at: string;
+  verified_at: string | null;
+  next_check_at: string | null;
+  reinstalls: number;
 }
 
 const COLUMN_LIST = [
@@ -48,6 +51,9 @@ const COLUMN_LIST = [
   'sent_at',
   'installed_at',
   'updated_at',
+  'verified_at',
+  'next_check_at',
+  'reinstalls',
 ] as const;
 const COLUMNS = COLUMN_LIST.join(', ');
 const UPDATE_SET = COLUMN_LIST.filter((c) => c !== 'device_id' && c !== 'app_key')
@@ -76,6 +82,9 @@ const toRecord = (r: Row): DeviceAppRecord => ({
   nextRetryAt: r.next_retry_at,
   sentAt: r.sent_at,
   installedAt: r.installed_at,
+  verifiedAt: r.verified_at,
+  nextCheckAt: r.next_check_at,
+  reinstalls: Number(r.reinstalls ?? 0),
   updatedAt: r.updated_at,
 });
 
@@ -101,6 +110,9 @@ const toParams = (r: DeviceAppRecord): SqlValue[] => [
   r.sentAt,
   r.installedAt,
   r.updatedAt,
+  r.verifiedAt,
+  r.nextCheckAt,
+  r.reinstalls,
 ];
 
 export function sqlAppStore(db: SqlExecutor): AppStore {

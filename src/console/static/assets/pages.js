@@ -378,6 +378,13 @@ async function watchCommand(id, out, label) {
 const refusal = (err) =>
   h('span', { className: 'diag', role: 'alert' }, err instanceof Error ? err.message : String(err));
 
+/** The CSP's LastError (hex and description), else its Status, of a device's app. @param {any} a */
+function appError(a) {
+  if (a.lastErrorHex) return `${a.lastErrorHex}${a.lastErrorDesc ? ` ${a.lastErrorDesc}` : ''}`;
+  if (a.state === 'failed' && a.cspStatus !== null) return `Status ${a.cspStatus}`;
+  return '—';
+}
+
 /** @type {Page} */
 async function device(main, [id]) {
   if (!id) return devices(main, []);
@@ -539,6 +546,28 @@ async function device(main, [id]) {
               s.reportedValue ?? '—',
               badge(s.state),
               s.reason ?? '',
+            ],
+          ),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'dev-apps', className: 'apps' },
+      h('h2', { id: 'dev-apps' }, 'Apps'),
+      detail.apps.length === 0
+        ? empty('No apps assigned.')
+        : table(
+            'Apps',
+            ['App', 'Policy', 'Wanted', 'Installed', 'State', 'Last error', 'Reason', 'Verified'],
+            detail.apps,
+            (/** @type {any} */ a) => [
+              `${a.name} (${a.kind.toUpperCase()})`,
+              a.policy ?? '—',
+              a.desiredVersion ?? '—',
+              a.installedVersion ?? '—',
+              badge(a.state),
+              appError(a),
+              a.reason ?? '',
+              when(a.verifiedAt),
             ],
           ),
     ),
@@ -1002,6 +1031,11 @@ async function reports(main) {
         'a',
         { href: '/api/v1/reports/settings?format=csv', download: 'settings.csv', id: 'settings-csv' },
         'Download per-setting CSV',
+      ),
+      h(
+        'a',
+        { href: '/api/v1/reports/apps?format=csv', download: 'apps.csv', id: 'apps-csv' },
+        'Download app deployment CSV',
       ),
     ),
     rows.length > SHOWN
