@@ -109,7 +109,8 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number, emit?: 
         for (const r of records) {
           const current = await settings.get(r.deviceId);
           const key = `${r.deviceId}\n${r.path}`;
-          if (emit && !settingStateBefore.has(key)) settingStateBefore.set(key, current.get(r.path)?.state ?? null);
+          if (emit && !settingStateBefore.has(key))
+            settingStateBefore.set(key, current.get(r.path)?.state ?? null);
           current.set(r.path, r);
           dirtySettings.set(key, r);
         }
@@ -121,6 +122,8 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number, emit?: 
     checkIns: { get: (id) => checkIns.get(id) },
     ...(tx.commands && { commands: tx.commands }),
     ...(tx.apps && { apps: tx.apps }),
+    ...(tx.scep && { scep: tx.scep }),
+    ...(tx.audit && { audit: tx.audit }),
     async flush() {
       if (dirtySettings.size > 0) await tx.deviceSettings.saveDeviceSettings([...dirtySettings.values()]);
       for (const [deviceId, list] of dirtyFacts)

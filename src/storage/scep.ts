@@ -83,7 +83,7 @@ export interface ScepStore extends CertificateProfileStore {
 }
 
 /**
- * State of one certificate profile on one device (docs/certificates.md "Profile states"):
+ * State of one certificate profile on one device (README "Certificate profiles over SCEP"):
  * `pending` (Install nodes queued), `requested` (the Enroll Exec was sent), `issued` (the SCEP
  * request for this device and profile was signed), `installed` (the device reports the
  * certificate's thumbprint), `failed` (with the CSP's Status/ErrorCode), `renewing` (a new

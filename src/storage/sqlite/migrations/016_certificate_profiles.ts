@@ -1,4 +1,4 @@
-// Certificate profile state per device × profile (docs/certificates.md "Profile states"): what
+// Certificate profile state per device × profile (README "Certificate profiles over SCEP"): what
 // policy delivery did with a SCEP profile's ClientCertificateInstall nodes on a device
 // (https://learn.microsoft.com/en-us/windows/client-management/mdm/clientcertificateinstall-csp).
 import type { Migration } from '../../sql/migration.js';
