@@ -19,8 +19,10 @@ import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { parseCertificate } from '../../src/codec/scep/cms.js';
 import { createLogger } from '../../src/logger.js';
 import { applyPolicyFolder } from '../../src/policy/apply-folder.js';
+import { createToken } from '../../src/services/tokens.js';
 import { VirtualDevice } from '../../src/simulator/device.js';
 import { makeProfile } from '../../src/simulator/profile.js';
+import { apiClient } from '../support/api-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const ROOT = './Device/Vendor/MSFT/ClientCertificateInstall/SCEP/wifi';
@@ -128,6 +130,20 @@ describe('a SCEP certificate profile and an EAP-TLS Wi-Fi profile from policy al
     expect(
       await server.storage.deviceSettings.getDeviceSetting(id, `${ROOT}/Install/Challenge`),
     ).toBeUndefined();
+
+    // Admins see the profile state in the device detail (checked against the OpenAPI document);
+    // the challenge in the queued Install nodes is hidden.
+    const { token } = await createToken(server.storage, {
+      name: 'auditor-bot',
+      role: 'auditor',
+      actor: 'test',
+    });
+    const detail = await apiClient(server, token).get(`/api/v1/devices/${id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body.certificateProfiles).toMatchObject([
+      { profile: 'wifi', state: 'installed', root: ROOT, thumbprint, installedThumbprint: thumbprint },
+    ]);
+    expect(detail.text).not.toContain(challenge);
 
     // A later session with nothing due sends no new challenge.
     await device.checkIn();
