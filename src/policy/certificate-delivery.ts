@@ -108,8 +108,19 @@ export function createCertificateDelivery(options: CertificateDeliveryOptions): 
   const ttlMinutes = options.challengeTtlMinutes ?? 60;
   const { logger } = options;
 
-  const enqueue = (queue: CommandQueuePort, deviceId: string, command: DmCommand, tag: string) =>
-    queue.enqueue(deviceId, command, { origin: 'policy', tag, priority });
+  const enqueue = (
+    queue: CommandQueuePort,
+    deviceId: string,
+    command: DmCommand,
+    tag: string,
+    expiresAt?: string | null,
+  ) =>
+    queue.enqueue(deviceId, command, {
+      origin: 'policy',
+      tag,
+      priority,
+      ...(expiresAt ? { expiresAt } : {}),
+    });
 
   function retryAt(set: ActiveSet, attempts: number): string | null {
     const { maxFailureRetries, failureRetryDelayMs } = set.assignments.verification;
@@ -225,6 +236,8 @@ export function createCertificateDelivery(options: CertificateDeliveryOptions): 
       base.deviceId,
       { verb: 'Atomic', commands },
       certificateTag('install', w.plan.name, attempts),
+      // Not sent once its challenge expired: the next check-in sends a fresh one.
+      expiresAt,
     );
     logger.info(
       { deviceId: base.deviceId, profile: w.plan.name, attempt: attempts, expiresAt },
@@ -331,6 +344,15 @@ export function createCertificateDelivery(options: CertificateDeliveryOptions): 
       context ??= await templateContextOf(profile, options.templateValues, stores);
       const id = identity(w.plan, context);
       const base = record ?? fresh(deviceId, w);
+      const first =
+        !record || record.state === 'revoked' || (record.state === 'pending' && record.attempts === 0);
+      if (w.plan.scope === 'user' && !profile.userLoggedOn && first) {
+        // A ./User/… profile enrols in the session of the logged-on user.
+        const reason = 'waiting for the user to log on (user-scope profile)';
+        if (!record || record.reason !== reason)
+          changed.push({ ...base, state: record?.state ?? 'pending', reason, updatedAt: at.toISOString() });
+        continue;
+      }
       if ('unresolved' in id) {
         const reason = id.unresolved ?? '';
         if (!record || record.reason !== reason || record.state === 'revoked')
@@ -345,7 +367,7 @@ export function createCertificateDelivery(options: CertificateDeliveryOptions): 
         record.san.join('\n') === id.san.join('\n') &&
         record.root === w.plan.root;
       let next: ProfileRecord | undefined;
-      if (!record || record.state === 'revoked' || (record.state === 'pending' && record.attempts === 0)) {
+      if (first) {
         next = await deliver(withScep, queue, base, w, context, id, 'Add', 'pending');
       } else if (!sameIdentity && record.state !== 'failed') {
         // The device's name (or another value in the subject) changed: enrol again for the new one.
@@ -421,6 +443,7 @@ export function createCertificateDelivery(options: CertificateDeliveryOptions): 
           record.deviceId,
           { verb: 'Exec', items: [{ target: `${record.root}/Install/Enroll` }] },
           certificateTag('enroll', record.profile, record.attempts),
+          record.challengeExpiresAt,
         );
         await save({
           ...record,

@@ -294,6 +294,50 @@ describe('certificate profile delivery', () => {
   });
 });
 
+describe('user-scope certificate profiles', () => {
+  it('wait for the user to log on, then enrol under ./User', async () => {
+    const USER_ROOT = './User/Vendor/MSFT/ClientCertificateInstall/SCEP/user-vpn';
+    writeFileSync(
+      join(dir, 'policies', 'user-vpn.yaml'),
+      [
+        'name: user-vpn',
+        'target: { scope: user }',
+        'certificates:',
+        '  - name: user-vpn',
+        '    subject: "CN={{user.upn}}"',
+        '    san: ["upn:{{user.upn}}"]',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'policies', 'assignments.yaml'),
+      'assignments:\n  - policy: user-vpn\n    include: [all]\n',
+    );
+    const applied = await applyPolicyFolder(storage.policies, join(dir, 'policies'), {
+      catalog: defaultCatalog(),
+    });
+    expect(applied.folder.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    device.loginStatus = 'none';
+    expect(verbs(await session(hooks, device, storage))).toEqual([]);
+    expect(await record()).toMatchObject({
+      profile: 'user-vpn',
+      state: 'pending',
+      attempts: 0,
+      reason: 'waiting for the user to log on (user-scope profile)',
+    });
+    device.loginStatus = 'user';
+    await session(hooks, device, storage);
+    expect(device.tree.get(`${USER_ROOT}/Install/SubjectName`)).toBe('CN=user@contoso.com');
+    expect(device.tree.get(`${USER_ROOT}/Install/SubjectAlternativeNames`)).toBe('11+user@contoso.com');
+    expect(await record()).toMatchObject({
+      root: USER_ROOT,
+      state: 'requested',
+      subject: 'CN=user@contoso.com',
+      san: ['upn:user@contoso.com'],
+    });
+  });
+});
+
 describe('certificate profile helpers', () => {
   it('tags carry the attempt; HRESULTs print as 0x…', () => {
     expect(parseCertificateTag(certificateTag('install', 'wifi-eap', 3))).toEqual({
