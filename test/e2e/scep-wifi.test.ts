@@ -16,6 +16,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
+import { main } from '../../src/cli/index.js';
 import { parseCertificate } from '../../src/codec/scep/cms.js';
 import { createLogger } from '../../src/logger.js';
 import { applyPolicyFolder } from '../../src/policy/apply-folder.js';
@@ -23,6 +24,7 @@ import { createToken } from '../../src/services/tokens.js';
 import { VirtualDevice } from '../../src/simulator/device.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import { apiClient } from '../support/api-client.js';
+import { captureCli } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const ROOT = './Device/Vendor/MSFT/ClientCertificateInstall/SCEP/wifi';
@@ -144,6 +146,16 @@ describe('a SCEP certificate profile and an EAP-TLS Wi-Fi profile from policy al
       { profile: 'wifi', state: 'installed', root: ROOT, thumbprint, installedThumbprint: thumbprint },
     ]);
     expect(detail.text).not.toContain(challenge);
+
+    const configFile = join(root, 'mdm.yaml');
+    writeFileSync(configFile, server.configYaml());
+    const shown = await captureCli(() =>
+      main(['node', 'mdm', '--config', configFile, 'devices', 'show', id]),
+    );
+    expect(shown).toMatchObject({ code: 0 });
+    expect(shown.out).toContain('Certificate profiles (1)');
+    expect(shown.out).toMatch(new RegExp(`wifi: installed, serial [0-9A-F]+, thumbprint ${thumbprint}`));
+    expect(shown.out).not.toContain(challenge);
 
     // A later session with nothing due sends no new challenge.
     await device.checkIn();
