@@ -16,6 +16,7 @@ import { listen, listenLimits } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { type EnrollmentCa, loadOrCreateCa } from './pki/ca.js';
 import { loadOrCreateTls, type TlsMaterial } from './pki/tls.js';
+import { certificateIssued } from './policy/delivery/certificate-profiles.js';
 import { readActiveSet } from './policy/delivery/policy-set.js';
 import { createPolicyRuntime } from './policy/runtime.js';
 import { pushPolicyRevision } from './push/policy.js';
@@ -91,8 +92,12 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
       logger,
       // Read per call: with port 0 the public URL is only known once the listener is bound.
       publicUrl: () => publicUrl,
-      templateValues: (profile) =>
-        scepTemplateValues(storage, scepCa, `${publicUrl.replace(/\/+$/, '')}${initial.scepPath}`)(profile),
+      templateValues: (profile, tx) =>
+        scepTemplateValues(
+          storage,
+          scepCa,
+          `${publicUrl.replace(/\/+$/, '')}${initial.scepPath}`,
+        )(profile, tx),
       events,
     });
     const dmHooks =
@@ -142,6 +147,7 @@ export async function startMdmServer(initial: Config, options: StartOptions = {}
         ca: scepCa,
         logger,
         crlUrl: `${publicBase(config)}${config.scepPath}/crl`,
+        onIssued: (certificate, tx, at) => certificateIssued(tx, certificate, at),
       }),
     });
     const deliverer = startWebhookDeliverer({

@@ -8,6 +8,7 @@ import { COMMAND_STATES } from '../storage/commands.js';
 import { COMPLIANCE_STATES } from '../storage/compliance.js';
 import { SETTING_STATES } from '../storage/device-settings.js';
 import { DEVICE_SORT_KEYS, ENROLLMENT_TYPES } from '../storage/devices.js';
+import { CERTIFICATE_PROFILE_STATES } from '../storage/scep.js';
 import { TOKEN_ROLES } from '../storage/tokens.js';
 
 const iso = z.string().describe('ISO-8601 UTC date-time');
@@ -309,6 +310,34 @@ export const AppSummary = z
 
 export const AppDetail = z.strictObject({ app: AppSummary, devices: z.array(DeviceApp) });
 
+export const CertificateProfileRow = z
+  .strictObject({
+    deviceId: z.string(),
+    profile: z.string().describe('the {UniqueID} under ClientCertificateInstall/SCEP'),
+    policy: z.string().nullable(),
+    root: z.string().describe('./Device/Vendor/MSFT/ClientCertificateInstall/SCEP/<profile> (or ./User/…)'),
+    state: z.enum(CERTIFICATE_PROFILE_STATES),
+    subject: z.string().nullable().describe('subject resolved for this device (bound by the challenge)'),
+    san: z.array(z.string()),
+    challengeExpiresAt: nullableIso.describe('expiry of the newest challenge (the challenge is never shown)'),
+    attempts: z.number().int(),
+    serial: z.string().nullable().describe('newest certificate issued for this device and profile'),
+    thumbprint: z.string().nullable(),
+    notBefore: nullableIso,
+    notAfter: nullableIso,
+    installedThumbprint: z.string().nullable().describe('CertThumbprint the device reports'),
+    cspStatus: z.number().int().nullable().describe('CSP Status: 1 done, 2 pending, 16 failed, 32 unknown'),
+    errorCode: z.number().int().nullable().describe('CSP ErrorCode (HRESULT)'),
+    statusCode: z.number().int().nullable(),
+    reason: z.string().nullable(),
+    nextRetryAt: nullableIso,
+    requestedAt: nullableIso,
+    issuedAt: nullableIso,
+    installedAt: nullableIso,
+    updatedAt: iso,
+  })
+  .meta({ id: 'CertificateProfileRow' });
+
 export const DeviceDetail = z
   .strictObject({
     device: Device,
@@ -320,6 +349,9 @@ export const DeviceDetail = z
     pendingCommands: z.array(Command),
     recentCommands: z.array(Command),
     events: z.array(DeviceEvent),
+    certificateProfiles: z
+      .array(CertificateProfileRow)
+      .describe('SCEP certificate profiles on this device and their states'),
   })
   .meta({ id: 'DeviceDetail' });
 

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { STATUS_TEXT } from '../codec/syncml/codes.js';
 import { type ItemCommandRequest, itemCommand } from '../dm/actions.js';
+import { hideCommandSecrets } from '../dm/command-secrets.js';
 import { AdminCommandError, commandAction, queueAdminCommand } from '../services/commands.js';
 import { DM_FORMATS, type DmFormat } from '../shared/dm-command.js';
 import type { CommandNode, CommandRecord } from '../storage/commands.js';
@@ -141,8 +142,9 @@ export function registerCommands(program: Command): void {
     .action((commandId: string, options: { json?: boolean }, command: Command) =>
       runAction(() =>
         withContext(command, async ({ storage }) => {
-          const c = await storage.commands.get(commandId);
-          if (!c) throw new CliError(`no command ${commandId}`);
+          const stored = await storage.commands.get(commandId);
+          if (!stored) throw new CliError(`no command ${commandId}`);
+          const c = { ...stored, command: hideCommandSecrets(stored.command) };
           const nodes = await storage.commands.listNodes(commandId);
           if (options.json) process.stdout.write(`${JSON.stringify({ ...c, nodes }, null, 2)}\n`);
           else printHuman(describeCommand(c, nodes).join('\n'));

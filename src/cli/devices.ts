@@ -3,10 +3,12 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { DEVICE_ACTIONS, type DeviceAction } from '../dm/actions.js';
+import { hideCommandSecrets } from '../dm/command-secrets.js';
 import { type DevicePushReport, devicePushReport } from '../push/report.js';
 import type { SyncOutcome } from '../push/service.js';
 import { AdminCommandError, queueDeviceAction } from '../services/devices.js';
 import type { Storage } from '../storage/index.js';
+import type { DeviceCertificateProfileRecord } from '../storage/scep.js';
 import { describeCommand } from './commands.js';
 import { actorOf, CliError, runAction, withContext } from './context.js';
 import { oneLine, printHuman, printList } from './output.js';
@@ -27,7 +29,14 @@ async function deviceDetails(storage: Storage, config: Config, deviceId: string,
   ]);
   const [push] = await devicePushReport(storage, config, [deviceId]);
   const withNodes = async (list: typeof pending) =>
-    Promise.all(list.map(async (c) => ({ ...c, nodes: await storage.commands.listNodes(c.id) })));
+    Promise.all(
+      list.map(async (c) => ({
+        ...c,
+        command: hideCommandSecrets(c.command),
+        nodes: await storage.commands.listNodes(c.id),
+      })),
+    );
+  const certificateProfiles = await storage.scep.listDeviceProfiles(deviceId);
   return {
     device,
     checkIn,
@@ -36,6 +45,7 @@ async function deviceDetails(storage: Storage, config: Config, deviceId: string,
     recent: await withNodes(commands),
     events,
     push,
+    certificateProfiles,
   };
 }
 
@@ -97,6 +107,13 @@ export function registerDevices(program: Command): void {
             `  status ${d.device.status}, user ${d.device.userUpn}, enrolled ${d.device.enrolledAt}${d.device.unenrolledAt ? `, unenrolled ${d.device.unenrolledAt}` : ''}`,
             `  last check-in ${d.checkIn?.lastCheckInAt ?? 'never'}, sessions ${d.checkIn?.sessions ?? 0}, login status ${d.checkIn?.loginStatus ?? '-'}, inventory read ${d.checkIn?.lastInventoryAt ?? 'never'}`,
             ...(d.push ? describePush(d.push) : []),
+            ...(d.certificateProfiles.length > 0
+              ? [
+                  '',
+                  `Certificate profiles (${d.certificateProfiles.length})`,
+                  ...d.certificateProfiles.map(describeProfile),
+                ]
+              : []),
             '',
             `Inventory (${d.inventory.length})`,
             ...d.inventory.map(
@@ -201,4 +218,11 @@ function describePush(p: DevicePushReport): string[] {
       `  session after push ${oneLine(p.followedBy.sessionId)} at ${p.followedBy.at}${p.followedBy.secondsAfterPush !== null ? ` (+${p.followedBy.secondsAfterPush.toFixed(1)} s)` : ''}, ${p.followedBy.pushed === null ? 'origin not reported' : p.followedBy.pushed ? 'started by the push (UserAgentOrigin 3)' : `UserAgentOrigin ${oneLine(p.followedBy.userAgentOrigin ?? '')}`}`,
     );
   return lines;
+}
+
+/** One certificate profile line of `mdm devices show`. */
+function describeProfile(p: DeviceCertificateProfileRecord): string {
+  const cert = p.serial ? `, serial ${p.serial}, thumbprint ${p.thumbprint}, valid until ${p.notAfter}` : '';
+  const reason = p.reason ? ` (${oneLine(p.reason)})` : '';
+  return `  ${oneLine(p.profile)}: ${p.state}${reason}${cert}${p.installedAt ? `, installed ${p.installedAt}` : ''}`;
 }

@@ -21,6 +21,7 @@ import {
   remediationPolicies,
   type WebhookSender,
 } from './compliance/service.js';
+import { createCertificateDelivery, parseCertificateTag } from './delivery/certificate-profiles.js';
 import { type EmitEvent, type ExchangeView, exchangeView } from './delivery/exchange-view.js';
 import type { ActiveSet } from './delivery/policy-set.js';
 import {
@@ -93,6 +94,8 @@ export interface PolicyHooksOptions {
   readonly publicUrl?: string | (() => string);
   /** Webhook events of setting and compliance changes, written with each exchange's changes. */
   readonly events?: EventSink;
+  /** Lifetime of the SCEP challenge sent with a certificate profile (default 60 minutes). */
+  readonly scepChallengeTtlMinutes?: number;
 }
 
 /** Queue port that collects what is queued, for the session engine to commit. */
@@ -145,6 +148,12 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
     publicUrl: options.publicUrl ?? 'https://localhost:8443',
     ...(options.now ? { now: options.now } : {}),
   });
+  const certificates = createCertificateDelivery({
+    logger: options.logger,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.templateValues ? { templateValues: options.templateValues } : {}),
+    ...(options.scepChallengeTtlMinutes ? { challengeTtlMinutes: options.scepChallengeTtlMinutes } : {}),
+  });
   const events = options.events;
   const eventsOf = (ctx: EngineContext): EmitEvent | undefined => {
     const webhooks = ctx.tx.webhooks;
@@ -183,7 +192,7 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
     const record = await compliance.evaluate(stores, set, deviceId, queue, known);
     const extra = remediationPolicies(set, record);
     await delivery.reconcileDevice(stores, deviceId, queue, extra, known);
-    if (stores.apps && set.revision > 0) {
+    if ((stores.apps || stores.scep) && set.revision > 0) {
       const names = known
         ? [
             ...new Set([
@@ -192,7 +201,8 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
             ]),
           ]
         : [];
-      await apps.reconcileDevice(stores, set, deviceId, names, known, queue, poll);
+      if (stores.apps) await apps.reconcileDevice(stores, set, deviceId, names, known, queue, poll);
+      await certificates.reconcileDevice(stores, set, deviceId, names, known, queue, poll);
     }
   }
 
@@ -206,9 +216,11 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
       const current = await delivery.activeSet(view);
       if (isEmpty(current)) {
         if ((await view.deviceSettings.listDeviceSettings(checkIn.deviceId)).length === 0) {
-          // Apps to remove can only exist once a policy set was applied.
-          if (current.revision === 0 || !view.apps) return [];
-          if ((await view.apps.listDeviceApps(checkIn.deviceId)).length === 0) return [];
+          // Apps and certificate profiles to remove can only exist once a policy set was applied.
+          if (current.revision === 0) return [];
+          const apps = view.apps ? await view.apps.listDeviceApps(checkIn.deviceId) : [];
+          const profiles = view.scep ? await view.scep.listDeviceProfiles(checkIn.deviceId) : [];
+          if (apps.length === 0 && profiles.every((p) => p.state === 'revoked')) return [];
         }
       }
       const followUps: FollowUp[] = [];
@@ -228,6 +240,12 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
       const queue = collectingQueue(followUps);
       if (outcome.origin === 'policy' && parseAppTag(outcome.tag)) {
         await apps.onCommandOutcome(w.view, await delivery.activeSet(w.view), outcome, queue);
+        return followUps;
+      }
+      if (outcome.origin === 'policy' && parseCertificateTag(outcome.tag)) {
+        const set = await delivery.activeSet(w.view);
+        // A newly installed certificate: settings naming its thumbprint are filled again.
+        if (await certificates.onCommandOutcome(w.view, set, outcome, queue)) w.refresh.add(outcome.deviceId);
         return followUps;
       }
       const fact = await compliance.recordFact(w.view, outcome);

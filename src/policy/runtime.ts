@@ -20,7 +20,8 @@ export interface PolicyRuntime {
 }
 
 export function createPolicyRuntime(options: {
-  config: Pick<Config, 'policyDir' | 'complianceRefreshMinutes'> & Partial<Pick<Config, 'publicUrl'>>;
+  config: Pick<Config, 'policyDir' | 'complianceRefreshMinutes'> &
+    Partial<Pick<Config, 'publicUrl' | 'scepChallengeTtlMinutes'>>;
   /** The public URL once the listener is bound (port 0); default `config.publicUrl`. */
   publicUrl?: () => string;
   storage: Pick<Storage, 'policies' | 'apps'>;
@@ -45,6 +46,9 @@ export function createPolicyRuntime(options: {
     ...(options.now ? { now: options.now } : {}),
     ...(options.templateValues ? { templateValues: options.templateValues } : {}),
     ...(options.events ? { events: options.events } : {}),
+    ...(options.config.scepChallengeTtlMinutes
+      ? { scepChallengeTtlMinutes: options.config.scepChallengeTtlMinutes }
+      : {}),
   });
   return {
     hooks,

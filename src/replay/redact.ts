@@ -1,6 +1,7 @@
 // Secrets never reach a fixture: WS-Security passwords and federated/Entra tokens, the sign-in
 // page's password field and wresult token, SyncML Cred data, DIGEST secrets inside the
-// provisioning doc, DIGEST session tokens, private keys, and credential-bearing HTTP headers.
+// provisioning doc, DIGEST session tokens, SCEP challenges (ClientCertificateInstall), private
+// keys, and credential-bearing HTTP headers.
 // The placeholder is a fixed word so a replay can provision a user whose password is exactly it.
 
 export const REDACTED = 'REDACTED';
@@ -16,6 +17,12 @@ const PROVISIONING_RE =
 const FORM_PASSWORD_RE = /(^|&)(password|passwd|pwd)=[^&]*/gi;
 const WRESULT_RE = /(<input\b[^>]*\bname="wresult"[^>]*\bvalue=")[^"]*(")/gi;
 const SECRET_PARM_RE = /(<parm\s+name="(?:AAUTHSECRET|AAUTHDATA)"\s+value=")[^"]*(")/g;
+/**
+ * The one-time SCEP challenge in a ClientCertificateInstall `…/Install/Challenge` Item
+ * (https://learn.microsoft.com/en-us/windows/client-management/mdm/clientcertificateinstall-csp).
+ */
+const SCEP_CHALLENGE_RE =
+  /(<LocURI>[^<]*\/ClientCertificateInstall\/[^<]*\/Install\/Challenge<\/LocURI>(?:(?!<\/Item>)[\s\S])*?<Data>)[^<]*(<\/Data>)/g;
 /** The per-session token of a DIGEST session, in a RespURI or a request path (`?s=…`). */
 const SESSION_TOKEN_RE = /([?&]s=)[A-Za-z0-9_-]+/g;
 
@@ -34,6 +41,7 @@ export function redactBody(body: string): string {
     .replace(PASSWORD_RE, `$1${REDACTED}$2`)
     .replace(TOKEN_RE, `$1${REDACTED}$2`)
     .replace(CRED_RE, `$1${REDACTED}$2`)
+    .replace(SCEP_CHALLENGE_RE, `$1${REDACTED}$2`)
     .replace(SESSION_TOKEN_RE, `$1${REDACTED}`)
     .replace(FORM_PASSWORD_RE, `$1$2=${REDACTED}`)
     .replace(WRESULT_RE, `$1${REDACTED}$2`)

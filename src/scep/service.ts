@@ -91,7 +91,7 @@ export interface CreateChallenge {
 
 /** Creates a one-time challenge; returns the password (shown once; only its hash is stored). */
 export async function createScepChallenge(
-  storage: Storage,
+  storage: { readonly scep: Pick<Storage['scep'], 'createChallenge'> },
   input: CreateChallenge,
 ): Promise<{ challenge: string; expiresAt: string }> {
   const now = input.now ?? new Date();
@@ -117,8 +117,11 @@ export interface ScepServiceDeps {
   /** URL of the CRL, written into every issued certificate. */
   readonly crlUrl: string;
   readonly now?: () => Date;
-  /** Called after a certificate was issued and recorded (certificate profile state). */
-  readonly onIssued?: (certificate: ScepCertificateRecord) => Promise<void>;
+  /**
+   * Called in the transaction that records an issued certificate (certificate profile state:
+   * src/policy/delivery/certificate-profiles.ts `certificateIssued`).
+   */
+  readonly onIssued?: (certificate: ScepCertificateRecord, tx: Storage, at: Date) => Promise<void>;
 }
 
 /** A PKIOperation outcome: a CertRep to send, or an HTTP 400 when no CertRep can be formed. */
@@ -224,6 +227,7 @@ export function createScepService(deps: ScepServiceDeps): ScepService {
     const recorded = await storage.transaction(async (tx) => {
       if (!(await tx.scep.consumeChallenge(hash, issued.serial, at.toISOString()))) return false;
       await tx.scep.recordCertificate(record);
+      await deps.onIssued?.(record, tx, at);
       await tx.audit.record({
         actor: 'scep',
         action: 'scep.issue',
@@ -287,6 +291,7 @@ export function createScepService(deps: ScepServiceDeps): ScepService {
     };
     await storage.transaction(async (tx) => {
       await tx.scep.recordCertificate(record);
+      await deps.onIssued?.(record, tx, at);
       await tx.audit.record({
         actor: 'scep',
         action: 'scep.renew',
@@ -353,13 +358,6 @@ export function createScepService(deps: ScepServiceDeps): ScepService {
           },
           'SCEP certificate issued',
         );
-        if (deps.onIssued) {
-          await deps
-            .onIssued(record)
-            .catch((err: unknown) =>
-              logger.error({ err, serial: record.serial }, 'SCEP: certificate profile state not updated'),
-            );
-        }
         const body = await signCertRep(
           {
             transactionId: req.transactionId,
@@ -432,13 +430,22 @@ function issuanceOf(cert: pkijs.Certificate, previous: ScepCertificateRecord): S
 
 /**
  * The server-side values of policy `{{variables}}` for a device: the SCEP URL and CA thumbprint,
- * and the thumbprint of the newest issued certificate of each profile (`certificate.<p>.thumbprint`).
- * A SCEP profile's Challenge (`{{scep.challenge.<p>}}`) is not filled here.
+ * and per certificate profile (`certificate.<p>.thumbprint`) the thumbprint the device reports
+ * installed for that profile, else that of the newest issued certificate. A SCEP profile's
+ * Challenge (`{{scep.challenge.<p>}}`) is not filled here. Reads through `tx` when given (the
+ * exchange's transaction).
  */
-export function scepTemplateValues(storage: Storage, ca: ScepCa, scepUrl: string) {
-  return async (profile: { readonly id: string }) => {
+export function scepTemplateValues(storage: Pick<Storage, 'scep'>, ca: ScepCa, scepUrl: string) {
+  return async (
+    profile: { readonly id: string },
+    tx?: { readonly scep?: Pick<Storage['scep'], 'listCertificates' | 'listDeviceProfiles'> },
+  ) => {
+    const scep = tx?.scep ?? storage.scep;
     const certificates: Record<string, string> = {};
-    for (const c of await storage.scep.listCertificates({ deviceId: profile.id, status: 'issued' })) {
+    for (const p of await scep.listDeviceProfiles(profile.id)) {
+      if (p.state !== 'revoked' && p.installedThumbprint) certificates[p.profile] = p.installedThumbprint;
+    }
+    for (const c of await scep.listCertificates({ deviceId: profile.id, status: 'issued' })) {
       certificates[c.profile] ??= c.thumbprint;
     }
     return { certificates, scep: { url: scepUrl, caThumbprint: ca.thumbprint } };

@@ -151,6 +151,8 @@ export interface RemovedDeviceData {
   readonly compliance: number;
   readonly apps: number;
   readonly push: number;
+  /** SCEP certificate profile records (device × profile state). */
+  readonly certificateProfiles: number;
   readonly scepChallenges: number;
   readonly scepCertificates: number;
   readonly scepCertificatesKept: number;

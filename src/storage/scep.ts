@@ -62,7 +62,7 @@ export interface ScepCertificateFilter {
   readonly status?: ScepCertificateStatus;
 }
 
-export interface ScepStore {
+export interface ScepStore extends CertificateProfileStore {
   createChallenge(challenge: NewScepChallenge): Promise<void>;
   findChallenge(challengeHash: string): Promise<ScepChallengeRecord | undefined>;
   /**
@@ -80,4 +80,73 @@ export interface ScepStore {
   revokeCertificate(serial: string, at: string, reason: string): Promise<boolean>;
   /** Revoked certificates (for the CRL), oldest revocation first. */
   listRevoked(): Promise<ScepCertificateRecord[]>;
+}
+
+/**
+ * State of one certificate profile on one device (README "Certificate profiles over SCEP"):
+ * `pending` (Install nodes queued), `requested` (the Enroll Exec was sent), `issued` (the SCEP
+ * request for this device and profile was signed), `installed` (the device reports the
+ * certificate's thumbprint), `failed` (with the CSP's Status/ErrorCode), `renewing` (a new
+ * certificate is being enrolled before the current one expires), `revoked` (the profile was
+ * unassigned: its node deleted and its certificates revoked).
+ */
+export const CERTIFICATE_PROFILE_STATES = [
+  'pending',
+  'requested',
+  'issued',
+  'installed',
+  'failed',
+  'renewing',
+  'revoked',
+] as const;
+export type CertificateProfileState = (typeof CERTIFICATE_PROFILE_STATES)[number];
+
+export interface DeviceCertificateProfileRecord {
+  readonly deviceId: string;
+  /** Profile name: the {UniqueID} under ClientCertificateInstall/SCEP. */
+  readonly profile: string;
+  /** Policy that assigns it (the last one once revoked). */
+  readonly policy: string | null;
+  /** `./Device/Vendor/MSFT/ClientCertificateInstall/SCEP/<name>` (or ./User/…). */
+  readonly root: string;
+  readonly state: CertificateProfileState;
+  /** Subject and subject alternative names resolved for this device (what the challenge binds). */
+  readonly subject: string | null;
+  readonly san: readonly string[];
+  /** Expiry of the newest challenge handed out (the challenge itself is never stored). */
+  readonly challengeExpiresAt: string | null;
+  /** Delivery attempt; tags of the commands carry it so answers to older attempts are ignored. */
+  readonly attempts: number;
+  /** The newest certificate issued for this device and profile. */
+  readonly serial: string | null;
+  readonly thumbprint: string | null;
+  readonly notBefore: string | null;
+  readonly notAfter: string | null;
+  /** The certificate thumbprint the device reports installed (CertThumbprint node). */
+  readonly installedThumbprint: string | null;
+  /** The CSP's Status node (1 done, 2 pending, 16 failed, 32 unknown) and ErrorCode (HRESULT). */
+  readonly cspStatus: number | null;
+  readonly errorCode: number | null;
+  /** SyncML status of the last command about this profile that failed. */
+  readonly statusCode: number | null;
+  readonly reason: string | null;
+  readonly nextRetryAt: string | null;
+  readonly requestedAt: string | null;
+  readonly issuedAt: string | null;
+  readonly installedAt: string | null;
+  readonly updatedAt: string;
+}
+
+export interface DeviceCertificateProfileFilter {
+  readonly deviceId?: string;
+  readonly profile?: string;
+  readonly state?: CertificateProfileState;
+}
+
+export interface CertificateProfileStore {
+  listDeviceProfiles(deviceId: string): Promise<DeviceCertificateProfileRecord[]>;
+  /** Inserts or replaces each record (key: device and profile). */
+  saveDeviceProfiles(records: readonly DeviceCertificateProfileRecord[]): Promise<void>;
+  /** Every record matching the filter, by device then profile. */
+  queryDeviceProfiles(filter?: DeviceCertificateProfileFilter): Promise<DeviceCertificateProfileRecord[]>;
 }

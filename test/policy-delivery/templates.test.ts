@@ -79,11 +79,10 @@ describe('per-device values in delivered settings', () => {
       state: 'not_applicable',
       reason: 'no value for {{certificate.vpn.thumbprint}} on device D2',
     });
-    // The one-time challenge is not delivered through settings: the node is never sent a template.
-    expect(d1.tree.has(`${SCEP}/Challenge`)).toBe(false);
+    // The profile's Install nodes are delivered by the certificate profile (challenge and all),
+    // never as settings: no template reaches the device.
+    expect(d1.tree.get(`${SCEP}/Challenge`)).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     expect([...d1.tree.values()].some((v) => v.includes('{{'))).toBe(false);
-    expect(await storage.deviceSettings.getDeviceSetting('D1', `${SCEP}/Challenge`)).toMatchObject({
-      state: 'not_applicable',
-    });
+    expect(await storage.deviceSettings.getDeviceSetting('D1', `${SCEP}/Challenge`)).toBeUndefined();
   });
 });

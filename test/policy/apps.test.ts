@@ -79,7 +79,7 @@ describe('apps: section (no package tools needed)', () => {
 
   it('a policy needs settings or apps; apps belong in device policies', () => {
     expect(issuesOf(check('name: p\n'))).toEqual([
-      '1:1 error schema a policy needs `settings`, `apps` or both (neither is given)',
+      '1:1 error schema a policy needs `settings`, `apps` or `certificates` (none is given)',
     ]);
     const user = check(
       `name: p\ntarget: { scope: user }\napps:\n  - msi: { url: "https://c.contoso.com/t.msi", productId: "${PRODUCT}", version: "1.0", sha256: ${SHA} }\n`,

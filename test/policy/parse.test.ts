@@ -48,7 +48,7 @@ describe('parsing policy files with positions', () => {
   it('missing required keys are reported on the enclosing mapping', () => {
     expect(issuesOf(check('description: nothing else\n'))).toEqual([
       '1:1 error schema missing required key `name`',
-      '1:1 error schema a policy needs `settings`, `apps` or both (neither is given)',
+      '1:1 error schema a policy needs `settings`, `apps` or `certificates` (none is given)',
     ]);
     expect(issuesOf(check('name: p\nsettings: []\n'))).toEqual([
       '2:11 error schema `settings` must list at least 1 item',

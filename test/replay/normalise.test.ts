@@ -78,6 +78,10 @@ describe('redaction', () => {
     const syncml =
       '<SyncHdr><Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-md5</Type></Meta><Data>Zz6EivR3yeaaENcRN6lpAQ==</Data></Cred></SyncHdr>';
     expect(redactBody(syncml)).toBe(syncml.replace('Zz6EivR3yeaaENcRN6lpAQ==', REDACTED));
+    const scep =
+      '<Add><CmdID>3</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/ClientCertificateInstall/SCEP/wifi/Install/Challenge</LocURI></Target><Meta><Format xmlns="syncml:metinf">chr</Format></Meta><Data>s3cr3t-Challenge_x</Data></Item></Add>' +
+      '<Add><CmdID>4</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/ClientCertificateInstall/SCEP/wifi/Install/SubjectName</LocURI></Target><Data>CN=D1</Data></Item></Add>';
+    expect(redactBody(scep)).toBe(scep.replace('s3cr3t-Challenge_x', REDACTED));
     const pem = 'x -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- y';
     expect(redactBody(pem)).toBe(
       `x -----BEGIN RSA PRIVATE KEY-----\n${REDACTED}\n-----END RSA PRIVATE KEY----- y`,

@@ -245,6 +245,7 @@ export function describeStorage(name: string, factory: StorageFactory): void {
           compliance: 0,
           apps: 0,
           push: 0,
+          certificateProfiles: 0,
           scepChallenges: 0,
           scepCertificates: 1,
           scepCertificatesKept: 1,

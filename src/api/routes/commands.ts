@@ -2,6 +2,7 @@
 // checks them (src/dm/actions.ts commandProblem) by the same service functions.
 
 import { z } from 'zod';
+import { hideCommandSecrets } from '../../dm/command-secrets.js';
 import {
   AdminCommandError,
   cancelCommand,
@@ -29,7 +30,7 @@ const BULK_FILTER_LIMIT = 10_000;
 
 async function commandWithNodes(storage: Storage, id: string) {
   const c = await storage.commands.get(id);
-  return c && { ...c, nodes: await storage.commands.listNodes(id) };
+  return c && { ...c, command: hideCommandSecrets(c.command), nodes: await storage.commands.listNodes(id) };
 }
 
 function asProblem(err: unknown): never {

@@ -1,6 +1,7 @@
 // Devices: the fleet list (filters, sort, keyset pages), one device with everything known about it,
 // and the device actions (docs/api.md "Devices").
 import type { DeviceAction } from '../../dm/actions.js';
+import { hideCommandSecrets } from '../../dm/command-secrets.js';
 import { appReport } from '../../reporting/apps.js';
 import { deviceComplianceReport } from '../../reporting/compliance.js';
 import { AdminCommandError, queueDeviceAction, renameDevice, retireDevice } from '../../services/devices.js';
@@ -70,8 +71,15 @@ async function deviceDetail(storage: Storage, deviceId: string) {
     }),
     storage.events.list(deviceId, 50),
   ]);
+  const certificateProfiles = await storage.scep.listDeviceProfiles(deviceId);
   const withNodes = (list: typeof pending) =>
-    Promise.all(list.map(async (c) => ({ ...c, nodes: await storage.commands.listNodes(c.id) })));
+    Promise.all(
+      list.map(async (c) => ({
+        ...c,
+        command: hideCommandSecrets(c.command),
+        nodes: await storage.commands.listNodes(c.id),
+      })),
+    );
   const { settingDetails, ...summary } = compliance!;
   return {
     device,
@@ -83,6 +91,7 @@ async function deviceDetail(storage: Storage, deviceId: string) {
     pendingCommands: await withNodes(pending),
     recentCommands: await withNodes(recent),
     events,
+    certificateProfiles,
   };
 }
 

@@ -123,6 +123,8 @@ export function exchangeView(tx: DeliveryStores, policyRevision: number, emit?: 
     ...(tx.commands && { commands: tx.commands }),
     ...(tx.apps && { apps: tx.apps }),
     ...(tx.webhooks && { webhooks: tx.webhooks }),
+    ...(tx.scep && { scep: tx.scep }),
+    ...(tx.audit && { audit: tx.audit }),
     async flush() {
       if (dirtySettings.size > 0) await tx.deviceSettings.saveDeviceSettings([...dirtySettings.values()]);
       for (const [deviceId, list] of dirtyFacts)

@@ -6,6 +6,7 @@
 import type { Logger } from '../../logger.js';
 import type { CommandOrigin, DmCommand, DmContainerVerb, DmItemVerb } from '../../shared/dm-command.js';
 import type { AppStore } from '../../storage/apps.js';
+import type { AuditLog } from '../../storage/audit.js';
 import { type CheckInStore, userLoggedOn } from '../../storage/checkins.js';
 import type { CommandQueue } from '../../storage/commands.js';
 import type { ComplianceStore } from '../../storage/compliance.js';
@@ -13,6 +14,7 @@ import type { DeviceSettingStore } from '../../storage/device-settings.js';
 import type { DeviceStore } from '../../storage/devices.js';
 import type { InventoryStore } from '../../storage/inventory.js';
 import type { PolicyStore } from '../../storage/policies.js';
+import type { ScepStore } from '../../storage/scep.js';
 import type { WebhookOutbox } from '../../storage/webhooks.js';
 import { FACT_PATHS } from '../compliance/rules.js';
 import { recheckIntervalMs } from '../language/assignment.js';
@@ -79,6 +81,21 @@ export interface DeliveryStores {
   readonly apps?: Pick<AppStore, 'listDeviceApps' | 'saveDeviceApps'>;
   /** The webhook outbox: compliance `notify: {webhook}` notices, written with the change. */
   readonly webhooks?: Pick<WebhookOutbox, 'enqueue'>;
+  /**
+   * Certificate profile records, challenges and issued certificates
+   * (src/policy/delivery/certificate-profiles.ts); written straight through.
+   */
+  readonly scep?: Pick<
+    ScepStore,
+    | 'listDeviceProfiles'
+    | 'saveDeviceProfiles'
+    | 'createChallenge'
+    | 'listCertificates'
+    | 'findCertificate'
+    | 'revokeCertificate'
+  >;
+  /** The audit log (revocations on profile removal). */
+  readonly audit?: Pick<AuditLog, 'record'>;
 }
 
 /**
@@ -112,7 +129,43 @@ export interface DeliveryOptions {
    * Server-side values of `{{variables}}` for a device (SCEP URL and CA, issued certificates'
    * thumbprints); the device profile supplies the rest. Without it only those remain.
    */
-  readonly templateValues?: (profile: DeviceProfile) => Promise<Partial<TemplateContext>>;
+  readonly templateValues?: TemplateValues;
+}
+
+/**
+ * Server-side values of `{{variables}}` for a device, read through `stores` (the exchange's
+ * transaction) when given.
+ */
+export type TemplateValues = (
+  profile: DeviceProfile,
+  stores?: Pick<DeliveryStores, 'scep'>,
+) => Promise<Partial<TemplateContext>>;
+
+/** Every `{{variable}}` value of one device: its profile's, and the server's (`templateValues`). */
+export async function templateContextOf(
+  profile: DeviceProfile,
+  templateValues: TemplateValues | undefined,
+  stores?: Pick<DeliveryStores, 'scep'>,
+): Promise<TemplateContext> {
+  const server = templateValues ? await templateValues(profile, stores) : {};
+  return {
+    ...server,
+    device: {
+      id: profile.id,
+      ...(profile.name ? { name: profile.name } : {}),
+      ...(profile.serial ? { serial: profile.serial } : {}),
+    },
+    ...(profile.user ? { user: { upn: profile.user } } : {}),
+  };
+}
+
+/**
+ * Install nodes of the certificate profiles of `policies` (`…/ClientCertificateInstall/SCEP/<name>/Install/`):
+ * delivered by certificate-profiles.ts, with a challenge per device and the Enroll Exec, never as
+ * settings of their own.
+ */
+export function profileInstallPrefixes(policies: readonly CompiledPolicy[]): string[] {
+  return policies.flatMap((p) => (p.certificates ?? []).map((c) => `${c.root}/Install/`));
 }
 
 const TAG_PREFIX = 'setting';
@@ -241,19 +294,6 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
     }
   }
 
-  async function templateContext(profile: DeviceProfile): Promise<TemplateContext> {
-    const server = options.templateValues ? await options.templateValues(profile) : {};
-    return {
-      ...server,
-      device: {
-        id: profile.id,
-        ...(profile.name ? { name: profile.name } : {}),
-        ...(profile.serial ? { serial: profile.serial } : {}),
-      },
-      ...(profile.user ? { user: { upn: profile.user } } : {}),
-    };
-  }
-
   async function reconcileDevice(
     stores: DeliveryStores,
     deviceId: string,
@@ -271,6 +311,7 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
     const push = (path: string, e: SettingEvent) => events.set(path, [...(events.get(path) ?? []), e]);
     const atomicPolicies = new Map<string, CompiledPolicy>();
     const formats = new Map<string, SettingRecord['format']>();
+    let owned: (path: string) => boolean = () => false;
 
     if (profile) {
       const groups = indexGroups(set.assignments.groups);
@@ -280,13 +321,16 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
       ]);
       const policies = [...names].flatMap((n) => set.policies.get(n) ?? []);
       const resolved = resolveSettings(policies, set.assignments.resolutions);
+      const prefixes = profileInstallPrefixes(policies);
+      owned = (path) => prefixes.some((p) => path.startsWith(p));
       let context: TemplateContext | undefined;
       for (const { policy, plan: compiled } of resolved.desired) {
+        if (owned(compiled.path)) continue;
         let plan = compiled;
         // Per-device values (README "Certificate profiles over SCEP"): filled here, or the setting
         // does not apply to this device.
         if (hasTemplate(plan.value)) {
-          context ??= await templateContext(profile);
+          context ??= await templateContextOf(profile, options.templateValues, stores);
           const filled = resolveTemplate(plan.value, context);
           formats.set(plan.path, plan.format);
           if ('unresolved' in filled) {
@@ -307,13 +351,15 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
         else push(plan.path, { type: 'assign', policy, plan });
       }
       for (const c of resolved.conflicts) {
+        if (owned(c.path)) continue;
         const candidates = policies.flatMap((p) => p.settings.filter((s) => s.path === c.path));
         formats.set(c.path, candidates[0]?.format ?? 'chr');
         const detail = c.candidates.map((x) => `${x.policy} sets ${JSON.stringify(x.value)}`).join(', ');
         push(c.path, { type: 'conflict', reason: `conflict: ${detail}` });
       }
     }
-    for (const path of existing.keys()) if (!events.has(path)) push(path, { type: 'unassign' });
+    for (const path of existing.keys())
+      if (!events.has(path) && !owned(path)) push(path, { type: 'unassign' });
 
     const at = now();
     const changed: SettingRecord[] = [];

@@ -15,6 +15,7 @@ export function compilePolicy(policy: ValidatedPolicy): CompiledPolicy {
     settings: policy.settings.map(planSetting),
     atomic: policy.atomic,
     ...(policy.apps.length > 0 ? { apps: policy.apps } : {}),
+    ...(policy.certificates?.length ? { certificates: policy.certificates } : {}),
   };
 }
 

@@ -120,12 +120,12 @@ export function parsePolicy(text: string, file: string): ParseResult {
   const apps = readApps((js as { apps?: unknown }).apps, badApps, (path) =>
     positions.of(nodeAt(doc, path), start),
   );
-  if (!root.has('settings') && !root.has('apps')) {
+  if (!root.has('settings') && !root.has('apps') && !root.has('certificates')) {
     issues.push(
       issue(
         positions.of(root, start),
         'schema',
-        'a policy needs `settings`, `apps` or both (neither is given)',
+        'a policy needs `settings`, `apps` or `certificates` (none is given)',
       ),
     );
   }

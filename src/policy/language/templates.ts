@@ -92,6 +92,8 @@ export interface TemplateContext {
   /** Thumbprint of the installed certificate of each profile. */
   readonly certificates?: Readonly<Record<string, string | undefined>>;
   readonly scep?: { readonly url?: string; readonly caThumbprint?: string };
+  /** One-time challenges by profile, filled only when a profile's Install nodes are sent. */
+  readonly challenges?: Readonly<Record<string, string>>;
 }
 
 export type Resolved = { readonly value: string } | { readonly unresolved: string };
@@ -132,6 +134,8 @@ function lookup(variable: string, c: TemplateContext): string | undefined {
     case 'scep.caThumbprint':
       return c.scep?.caThumbprint;
   }
+  const challenge = /^scep\.challenge\.([^.]+)$/.exec(variable);
+  if (challenge) return c.challenges?.[challenge[1]!];
   const cert = /^certificate\.([^.]+)\.thumbprint$/.exec(variable);
   return cert ? c.certificates?.[cert[1]!] : undefined;
 }

@@ -3,6 +3,7 @@
 import type { CatalogNode } from '../../catalog/types.js';
 import type { DmCommand, DmFormat } from '../../shared/dm-command.js';
 import type { AppPlan } from '../apps/types.js';
+import type { CertificateProfilePlan } from './certificates.js';
 
 export interface SettingPlan {
   /** Node path written to the device (canonical `./Device/…` / `./User/…` / rootless form). */
@@ -34,4 +35,10 @@ export interface CompiledPolicy {
   readonly atomic: boolean;
   /** Applications to install (absent in sets stored before apps existed, and when none). */
   readonly apps?: readonly AppPlan[];
+  /**
+   * SCEP certificate profiles (absent in sets stored before profiles were delivered, and when
+   * none): their Install nodes are in `settings` (checked like any other) but are delivered by
+   * delivery/certificate-profiles.ts, with a challenge per device and the Enroll Exec.
+   */
+  readonly certificates?: readonly CertificateProfilePlan[];
 }

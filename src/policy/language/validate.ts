@@ -7,6 +7,7 @@ import { nearestPaths } from '../../catalog/suggest.js';
 import type { CatalogLookup, CatalogNode, NodeFormat } from '../../catalog/types.js';
 import type { AppPlan, HostedFile } from '../apps/types.js';
 import { validateApps } from '../apps/validate.js';
+import type { CertificateProfilePlan } from './certificates.js';
 import { checkDependencies, checkDuplicates } from './cross-checks.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import { hasErrors } from './errors.js';
@@ -42,6 +43,8 @@ export interface ValidatedPolicy {
   readonly apps: readonly AppPlan[];
   /** Local packages the server hosts for this policy. */
   readonly hosted: readonly HostedFile[];
+  /** SCEP certificate profiles (`certificates:`). */
+  readonly certificates?: readonly CertificateProfilePlan[];
 }
 
 export interface ValidateOptions {
@@ -97,6 +100,7 @@ export function validatePolicy(
       settings: unique,
       apps: apps.apps,
       hosted: apps.hosted,
+      ...(parsed.certificates?.length ? { certificates: parsed.certificates } : {}),
     },
   };
 }

@@ -208,6 +208,7 @@ async function removeDevice(c: SqlClient, deviceId: string, now: string): Promis
     compliance: await del('device_compliance'),
     apps: await del('device_apps'),
     push: await del('device_push'),
+    certificateProfiles: await del('device_certificate_profiles'),
     scepChallenges: await del('scep_challenges'),
     scepCertificates,
     scepCertificatesKept: Number(kept?.n ?? 0),

@@ -1,5 +1,7 @@
 // SCEP challenges and issued certificates (tables scep_challenges, scep_certificates; RFC 8894).
 import type {
+  CertificateProfileState,
+  DeviceCertificateProfileRecord,
   ScepCertificateRecord,
   ScepCertificateStatus,
   ScepChallengeRecord,
@@ -69,8 +71,159 @@ const toCertificate = (r: CertificateRow): ScepCertificateRecord => ({
 const CERT_COLUMNS = `serial, thumbprint, device_id, profile, subject, status, not_before, not_after, issued_at,
   revoked_at, revocation_reason, renewed_from, der`;
 
+interface ProfileRow {
+  device_id: string;
+  profile: string;
+  policy: string | null;
+  root: string;
+  state: string;
+  subject: string | null;
+  san: string;
+  challenge_expires_at: string | null;
+  attempts: number | string;
+  serial: string | null;
+  thumbprint: string | null;
+  not_before: string | null;
+  not_after: string | null;
+  installed_thumbprint: string | null;
+  csp_status: number | string | null;
+  error_code: number | string | null;
+  status_code: number | string | null;
+  reason: string | null;
+  next_retry_at: string | null;
+  requested_at: string | null;
+  issued_at: string | null;
+  installed_at: string | null;
+  updated_at: string;
+}
+
+const num = (v: number | string | null) => (v === null ? null : Number(v));
+
+const toProfile = (r: ProfileRow): DeviceCertificateProfileRecord => ({
+  deviceId: r.device_id,
+  profile: r.profile,
+  policy: r.policy,
+  root: r.root,
+  state: r.state as CertificateProfileState,
+  subject: r.subject,
+  san: JSON.parse(r.san) as string[],
+  challengeExpiresAt: r.challenge_expires_at,
+  attempts: Number(r.attempts),
+  serial: r.serial,
+  thumbprint: r.thumbprint,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  installedThumbprint: r.installed_thumbprint,
+  cspStatus: num(r.csp_status),
+  errorCode: num(r.error_code),
+  statusCode: num(r.status_code),
+  reason: r.reason,
+  nextRetryAt: r.next_retry_at,
+  requestedAt: r.requested_at,
+  issuedAt: r.issued_at,
+  installedAt: r.installed_at,
+  updatedAt: r.updated_at,
+});
+
+const PROFILE_COLUMN_LIST = [
+  'device_id',
+  'profile',
+  'policy',
+  'root',
+  'state',
+  'subject',
+  'san',
+  'challenge_expires_at',
+  'attempts',
+  'serial',
+  'thumbprint',
+  'not_before',
+  'not_after',
+  'installed_thumbprint',
+  'csp_status',
+  'error_code',
+  'status_code',
+  'reason',
+  'next_retry_at',
+  'requested_at',
+  'issued_at',
+  'installed_at',
+  'updated_at',
+] as const;
+const PROFILE_UPDATE = PROFILE_COLUMN_LIST.filter((c) => c !== 'device_id' && c !== 'profile')
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ');
+
+const profileParams = (r: DeviceCertificateProfileRecord): SqlValue[] => [
+  r.deviceId,
+  r.profile,
+  r.policy,
+  r.root,
+  r.state,
+  r.subject,
+  JSON.stringify(r.san),
+  r.challengeExpiresAt,
+  r.attempts,
+  r.serial,
+  r.thumbprint,
+  r.notBefore,
+  r.notAfter,
+  r.installedThumbprint,
+  r.cspStatus,
+  r.errorCode,
+  r.statusCode,
+  r.reason,
+  r.nextRetryAt,
+  r.requestedAt,
+  r.issuedAt,
+  r.installedAt,
+  r.updatedAt,
+];
+
 export function sqlScepStore(db: SqlExecutor): ScepStore {
   return {
+    listDeviceProfiles: (deviceId) =>
+      db.read(async (d) =>
+        (
+          await d.all<ProfileRow>(
+            'SELECT * FROM device_certificate_profiles WHERE device_id = ? ORDER BY profile',
+            [deviceId],
+          )
+        ).map(toProfile),
+      ),
+    saveDeviceProfiles: (list) =>
+      db.write(async (d) => {
+        const records = [...new Map(list.map((r) => [`${r.deviceId}\n${r.profile}`, r])).values()];
+        const row = `(${PROFILE_COLUMN_LIST.map(() => '?').join(', ')})`;
+        for (let i = 0; i < records.length; i += 200) {
+          const batch = records.slice(i, i + 200);
+          await d.run(
+            `INSERT INTO device_certificate_profiles (${PROFILE_COLUMN_LIST.join(', ')})
+             VALUES ${batch.map(() => row).join(', ')}
+             ON CONFLICT (device_id, profile) DO UPDATE SET ${PROFILE_UPDATE}`,
+            batch.flatMap(profileParams),
+          );
+        }
+      }),
+    queryDeviceProfiles: (filter = {}) =>
+      db.read(async (d) => {
+        const where: string[] = [];
+        const params: SqlValue[] = [];
+        const add = (column: string, value: string | undefined) => {
+          if (value === undefined) return;
+          where.push(`${column} = ?`);
+          params.push(value);
+        };
+        add('device_id', filter.deviceId);
+        add('profile', filter.profile);
+        add('state', filter.state);
+        const rows = await d.all<ProfileRow>(
+          `SELECT * FROM device_certificate_profiles ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+            ORDER BY device_id, profile`,
+          params,
+        );
+        return rows.map(toProfile);
+      }),
     createChallenge: (c) =>
       db.write(async (d) => {
         await d.run(

@@ -11,6 +11,7 @@ import { migration007 } from './007_device_push.js';
 import { migration008 } from './008_signin_tokens.js';
 import { migration009 } from './009_scep.js';
 import { migration010 } from './010_audit_delivery.js';
+import { migration011 } from './011_certificate_profiles.js';
 import { migration013 } from './013_app_verification.js';
 import { migration014 } from './014_policy_files.js';
 
@@ -25,6 +26,7 @@ export const postgresMigrations: readonly Migration[] = [
   migration008,
   migration009,
   migration010,
+  migration011,
   migration013,
   migration014,
 ];

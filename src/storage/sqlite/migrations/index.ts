@@ -17,6 +17,7 @@ import { migration012 } from './012_device_push.js';
 import { migration013 } from './013_signin_tokens.js';
 import { migration014 } from './014_scep.js';
 import { migration015 } from './015_audit_delivery.js';
+import { migration016 } from './016_certificate_profiles.js';
 import { migration018 } from './018_app_verification.js';
 import { migration019 } from './019_policy_files.js';
 
@@ -36,6 +37,7 @@ export const migrations: readonly Migration[] = [
   migration013,
   migration014,
   migration015,
+  migration016,
   migration018,
   migration019,
 ];
