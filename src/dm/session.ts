@@ -26,7 +26,14 @@ import {
   largeObjectSupport,
 } from './inventory.js';
 import { type StepInput, type StepOutput, sessionAlert, step } from './machine.js';
-import { PUSH_PFN_PRIORITY, PUSH_PFN_TAG, type PushNodePaths, pushNodes } from './push-nodes.js';
+import {
+  PUSH_PFN_PRIORITY,
+  PUSH_PFN_TAG,
+  PUSH_SYNC_APPLICATION_VERSION,
+  PUSH_VERSION_TAG,
+  type PushNodePaths,
+  pushNodes,
+} from './push-nodes.js';
 import { issueSessionToken } from './session-token.js';
 import type { Effect, SessionState } from './types.js';
 
@@ -379,17 +386,30 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
     if (reported !== undefined && reported.trim() === p.pfn) return [];
     const queued = [...ex.snapshot.pending, ...ex.snapshot.inFlight].some((q) => q.tag === PUSH_PFN_TAG);
     if (queued) return [];
-    return [
-      {
-        command: {
-          verb: reported === undefined || reported === '' ? 'Add' : 'Replace',
-          items: [{ target: p.nodes.pfn, format: 'chr', data: p.pfn }],
-        },
-        origin: 'system',
-        tag: PUSH_PFN_TAG,
-        priority: PUSH_PFN_PRIORITY,
+    const first = reported === undefined || reported === '';
+    const pfn: FollowUpCommand = {
+      command: {
+        verb: first ? 'Add' : 'Replace',
+        items: [{ target: p.nodes.pfn, format: 'chr', data: p.pfn }],
       },
-    ];
+      origin: 'system',
+      tag: PUSH_PFN_TAG,
+      priority: PUSH_PFN_PRIORITY,
+    };
+    if (!first) return [pfn];
+    // With the first PFN, the session version from which a pushed session says it was pushed.
+    const version: FollowUpCommand = {
+      command: {
+        verb: 'Replace',
+        items: [
+          { target: p.nodes.syncApplicationVersion, format: 'chr', data: PUSH_SYNC_APPLICATION_VERSION },
+        ],
+      },
+      origin: 'system',
+      tag: PUSH_VERSION_TAG,
+      priority: PUSH_PFN_PRIORITY,
+    };
+    return [pfn, version];
   }
 
   /** A session after an accepted push: remembered as the one that followed it (one statement). */

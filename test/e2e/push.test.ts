@@ -112,6 +112,26 @@ describeBackends('WNS push', (backend) => {
     });
     expect([pfnCommands[0]!.state, pfnCommands[0]!.statusCode]).toEqual(['done', 200]);
     expect(device.tree.get(nodes.pfn)?.value).toBe(PFN);
+    // With the first PFN, the session version from which a session says why it started.
+    const versionCommands = (await server.storage.commands.listForDevice(id, { limit: 50 })).filter(
+      (c) => c.tag === 'push:session-version',
+    );
+    expect(versionCommands.map((c) => [c.state, c.statusCode, c.command])).toEqual([
+      [
+        'done',
+        200,
+        {
+          verb: 'Replace',
+          items: [
+            {
+              target: './Vendor/MSFT/DMClient/Provider/OpenWindowsMDM/SyncApplicationVersion',
+              format: 'chr',
+              data: '4.0',
+            },
+          ],
+        },
+      ],
+    ]);
     // The device registered with WNS after that session; the next session reports the channel.
     expect((await reportOf(id)).state).toBe('no_channel');
     await device.checkIn();
@@ -150,8 +170,8 @@ describeBackends('WNS push', (backend) => {
     expect(after.lastPush!.sentAt).toBe(outcome!.sentAt);
     expect(after.pushes).toBe(1);
     expect(after.followedBy!.sessionId).toBe(session.sessionId);
-    // Without SyncApplicationVersion 4.0 the device does not say why it started the session.
-    expect(after.followedBy!.pushed).toBeNull();
+    // The server set SyncApplicationVersion 4.0 with the PFN, so the device says the push started it.
+    expect(after.followedBy).toMatchObject({ userAgentOrigin: '3', pushed: true });
     expect(after.followedBy!.secondsAfterPush).toBeGreaterThanOrEqual(0);
     expect(after.followedBy!.secondsAfterPush).toBeLessThan(10);
     const audit = await server.storage.audit.list({ deviceId: id });
@@ -163,19 +183,11 @@ describeBackends('WNS push', (backend) => {
     const id = device.profile.deviceId;
     await device.checkIn();
     await device.checkIn();
-    // SyncApplicationVersion 4.0: the device now sends UserAgentOrigin (MS-MDM 3.1.7.2).
-    await queueAdminCommand(server.storage, {
-      deviceId: id,
-      command: {
-        verb: 'Replace',
-        items: [
-          { target: './Vendor/MSFT/DMClient/Provider/OpenWindowsMDM/SyncApplicationVersion', data: '4.0' },
-        ],
-      },
-      actor: 'tester',
-      action: 'commands.replace',
-    });
-    await device.checkIn();
+    // The server set SyncApplicationVersion 4.0 with the PFN: the device now sends UserAgentOrigin
+    // (MS-MDM 3.1.7.2).
+    expect(
+      device.tree.get('./Vendor/MSFT/DMClient/Provider/OpenWindowsMDM/SyncApplicationVersion')?.value,
+    ).toBe('4.0');
     const cmd = await queueAdminCommand(
       server.storage,
       {
@@ -443,7 +455,9 @@ describeBackends('WNS push', (backend) => {
       expect(show.out).toMatch(/push ok, device push status 0 \(success\)/);
       expect(show.out).toContain(`push channel ${device.tree.get(nodes.channelUri)!.value}`);
       expect(show.out).toMatch(/last push \S+ ok, 1 sent/);
-      expect(show.out).toMatch(/session after push \S+ at \S+ \(\+\d+\.\d s\), origin not reported/);
+      expect(show.out).toMatch(
+        /session after push \S+ at \S+ \(\+\d+\.\d s\), started by the push \(UserAgentOrigin 3\)/,
+      );
       const json = JSON.parse((await mdm('devices', 'show', quiet.profile.deviceId, '--json')).out) as {
         push: { state: string };
       };
@@ -493,6 +507,6 @@ describeBackends('WNS push', (backend) => {
       expect(wns.notifications.filter((x) => x.deviceId === id).length).toBe(pushes);
       // Not even a coalesced push is owed to it.
       expect((await reportOf(id)).dueAt).toBeNull();
-    });
+    }, 90_000);
   });
 });
