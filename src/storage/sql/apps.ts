@@ -1,6 +1,6 @@
 // Hosted packages (table: app_content) and per device × app deployment state (table: device_apps).
 import type { AppFilter, AppState, AppStore, DeviceAppRecord } from '../apps.js';
-import type { SqlExecutor, SqlValue } from './client.js';
+import { equalsWhere, type SqlExecutor, type SqlValue } from './client.js';
 
 interface Row {
   device_id: string;
@@ -157,18 +157,12 @@ export function sqlAppStore(db: SqlExecutor): AppStore {
       }),
     queryApps: (filter: AppFilter = {}) =>
       db.read(async (c) => {
-        const where: string[] = [];
-        const params: SqlValue[] = [];
-        const add = (column: string, value: string | undefined) => {
-          if (value === undefined) return;
-          where.push(`${column} = ?`);
-          params.push(value);
-        };
-        add('device_id', filter.deviceId);
-        add('app_key', filter.appKey);
-        add('policy', filter.policy);
-        add('state', filter.state);
-        const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+        const { clause, params } = equalsWhere([
+          ['device_id', filter.deviceId],
+          ['app_key', filter.appKey],
+          ['policy', filter.policy],
+          ['state', filter.state],
+        ]);
         const rows = await c.all<Row>(
           `SELECT * FROM device_apps ${clause} ORDER BY device_id, app_key`,
           params,

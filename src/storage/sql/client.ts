@@ -36,6 +36,18 @@ export function placeholders(n: number): string {
   return n <= 0 ? '' : '?'.concat(', ?'.repeat(n - 1));
 }
 
+/** `WHERE a = ? AND b = ?` over the columns whose value is given (empty when none is), with its parameters. */
+export function equalsWhere(columns: readonly (readonly [column: string, value: string | undefined])[]): {
+  clause: string;
+  params: SqlValue[];
+} {
+  const given = columns.filter(([, v]) => v !== undefined);
+  return {
+    clause: given.length > 0 ? `WHERE ${given.map(([c]) => `${c} = ?`).join(' AND ')}` : '',
+    params: given.map(([, v]) => v!),
+  };
+}
+
 /** SQLite and PostgreSQL store booleans here as INTEGER 0/1. */
 export const bit = (b: boolean): number => (b ? 1 : 0);
 

@@ -8,7 +8,7 @@ import type {
   ScepIssuance,
   ScepStore,
 } from '../scep.js';
-import type { SqlExecutor, SqlValue } from './client.js';
+import { equalsWhere, type SqlExecutor, type SqlValue } from './client.js';
 
 interface ChallengeRow {
   challenge_hash: string;
@@ -207,19 +207,13 @@ export function sqlScepStore(db: SqlExecutor): ScepStore {
       }),
     queryDeviceProfiles: (filter = {}) =>
       db.read(async (d) => {
-        const where: string[] = [];
-        const params: SqlValue[] = [];
-        const add = (column: string, value: string | undefined) => {
-          if (value === undefined) return;
-          where.push(`${column} = ?`);
-          params.push(value);
-        };
-        add('device_id', filter.deviceId);
-        add('profile', filter.profile);
-        add('state', filter.state);
+        const { clause, params } = equalsWhere([
+          ['device_id', filter.deviceId],
+          ['profile', filter.profile],
+          ['state', filter.state],
+        ]);
         const rows = await d.all<ProfileRow>(
-          `SELECT * FROM device_certificate_profiles ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-            ORDER BY device_id, profile`,
+          `SELECT * FROM device_certificate_profiles ${clause} ORDER BY device_id, profile`,
           params,
         );
         return rows.map(toProfile);
