@@ -1,7 +1,7 @@
 // What the session engine calls (wired in the composition root, src/main.ts): at every check-in
-// and for every Status/Results of a queued command (`DmHooks` in src/dm/hooks.ts, matched
-// structurally so policy code never imports the session engine). The hooks return what they want
-// queued; the engine commits it with the exchange and sends it in the same session.
+// and for every Status/Results of a queued command (the `DmHooks` contract of
+// src/shared/dm-hooks.ts, which the engine and policy both import). The hooks return what they
+// want queued; the engine commits it with the exchange and sends it in the same session.
 //
 // Transaction boundary: every read and write goes through `ctx.tx`, the exchange's transaction, so
 // the hooks' own records (setting states, compliance facts and records, outcome counters) commit
@@ -10,7 +10,7 @@
 // or was cancelled), a setting left `pending`/`sent`/`applied`/`removing` with no command that could
 // answer for it has its command queued again at the next check-in (`resendOrphans`).
 import type { Logger } from '../logger.js';
-import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
+import type { CommandOutcome, DmHooks, FollowUpCommand, HookContext } from '../shared/dm-hooks.js';
 import type { CommandQueue } from '../storage/commands.js';
 import type { Storage } from '../storage/index.js';
 import type { EventSink } from '../webhooks/events.js';
@@ -25,7 +25,7 @@ import { createCertificateDelivery, parseCertificateTag } from './delivery/certi
 import { type EmitEvent, type ExchangeView, exchangeView } from './delivery/exchange-view.js';
 import type { ActiveSet } from './delivery/policy-set.js';
 import {
-  type CommandOutcome,
+  type CommandAnswer,
   type CommandQueuePort,
   createDeliveryService,
   type DeliveryOptions,
@@ -36,47 +36,11 @@ import {
 import { indexGroups, targetedPolicies } from './delivery/targeting.js';
 import type { DeviceProfile } from './language/groups.js';
 
-/** The session engine's check-in (src/dm/hooks.ts `CheckIn`). */
-export interface CheckInInfo {
-  readonly deviceId: string;
-  /** LoginStatus alert value of this session (`user`, `others`, `none`). */
-  readonly loginStatus?: string;
-}
+/** The exchange's transaction as policy uses it: with the webhook outbox when it has one (every real exchange). */
+export type PolicyTx = DeliveryStores & { readonly webhooks?: Storage['webhooks'] };
 
-/** The session engine's per-node answer (src/dm/hooks.ts `CommandOutcome`). */
-export interface EngineOutcome {
-  readonly deviceId: string;
-  readonly origin: CommandOrigin;
-  readonly tag?: string;
-  readonly verb: string;
-  readonly targets: readonly string[];
-  readonly statusCode?: number;
-  readonly results: readonly { readonly data?: string }[];
-}
-
-/** The session engine's hook context: the exchange's transaction and the policy revision in force. */
-export interface EngineContext {
-  /** With the webhook outbox when the engine's transaction has one (every real exchange). */
-  readonly tx: DeliveryStores & { readonly webhooks?: Storage['webhooks'] };
-  readonly policyRevision?: number;
-  /** Time of the exchange. */
-  readonly at?: Date;
-}
-
-/** A command to queue for the device (the engine's FollowUpCommand). */
-export interface FollowUp {
-  readonly command: DmCommand;
-  readonly origin: CommandOrigin;
-  readonly tag?: string;
-  readonly priority?: number;
-  readonly expiresAt?: string;
-}
-
-export interface PolicyHooks {
-  onCheckIn(checkIn: CheckInInfo, ctx: EngineContext): Promise<FollowUp[]>;
-  onCommandOutcome(outcome: EngineOutcome, ctx: EngineContext): Promise<FollowUp[]>;
-  /** After the exchange's check-in and outcomes: evaluation deferred to here, and one write per record. */
-  onExchangeEnd(ctx: EngineContext): Promise<FollowUp[]>;
+/** The session engine's hooks (src/shared/dm-hooks.ts), all implemented, and what the CLI drives. */
+export interface PolicyHooks extends Required<DmHooks<PolicyTx>> {
   /** Evaluate and reconcile every enrolled device, queueing through `queue` (after `mdm policy apply`, on start). */
   reconcileAll(stores: DeliveryStores, queue: CommandQueuePort): Promise<number>;
   readonly delivery: DeliveryService;
@@ -99,7 +63,7 @@ export interface PolicyHooksOptions {
 }
 
 /** Queue port that collects what is queued, for the session engine to commit. */
-export function collectingQueue(into: FollowUp[]): CommandQueuePort {
+export function collectingQueue(into: FollowUpCommand[]): CommandQueuePort {
   return {
     async enqueue(_deviceId, command, options) {
       into.push({ command, ...options });
@@ -116,15 +80,15 @@ export function storedQueue(queue: Pick<CommandQueue, 'enqueue'>): CommandQueueP
   };
 }
 
-/** One engine answer as delivery sees it: Results imply success; the first item carries the value. */
-export function toOutcome(o: EngineOutcome): CommandOutcome {
+/** One engine outcome as delivery judges it: Results imply success; the first item carries the value. */
+export function answerOf(o: CommandOutcome): CommandAnswer {
   const hasResults = o.results.length > 0;
   const code = o.statusCode ?? (hasResults ? 200 : null);
   return {
     deviceId: o.deviceId,
     origin: o.origin,
     ...(o.tag !== undefined ? { tag: o.tag } : {}),
-    verb: o.verb as CommandOutcome['verb'],
+    verb: o.verb,
     ...(o.targets[0] !== undefined ? { target: o.targets[0] } : {}),
     code,
     ...(hasResults ? { data: o.results[0]?.data ?? '' } : {}),
@@ -155,23 +119,20 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
     ...(options.scepChallengeTtlMinutes ? { challengeTtlMinutes: options.scepChallengeTtlMinutes } : {}),
   });
   const events = options.events;
-  const eventsOf = (ctx: EngineContext): EmitEvent | undefined => {
+  const eventsOf = (ctx: HookContext<PolicyTx>): EmitEvent | undefined => {
     const webhooks = ctx.tx.webhooks;
     if (!events || !webhooks) return undefined;
     if (!events.wants('setting.state_changed') && !events.wants('compliance.changed')) return undefined;
     return (type, data) => events.emit({ webhooks }, type, data, ctx.at);
   };
   // Keyed by the engine's context object: one per exchange, dropped with it.
-  const exchanges = new WeakMap<EngineContext, ExchangeWork>();
+  const exchanges = new WeakMap<HookContext<PolicyTx>, ExchangeWork>();
 
-  function work(ctx: EngineContext): ExchangeWork {
+  function work(ctx: HookContext<PolicyTx>): ExchangeWork {
     let w = exchanges.get(ctx);
     if (!w) {
       w = {
-        view:
-          ctx.policyRevision === undefined
-            ? unbuffered(ctx.tx)
-            : exchangeView(ctx.tx, ctx.policyRevision, eventsOf(ctx)),
+        view: exchangeView(ctx.tx, ctx.policyRevision, eventsOf(ctx)),
         refresh: new Set(),
         evaluate: new Set(),
       };
@@ -223,7 +184,7 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
           if (apps.length === 0 && profiles.every((p) => p.state === 'revoked')) return [];
         }
       }
-      const followUps: FollowUp[] = [];
+      const followUps: FollowUpCommand[] = [];
       const queue = collectingQueue(followUps);
       await delivery.syncWithQueue(view, checkIn.deviceId, queue);
       const profile = await deviceProfile(view, checkIn.deviceId, checkIn.loginStatus ?? 'none');
@@ -235,8 +196,8 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
       const w = work(ctx);
       // Without policies and rules only a policy command's answer matters (a setting being removed).
       if (engineOutcome.origin !== 'policy' && isEmpty(await delivery.activeSet(w.view))) return [];
-      const followUps: FollowUp[] = [];
-      const outcome = toOutcome(engineOutcome);
+      const followUps: FollowUpCommand[] = [];
+      const outcome = answerOf(engineOutcome);
       const queue = collectingQueue(followUps);
       if (outcome.origin === 'policy' && parseAppTag(outcome.tag)) {
         await apps.onCommandOutcome(w.view, await delivery.activeSet(w.view), outcome, queue);
@@ -262,7 +223,7 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
     async onExchangeEnd(ctx) {
       const w = exchanges.get(ctx);
       if (!w) return [];
-      const followUps: FollowUp[] = [];
+      const followUps: FollowUpCommand[] = [];
       const queue = collectingQueue(followUps);
       for (const deviceId of w.refresh) await refresh(w.view, deviceId, queue);
       for (const deviceId of w.evaluate) {
@@ -282,8 +243,3 @@ export function createPolicyHooks(options: PolicyHooksOptions): PolicyHooks {
 }
 
 const isEmpty = (set: ActiveSet) => set.policies.size === 0 && set.compliance.length === 0;
-
-/** Outside an exchange (CLI, tests): every call goes straight to the stores. */
-function unbuffered(stores: DeliveryStores): ExchangeView {
-  return { ...stores, flush: async () => undefined };
-}

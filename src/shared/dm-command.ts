@@ -30,6 +30,7 @@ export interface DmItem {
 
 export type DmItemVerb = 'Get' | 'Add' | 'Replace' | 'Delete' | 'Exec';
 export type DmContainerVerb = 'Atomic' | 'Sequence';
+export type DmVerb = DmItemVerb | DmContainerVerb;
 
 export type DmCommand =
   | { readonly verb: DmItemVerb; readonly items: readonly DmItem[] }
@@ -37,3 +38,11 @@ export type DmCommand =
 
 /** Where a queued command came from (kept with it for audit and reporting). */
 export type CommandOrigin = 'admin' | 'policy' | 'inventory' | 'action' | 'system' | 'compliance';
+
+/** A value returned in a Results item (OMA-DM 1.2 Rep Pro §6.6.12). */
+export interface ResultItem {
+  readonly locUri: string;
+  readonly format?: string;
+  readonly type?: string;
+  readonly data?: string;
+}

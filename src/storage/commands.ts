@@ -1,7 +1,9 @@
 // The per-device command queue (docs/protocol-notes.md#server-replies, #end-of-session, #polling): commands wait here until the device's
 // next session; every server command node sent is recorded as (session, MsgID, CmdID) → command
 // with the device's Status code and Results, so outcomes survive any server instance.
-import type { CommandOrigin, DmCommand } from '../shared/dm-command.js';
+import type { CommandOrigin, DmCommand, DmVerb, ResultItem } from '../shared/dm-command.js';
+
+export type { ResultItem };
 
 /**
  * `pending`: waiting for a session. `sent`: sent in the current session, no Status yet.
@@ -61,14 +63,6 @@ export interface CommandRecord extends Omit<QueuedCommand, 'expiresAt'> {
   readonly completedAt: string | null;
 }
 
-/** A value returned in a Results item (docs/protocol-notes.md#server-replies). */
-export interface ResultItem {
-  readonly locUri: string;
-  readonly format?: string;
-  readonly type?: string;
-  readonly data?: string;
-}
-
 /** One server command node sent in a session: (session, MsgID, CmdID) → queued command. */
 export interface SentRef {
   readonly msgId: number;
@@ -76,7 +70,7 @@ export interface SentRef {
   readonly commandId: string;
   /** '' = the queued command itself; '0', '1.0' … = children of an Atomic/Sequence. */
   readonly path: string;
-  readonly verb: string;
+  readonly verb: DmVerb;
   readonly targets: readonly string[];
   /** The device's Status code; undefined while outstanding. */
   readonly status?: number;

@@ -26,7 +26,7 @@ export interface AppDeps {
   readonly now?: () => Date;
   /** CSP catalog, loaded on first use: a 418'd Add is retried as Replace only where the node allows Replace (default: allowed). */
   readonly catalog?: () => CatalogLookup;
-  /** OMA-DM session hooks (policy delivery observes command outcomes here; src/dm/hooks.ts). */
+  /** OMA-DM session hooks (policy delivery observes command outcomes here; src/shared/dm-hooks.ts). */
   readonly dmHooks?: DmHooks;
   /** Webhook events (`webhooks` config); default none. */
   readonly events?: EventSink;

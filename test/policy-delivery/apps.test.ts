@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { createAppDelivery, parseAppTag } from '../../src/policy/apps/delivery.js';
 import type { AppPlan } from '../../src/policy/apps/types.js';
 import type { ActiveSet } from '../../src/policy/delivery/policy-set.js';
-import type { CommandOutcome, CommandQueuePort } from '../../src/policy/delivery/settings.js';
+import type { CommandAnswer, CommandQueuePort } from '../../src/policy/delivery/settings.js';
 import { EMPTY_ASSIGNMENTS } from '../../src/policy/language/assignment.js';
 import type { DmCommand } from '../../src/shared/dm-command.js';
 import type { DeviceAppRecord } from '../../src/storage/apps.js';
@@ -92,7 +92,7 @@ function harness() {
         queue,
         poll,
       ),
-    outcome: (set: ActiveSet, o: Partial<CommandOutcome> & Pick<CommandOutcome, 'tag' | 'verb'>) =>
+    outcome: (set: ActiveSet, o: Partial<CommandAnswer> & Pick<CommandAnswer, 'tag' | 'verb'>) =>
       delivery.onCommandOutcome(stores, set, { deviceId: 'DEV1', origin: 'policy', code: 200, ...o }, queue),
     record: () => records.get(PLAN.key),
   };

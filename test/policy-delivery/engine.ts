@@ -2,8 +2,9 @@
 // enqueue and answers it like a Windows device would (Add 418 when the node exists, Get Results
 // from its tree, 500 on chosen paths), feeding every answer back through `onCommandOutcome`.
 import { createHash } from 'node:crypto';
-import type { EngineContext, EngineOutcome, PolicyHooks } from '../../src/policy/hooks.js';
-import type { CommandOrigin, DmCommand } from '../../src/shared/dm-command.js';
+import type { PolicyHooks, PolicyTx } from '../../src/policy/hooks.js';
+import type { CommandOrigin, DmCommand, DmVerb } from '../../src/shared/dm-command.js';
+import type { CheckIn, CommandOutcome, FollowUpCommand, HookContext } from '../../src/shared/dm-hooks.js';
 import type { NewEnrollment } from '../../src/storage/devices.js';
 import type { Storage } from '../../src/storage/index.js';
 
@@ -25,7 +26,7 @@ export class FakeDevice {
   loginStatus: 'user' | 'none' = 'user';
   constructor(readonly deviceId: string) {}
 
-  answer(q: Queued): EngineOutcome[] {
+  answer(q: Queued): CommandOutcome[] {
     const c = q.command;
     if (!('items' in c)) {
       // Atomic: every inner command, then the container (docs/protocol-notes.md#atomic; no rollback needed here).
@@ -52,7 +53,7 @@ export class FakeDevice {
       case 'Get': {
         const value = this.tree.get(configPath) ?? this.tree.get(target);
         if (value === undefined) return [{ ...out, statusCode: 404 }];
-        return [{ ...out, statusCode: 200, results: [{ data: value }] }];
+        return [{ ...out, statusCode: 200, results: [{ locUri: target, data: value }] }];
       }
       default:
         return [{ ...out, statusCode: 200 }];
@@ -60,15 +61,61 @@ export class FakeDevice {
   }
 }
 
-function base(deviceId: string, q: Queued, verb: string, targets: string[]): EngineOutcome {
-  return { deviceId, origin: q.origin, ...(q.tag ? { tag: q.tag } : {}), verb, targets, results: [] };
+let answered = 0;
+function base(deviceId: string, q: Queued, verb: DmVerb, targets: string[]): CommandOutcome {
+  const commandId = `c${++answered}`;
+  return {
+    deviceId,
+    commandId,
+    origin: q.origin,
+    ...(q.tag ? { tag: q.tag } : {}),
+    path: '',
+    verb,
+    targets,
+    results: [],
+  };
+}
+
+/** The context the session engine gives the hooks for one exchange of `deviceId`. */
+export async function exchangeContext(
+  tx: PolicyTx,
+  deviceId: string,
+  at = new Date(),
+): Promise<HookContext<PolicyTx>> {
+  return { tx, deviceId, sessionId: '1', at, policyRevision: await tx.policies.currentRevision() };
+}
+
+/** The check-in of package 1 as an exchange of its own: `onCheckIn`, then `onExchangeEnd`. */
+export async function checkInExchange(
+  hooks: PolicyHooks,
+  tx: PolicyTx,
+  deviceId: string,
+  loginStatus = 'user',
+  at?: Date,
+): Promise<FollowUpCommand[]> {
+  const ctx = await exchangeContext(tx, deviceId, at);
+  const checkIn: CheckIn = { deviceId, sessionId: ctx.sessionId, sessionAlert: 1201, loginStatus };
+  return [...(await hooks.onCheckIn(checkIn, ctx)), ...(await hooks.onExchangeEnd(ctx))];
+}
+
+/** One exchange answering `outcomes`: `onCommandOutcome` for each, then `onExchangeEnd`. */
+export async function outcomeExchange(
+  hooks: PolicyHooks,
+  tx: PolicyTx,
+  outcomes: readonly CommandOutcome[],
+  at?: Date,
+): Promise<FollowUpCommand[]> {
+  const ctx = await exchangeContext(tx, outcomes[0]?.deviceId ?? '', at);
+  const out: FollowUpCommand[] = [];
+  for (const o of outcomes) out.push(...(await hooks.onCommandOutcome(o, ctx)));
+  return [...out, ...(await hooks.onExchangeEnd(ctx))];
 }
 
 /** One OMA-DM session: check-in, then exchanges until nothing is queued (like MS-MDM 2.2.1). */
 export async function session(
   hooks: PolicyHooks,
   device: FakeDevice,
-  stores: EngineContext['tx'],
+  stores: PolicyTx,
   maxExchanges = 10,
 ): Promise<Queued[]> {
   let queue: Queued[] = [];
@@ -78,13 +125,11 @@ export async function session(
     all.push(...list);
   };
   // Each exchange has its own context, read and written once (as the session engine does).
-  let ctx: EngineContext = { tx: stores, policyRevision: await stores.policies.currentRevision() };
-  enqueue(await hooks.onCheckIn({ deviceId: device.deviceId, loginStatus: device.loginStatus }, ctx));
-  enqueue(await hooks.onExchangeEnd(ctx));
+  enqueue(await checkInExchange(hooks, stores, device.deviceId, device.loginStatus));
   for (let i = 0; i < maxExchanges && queue.length > 0; i++) {
     const sending = queue;
     queue = [];
-    ctx = { tx: stores, policyRevision: await stores.policies.currentRevision() };
+    const ctx = await exchangeContext(stores, device.deviceId);
     for (const q of sending) {
       for (const o of device.answer(q)) {
         enqueue(await hooks.onCommandOutcome(o, ctx));

@@ -13,7 +13,14 @@ import { createPolicyHooks, type PolicyHooks } from '../../src/policy/hooks.js';
 import type { CommandRecord } from '../../src/storage/commands.js';
 import type { Storage } from '../../src/storage/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
-import { enrollInStorage, FakeDevice, type Queued, session } from './engine.js';
+import {
+  checkInExchange,
+  enrollInStorage,
+  FakeDevice,
+  outcomeExchange,
+  type Queued,
+  session,
+} from './engine.js';
 
 const FIREWALL = './Vendor/MSFT/DeviceStatus/Firewall/Status';
 const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
@@ -350,7 +357,6 @@ describe('delivery through the session hooks', () => {
     await enrollInStorage(storage, 'L1');
     const h = hooks(); // with the real stored command queue
     // An exchange whose queued commands were lost (they expired or were cancelled unsent).
-    const ctx = { tx: storage };
     const kept: Queued[] = [];
     const commit = async () => {
       for (const c of kept.splice(0)) await storage.commands.enqueue({ deviceId: 'L1', ...c });
@@ -358,30 +364,32 @@ describe('delivery through the session hooks', () => {
     const policyCommands = () =>
       kept.filter((c) => c.origin === 'policy').map((c) => `${c.command.verb} ${c.tag}`);
 
-    await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, ctx);
+    await checkInExchange(h, storage, 'L1');
     expect(await setting('L1', CAMERA)).toMatchObject({ state: 'pending' });
     clock += HOUR;
-    kept.push(...(await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, ctx)));
+    kept.push(...(await checkInExchange(h, storage, 'L1')));
     expect(policyCommands()).toEqual([`Add setting:apply:${CAMERA}`]);
     await commit();
     // The Add is queued now: a further check-in sends nothing twice.
     clock += HOUR;
-    kept.push(...(await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, ctx)));
+    kept.push(...(await checkInExchange(h, storage, 'L1')));
     expect(policyCommands()).toEqual([]);
 
     // The device accepts it, but the verify Get queued with that Status is lost.
     const [add] = await storage.commands.listForDevice('L1', { states: ['pending'] });
     const outcome = {
       deviceId: 'L1',
+      commandId: add!.id,
       origin: 'policy' as const,
       tag: add!.tag!,
-      verb: 'Add',
+      path: '',
+      verb: 'Add' as const,
       targets: [CAMERA],
     };
-    await h.onCommandOutcome({ ...outcome, statusCode: 200, results: [] }, ctx);
+    await outcomeExchange(h, storage, [{ ...outcome, statusCode: 200, results: [] }]);
     expect(await setting('L1', CAMERA)).toMatchObject({ state: 'applied' });
     clock += HOUR;
-    kept.push(...(await h.onCheckIn({ deviceId: 'L1', loginStatus: 'user' }, ctx)));
+    kept.push(...(await checkInExchange(h, storage, 'L1')));
     expect(policyCommands()).toEqual([`Get setting:verify:${CAMERA}`]);
   });
 
@@ -393,10 +401,10 @@ describe('delivery through the session hooks', () => {
     await enrollInStorage(storage, 'X1');
     const abandoned: CommandRecord[] = [];
     const h = hooks();
-    const ctx = { tx: { ...storage, commands: { listForDevice: async () => abandoned } } };
+    const tx = { ...storage, commands: { listForDevice: async () => abandoned } };
     const silent = new FakeDevice('X1');
     // First check-in queues the Add; the device never answers it.
-    await h.onCheckIn({ deviceId: 'X1', loginStatus: 'user' }, ctx);
+    await checkInExchange(h, tx, 'X1');
     expect(await setting('X1', CAMERA)).toMatchObject({ state: 'pending' });
     const command: CommandRecord = {
       id: 'c1',
@@ -419,13 +427,13 @@ describe('delivery through the session hooks', () => {
     // The engine sent it in a session that broke off: the setting is `sent`.
     clock += HOUR;
     abandoned.push({ ...command, state: 'sent' });
-    await h.onCheckIn({ deviceId: 'X1', loginStatus: 'user' }, ctx);
+    await checkInExchange(h, tx, 'X1');
     expect(await setting('X1', CAMERA)).toMatchObject({ state: 'sent', sentAt: new Date(T0).toISOString() });
     // It gave up after commandMaxAttempts sessions.
     clock += HOUR;
     abandoned[0] = { ...command, completedAt: new Date(clock).toISOString() };
     clock += 1;
-    await h.onCheckIn({ deviceId: silent.deviceId, loginStatus: 'user' }, ctx);
+    await checkInExchange(h, tx, silent.deviceId);
     expect(await setting('X1', CAMERA)).toMatchObject({
       state: 'failed',
       statusCode: null,

@@ -366,7 +366,7 @@ export function describeStorage(name: string, factory: StorageFactory): void {
           cmdId: 5,
           commandId: a,
           path: '',
-          verb: 'Get',
+          verb: 'Get' as const,
           targets: ['./DevDetail/SwV'],
           sessionId: '1',
           originalError: null,

@@ -13,7 +13,7 @@ import type { Logger } from '../../logger.js';
 import type { AppStore, DeviceAppRecord } from '../../storage/apps.js';
 import type { CommandQueue } from '../../storage/commands.js';
 import type { ActiveSet } from '../delivery/policy-set.js';
-import type { CommandOutcome, CommandQueuePort } from '../delivery/settings.js';
+import type { CommandAnswer, CommandQueuePort } from '../delivery/settings.js';
 import { appRecheckIntervalMs } from '../language/assignment.js';
 import { compareVersions, type DeviceProfile } from '../language/groups.js';
 import {
@@ -88,7 +88,7 @@ export interface AppDelivery {
   onCommandOutcome(
     stores: AppDeliveryStores,
     set: ActiveSet,
-    outcome: CommandOutcome,
+    outcome: CommandAnswer,
     queue: CommandQueuePort,
   ): Promise<boolean>;
 }
@@ -352,7 +352,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
   async function onCommandOutcome(
     stores: AppDeliveryStores,
     set: ActiveSet,
-    outcome: CommandOutcome,
+    outcome: CommandAnswer,
     queue: CommandQueuePort,
   ): Promise<boolean> {
     const ref = parseAppTag(outcome.tag);
@@ -389,7 +389,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
       }
       return true;
     }
-    const next = step(set, record, ref.op, outcome);
+    const next = advance(set, record, ref.op, outcome);
     if (next !== record) {
       await stores.apps.saveDeviceApps([next]);
       if (next.state !== record.state) {
@@ -419,7 +419,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
     return true;
   }
 
-  function step(set: ActiveSet, r: AppRecord, op: AppOp, o: CommandOutcome): AppRecord {
+  function advance(set: ActiveSet, r: AppRecord, op: AppOp, o: CommandAnswer): AppRecord {
     const at = now().toISOString();
     const code = o.code;
     const ok = code !== null && code >= 200 && code < 300;
@@ -512,7 +512,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
     return { ...r, cspStatus: status, statusCode: code, updatedAt: at };
   }
 
-  function details(r: AppRecord, node: string, o: CommandOutcome): AppRecord {
+  function details(r: AppRecord, node: string, o: CommandAnswer): AppRecord {
     const ok = o.code !== null && o.code >= 200 && o.code < 300;
     const data = ok ? (o.data ?? '') : null;
     const at = now().toISOString();
@@ -546,7 +546,7 @@ export function createAppDelivery(options: AppDeliveryOptions): AppDelivery {
    * Status 70 and the expected Version confirm it. MSIX: the inventory node decides (the
    * AppInstallation job's Status outlives the package).
    */
-  function verify(set: ActiveSet, r: AppRecord, o: CommandOutcome): AppRecord {
+  function verify(set: ActiveSet, r: AppRecord, o: CommandAnswer): AppRecord {
     if (r.state !== 'installed') return r;
     const node = o.target ? statusNodeOf(o.target) : undefined;
     const ok = o.code !== null && o.code >= 200 && o.code < 300;

@@ -8,7 +8,7 @@ import type { DeviceComplianceRecord } from '../../storage/compliance.js';
 import { COMPLIANCE_NOTICE_EVENT } from '../../webhooks/events.js';
 import type { ActiveSet } from '../delivery/policy-set.js';
 import { cannotBeVerified, type SettingRecord } from '../delivery/setting-state.js';
-import type { CommandOutcome, CommandQueuePort, DeliveryStores } from '../delivery/settings.js';
+import type { CommandAnswer, CommandQueuePort, DeliveryStores } from '../delivery/settings.js';
 import { deviceProfile, reportedValues } from '../delivery/settings.js';
 import { indexGroups, isTargeted } from '../delivery/targeting.js';
 import type { DeviceProfile } from '../language/groups.js';
@@ -80,7 +80,7 @@ export interface ComplianceService {
    */
   recordFact(
     stores: DeliveryStores,
-    outcome: CommandOutcome,
+    outcome: CommandAnswer,
   ): Promise<'changed' | 'same' | 'none' | 'pending'>;
   /** Evaluate and store the device's compliance; runs due actions. */
   evaluate(
@@ -131,7 +131,7 @@ export function createComplianceService(options: ComplianceServiceOptions): Comp
 
   async function recordFact(
     stores: DeliveryStores,
-    outcome: CommandOutcome,
+    outcome: CommandAnswer,
   ): Promise<'changed' | 'same' | 'none' | 'pending'> {
     const path = factPathOf(outcome);
     if (!path) return 'none';
@@ -275,7 +275,7 @@ function sameOutcome(a: DeviceComplianceRecord, b: DeviceComplianceRecord): bool
 const KNOWN_FACTS: ReadonlySet<string> = new Set(Object.values(FACT_PATHS));
 
 /** The node a fact outcome reports: our own fact Gets, and inventory Gets of known fact nodes. */
-function factPathOf(outcome: CommandOutcome): string | undefined {
+function factPathOf(outcome: CommandAnswer): string | undefined {
   if (outcome.tag?.startsWith(FACT_TAG_PREFIX)) return outcome.tag.slice(FACT_TAG_PREFIX.length);
   if (
     outcome.origin === 'inventory' &&

@@ -26,7 +26,7 @@ import type { DeviceProfile } from '../language/groups.js';
 import { resolveTemplate, type TemplateContext } from '../language/templates.js';
 import type { CompiledPolicy } from '../language/types.js';
 import type { ActiveSet } from './policy-set.js';
-import type { CommandOutcome, CommandQueuePort, DeliveryStores, TemplateValues } from './settings.js';
+import type { CommandAnswer, CommandQueuePort, DeliveryStores, TemplateValues } from './settings.js';
 import { templateContextOf } from './settings.js';
 
 export type ProfileRecord = DeviceCertificateProfileRecord;
@@ -97,7 +97,7 @@ export interface CertificateDelivery {
   onCommandOutcome(
     stores: CertificateDeliveryStores,
     set: ActiveSet,
-    outcome: CommandOutcome,
+    outcome: CommandAnswer,
     queue: CommandQueuePort,
   ): Promise<boolean>;
 }
@@ -412,7 +412,7 @@ export function createCertificateDelivery(options: CertificateDeliveryOptions): 
   async function onCommandOutcome(
     stores: CertificateDeliveryStores,
     set: ActiveSet,
-    outcome: CommandOutcome,
+    outcome: CommandAnswer,
     queue: CommandQueuePort,
   ): Promise<boolean> {
     const ref = parseCertificateTag(outcome.tag);

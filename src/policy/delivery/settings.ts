@@ -50,8 +50,8 @@ export interface CommandQueuePort {
   enqueue(deviceId: string, command: DmCommand, options: EnqueueOptions): Promise<void>;
 }
 
-/** One Status (or Status + Results) of a queued command, as the session engine records it. */
-export interface CommandOutcome {
+/** One answer of the device to a queued command node, as delivery judges it (`answerOf` in ../hooks.ts). */
+export interface CommandAnswer {
   readonly deviceId: string;
   readonly origin: CommandOrigin;
   readonly tag?: string;
@@ -241,7 +241,7 @@ export interface DeliveryService {
     profile?: DeviceProfile,
   ): Promise<number>;
   /** Record one command outcome and queue the follow-up (verify Get, Replace after 418, re-apply). */
-  onCommandOutcome(stores: DeliveryStores, outcome: CommandOutcome, queue: CommandQueuePort): Promise<void>;
+  onCommandOutcome(stores: DeliveryStores, outcome: CommandAnswer, queue: CommandQueuePort): Promise<void>;
   /** Mark settings whose command is out (`sent`), fail those the engine abandoned unacknowledged. */
   syncWithQueue(stores: DeliveryStores, deviceId: string, queue: CommandQueuePort): Promise<void>;
 }
@@ -388,7 +388,7 @@ export function createDeliveryService(options: DeliveryOptions): DeliveryService
 
   async function onCommandOutcome(
     stores: DeliveryStores,
-    outcome: CommandOutcome,
+    outcome: CommandAnswer,
     queue: CommandQueuePort,
   ): Promise<void> {
     const ref = parseSettingTag(outcome.tag, outcome.target);
