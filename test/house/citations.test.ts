@@ -17,7 +17,10 @@ const FORBIDDEN: readonly { name: string; re: RegExp }[] = [
   { name: 'protocol.md', re: /(?<![\w/-])protocol\.md/ },
   { name: 'design.md', re: /(?<![\w/-])design\.md/ },
   { name: 'a numbered "gotcha"', re: /\bgotchas?\s*#?\d/i },
-  { name: 'the shared reference folder', re: /\/work\/shared|(?<![\w.])\.\.\/shared(?!\/dm-(command|hooks)\.js)/ },
+  {
+    name: 'the shared reference folder',
+    re: /\/work\/shared|(?<![\w.])\.\.\/shared(?!\/dm-(command|hooks)\.js)/,
+  },
 ];
 
 function files(path: string): string[] {
