@@ -95,6 +95,7 @@ export function parseXml(input: string | Buffer, options: ParseXmlOptions = {}):
   checkXmlChars(text);
   checkDepth(text, maxDepth);
   text = resolveCharRefs(text);
+  checkReferences(text);
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { msg, line, col } = valid.err;
@@ -172,6 +173,33 @@ function resolveCharRefs(text: string): string {
     }
     return PREDEFINED[code] ?? String.fromCodePoint(code);
   });
+}
+
+/**
+ * fast-xml-parser keeps an undeclared entity (`&unknown;`), a bare `&` and `]]>` in text as data,
+ * which a writer may then echo into a response. XML 1.0 refuses all three (WFC: Entity Declared
+ * §4.1, §2.4 CharData), and so does this parser: with no DTD only the five predefined entities
+ * exist, and character references are already resolved. CDATA sections, comments and processing
+ * instructions are skipped; inside a tag only `&` is checked (`]]>` is legal in an attribute value).
+ */
+const MARKUP_RE =
+  /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<[^"'>]*(?:(?:"[^"]*"|'[^']*')[^"'>]*)*>|&(?!(?:amp|lt|gt|quot|apos);)|\]\]>/g;
+const BAD_AMP_RE = /&(?!(?:amp|lt|gt|quot|apos);)/;
+
+function checkReferences(text: string): void {
+  if (!text.includes('&') && !text.includes(']]>')) return;
+  for (const m of text.matchAll(MARKUP_RE)) {
+    const found = m[0];
+    if (found.startsWith('<')) {
+      if (found.startsWith('<!') || found.startsWith('<?') || !BAD_AMP_RE.test(found)) continue;
+    }
+    const at = m.index + (found.startsWith('<') ? found.search(BAD_AMP_RE) : 0);
+    const before = text.slice(0, at);
+    const line = before.split('\n').length;
+    const col = at - before.lastIndexOf('\n');
+    const what = found === ']]>' ? '"]]>" in text' : 'reference to an undeclared entity or a bare "&"';
+    throw new XmlError('malformed', `malformed XML at ${line}:${col}: ${what}`, text, line, col);
+  }
 }
 
 /** Cheap scan for nesting depth before the parser sees the text (deep-nesting attacks). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { el, renderXml } from '../../src/codec/soap/writer.js';
 import { attr, childElements, escapeXml, parseXml, path, textOf, XmlError } from '../../src/codec/xml.js';
 
 function xmlError(fn: () => unknown): XmlError {
@@ -45,6 +46,20 @@ describe('parseXml (hardened)', () => {
     expect(xmlError(() => parseXml('   ')).code).toBe('empty');
   });
 
+  it('refuses an undeclared entity, a bare "&" and "]]>" in text, as XML 1.0 does', () => {
+    for (const doc of ['<a>&unknown;</a>', '<a>x & y</a>', '<a b="&nbsp;"/>', '<a>]]></a>']) {
+      const err = xmlError(() => parseXml(doc));
+      expect(err.code, doc).toBe('malformed');
+      expect(err.message, doc).toMatch(/^malformed XML at 1:\d+: /);
+    }
+    expect(xmlError(() => parseXml('<a>\n x&copy;</a>')).message).toMatch(/at 2:3:/);
+    const ok = parseXml(
+      '<a b="]]> &amp;">&lt;&amp;&#38;&#x26;<![CDATA[&raw; ]]]]><![CDATA[>]]><!-- &c; --></a>',
+    );
+    expect(textOf(ok)).toBe('<&&&&raw; ]]>');
+    expect(attr(ok, 'b')).toBe(']]> &');
+  });
+
   it('escapes text for writing', () => {
     expect(escapeXml('a<b & "c"')).toBe('a&lt;b &amp; &quot;c&quot;');
     expect(escapeXml('plain')).toBe('plain');
@@ -56,5 +71,15 @@ describe('XmlError', () => {
     const err = xmlError(() => parseXml('<a><Password>hunter2</Password>'));
     expect(err.raw).toContain('hunter2');
     expect(JSON.stringify(err)).not.toContain('hunter2');
+  });
+});
+
+describe('renderXml', () => {
+  it('writes every "&" as "&amp;", also before something shaped like a reference', () => {
+    const out = renderXml(el('a', { x: '&foo; &#65;' }, '&unknown;]]> &amp; <'));
+    expect(out).toBe('<a x="&amp;foo; &amp;#65;">&amp;unknown;]]&gt; &amp;amp; &lt;</a>');
+    const back = parseXml(out);
+    expect(textOf(back)).toBe('&unknown;]]> &amp; <');
+    expect(attr(back, 'x')).toBe('&foo; &#65;');
   });
 });

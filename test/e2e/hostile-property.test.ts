@@ -112,6 +112,7 @@ const FIXED = [
   '\uFFFF',
   '"><x-inj>',
   '&#x41;\u202e\u0085',
+  '&unknown;]]>',
 ];
 
 const codePoint = fc.oneof(

@@ -30,6 +30,13 @@ export function nil(name: string): XmlOut {
   return el(name, { 'xsi:nil': 'true' });
 }
 
+/**
+ * xmlbuilder2 leaves an `&` that starts something shaped like a reference (`&unknown;`, `&#65;`)
+ * unescaped, so echoed text could write an undeclared entity. Every `&` is written as `&amp;`
+ * here; xmlbuilder2 then keeps that reference as it is.
+ */
+const writable = (value: string) => toXmlChars(value).replace(/&/g, '&amp;');
+
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
@@ -66,12 +73,12 @@ function append(parent: XMLBuilder, node: XmlOut, parentScope: Record<string, st
   for (const [name, value] of attrs) {
     const prefix = prefixOf(name);
     if (name === 'xmlns' || prefix === 'xmlns') element.att(XMLNS_NS, name, value);
-    else if (prefix !== '') element.att(scope[prefix] ?? null, name, toXmlChars(value));
-    else element.att(name, toXmlChars(value));
+    else if (prefix !== '') element.att(scope[prefix] ?? null, name, writable(value));
+    else element.att(name, writable(value));
   }
   for (const child of node.children) {
     if (child === null || child === undefined || child === false) continue;
-    if (typeof child === 'string') element.txt(toXmlChars(child));
+    if (typeof child === 'string') element.txt(writable(child));
     else append(element, child, scope);
   }
 }
