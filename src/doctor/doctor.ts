@@ -8,8 +8,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connect, type PeerCertificate, rootCertificates } from 'node:tls';
@@ -20,6 +18,7 @@ import { parseWnsTokenAnswer, WNS_TOKEN_CONTENT_TYPE, wnsTokenRequestBody } from
 import { type Config, publicBase, publicHost } from '../config.js';
 import { ENROLLMENT_PATHS } from '../enrollment/urls.js';
 import { checkPath } from '../policy/language/check.js';
+import { type HttpExchangeAnswer, type HttpExchangeOptions, httpExchange } from '../shared/http-exchange.js';
 import { describeDatabase, isPostgresUrl, sqliteFile } from '../storage/open.js';
 import { POSTGRES_SCHEMA_VERSION } from '../storage/postgres/index.js';
 import { SQLITE_SCHEMA_VERSION } from '../storage/sqlite/database.js';
@@ -603,60 +602,16 @@ async function checkPolicyFolder(config: Config, add: (r: CheckResult) => void):
   );
 }
 
-interface HttpAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Buffer;
-}
-
 const MAX_ANSWER_BYTES = 256 * 1024;
 
-/** One HTTP(S) request without redirects; `ca` replaces the trusted roots, as the sender's does. */
-function httpExchange(
+/** One request without redirects; `ca` replaces the trusted roots, as the sender's does. */
+const exchange = (
   url: URL,
-  options: {
-    readonly method: 'GET' | 'POST';
-    readonly headers?: Record<string, string>;
-    readonly body?: string;
-    readonly ca?: string;
-    /** The TLS certificate is checked by the tls.* checks; here only the answer matters. */
-    readonly anyCertificate?: boolean;
-    readonly timeoutMs: number;
-  },
-): Promise<HttpAnswer> {
-  const body = options.body === undefined ? undefined : Buffer.from(options.body, 'utf8');
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method: options.method,
-          headers: { ...options.headers, ...(body && { 'Content-Length': String(body.length) }) },
-          ...(options.ca && { ca: options.ca }),
-          ...(options.anyCertificate && { rejectUnauthorized: false }),
-          agent: false,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size <= MAX_ANSWER_BYTES) chunks.push(c);
-          });
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    }),
-    options.timeoutMs,
-    `${options.method} ${url.origin}${url.pathname}`,
-  );
-}
+  options: Omit<HttpExchangeOptions, 'maxAnswerBytes'>,
+): Promise<HttpExchangeAnswer> =>
+  httpExchange(url, { ...options, maxAnswerBytes: MAX_ANSWER_BYTES }).catch((err: Error) => {
+    throw new Error(`${options.method} ${url.origin}${url.pathname}: ${err.message}`);
+  });
 
 /** A URL as doctor prints it: scheme, host and port only (a path or query may hold a token). */
 const shownUrl = (url: URL) => `${url.origin}${url.pathname === '/' && !url.search ? '' : '/…'}`;
@@ -687,9 +642,9 @@ async function checkPush(config: Config, timeout: number, add: (r: CheckResult) 
       return;
     }
   }
-  let answer: HttpAnswer;
+  let answer: HttpExchangeAnswer;
   try {
-    answer = await httpExchange(tokenUrl, {
+    answer = await exchange(tokenUrl, {
       method: 'POST',
       headers: { 'Content-Type': WNS_TOKEN_CONTENT_TYPE, Accept: 'application/json' },
       body: wnsTokenRequestBody(config.wnsClientId, config.wnsClientSecret),
@@ -762,7 +717,7 @@ async function checkScep(
   const fail = (message: string, fix: string) => add({ id: 'scep.endpoint', status: 'fail', message, fix });
   const reachFix = `check that ${base} reaches the server (MDM_SCEP_PATH, the proxy's forwarded paths)`;
   try {
-    const caps = await httpExchange(new URL(`${base}?operation=GetCACaps`), {
+    const caps = await exchange(new URL(`${base}?operation=GetCACaps`), {
       method: 'GET',
       anyCertificate: true,
       timeoutMs: timeout,
@@ -779,7 +734,7 @@ async function checkScep(
       );
       return;
     }
-    const cert = await httpExchange(new URL(`${base}?operation=GetCACert`), {
+    const cert = await exchange(new URL(`${base}?operation=GetCACert`), {
       method: 'GET',
       anyCertificate: true,
       timeoutMs: timeout,

@@ -9,8 +9,9 @@
 //    application/octet-stream`, `X-WNS-Type: wns/raw`; WNS answers 200 (accepted), 401 (token
 //    expired or invalid), 403, 404 (channel not valid), 406 (throttled), 410 (channel expired), 413.
 // Redirects are never followed; the channel URI must have passed `checkChannelUri` first.
-import { request as httpsRequest } from 'node:https';
+
 import { parseWnsTokenAnswer, WNS_TOKEN_CONTENT_TYPE, wnsTokenRequestBody } from '../codec/wns-token.js';
+import { type HttpExchangeAnswer, HttpExchangeError, httpExchange } from '../shared/http-exchange.js';
 import type { PushResult } from '../storage/push.js';
 import { type ChannelCheck, guardedLookup } from './channel.js';
 
@@ -30,59 +31,27 @@ export interface WnsAnswer {
   readonly error?: string;
 }
 
-interface HttpAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
 const MAX_ANSWER_BYTES = 64 * 1024;
 /** A token is renewed this long before WNS says it expires. */
 const TOKEN_MARGIN_MS = 60_000;
 /** The notification body; the DM client ignores it and starts a session. */
 const RAW_PAYLOAD = Buffer.from('sync', 'utf8');
 
-class HttpFailure extends Error {
-  override name = 'HttpFailure';
+interface PostOptions {
+  readonly ca?: string | readonly string[];
+  readonly timeoutMs: number;
+  readonly allowInternal: boolean;
 }
 
-function post(
-  url: URL,
-  headers: Record<string, string>,
-  body: Buffer,
-  options: { ca?: string | readonly string[]; timeoutMs: number; allowInternal: boolean },
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      url,
-      {
-        method: 'POST',
-        headers: { ...headers, 'Content-Length': String(body.length) },
-        ...(options.ca && { ca: options.ca as string | string[] }),
-        lookup: guardedLookup(options.allowInternal) as never,
-        timeout: options.timeoutMs,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size <= MAX_ANSWER_BYTES) chunks.push(c);
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', (e) => reject(new HttpFailure(e.message)));
-      },
-    );
-    req.on('timeout', () => req.destroy(new HttpFailure(`no answer within ${options.timeoutMs} ms`)));
-    req.on('error', (e) => reject(new HttpFailure(e.message)));
-    req.end(body);
+function post(url: URL, headers: Record<string, string>, body: Buffer, options: PostOptions) {
+  return httpExchange(url, {
+    method: 'POST',
+    headers,
+    body,
+    ...(options.ca && { ca: options.ca }),
+    lookup: guardedLookup(options.allowInternal) as never,
+    timeoutMs: options.timeoutMs,
+    maxAnswerBytes: MAX_ANSWER_BYTES,
   });
 }
 
@@ -127,8 +96,8 @@ export class WnsClient {
       Buffer.from(body, 'utf8'),
       { ...(this.options.ca && { ca: this.options.ca }), timeoutMs: this.timeoutMs, allowInternal: true },
     );
-    const doc = parseWnsTokenAnswer(answer.status, answer.body);
-    if (!doc.ok) throw new HttpFailure(doc.error);
+    const doc = parseWnsTokenAnswer(answer.status, answer.body.toString('utf8'));
+    if (!doc.ok) throw new HttpExchangeError(doc.error);
     const lifetimeMs = doc.expiresInSeconds ? doc.expiresInSeconds * 1000 : 3600_000;
     this.tokensFetched++;
     this.token = {
@@ -175,7 +144,7 @@ export class WnsClient {
     }
   }
 
-  private send(channel: Extract<ChannelCheck, { ok: true }>, token: string): Promise<HttpAnswer> {
+  private send(channel: Extract<ChannelCheck, { ok: true }>, token: string): Promise<HttpExchangeAnswer> {
     return post(
       channel.url,
       {

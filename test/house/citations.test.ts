@@ -19,7 +19,7 @@ const FORBIDDEN: readonly { name: string; re: RegExp }[] = [
   { name: 'a numbered "gotcha"', re: /\bgotchas?\s*#?\d/i },
   {
     name: 'the shared reference folder',
-    re: /\/work\/shared|(?<![\w.])\.\.\/shared(?!\/dm-(command|hooks)\.js)/,
+    re: /\/work\/shared|(?<![\w.])\.\.\/shared(?!\/[\w-]+\.js)/,
   },
 ];
 
