@@ -64,10 +64,12 @@ export function createApp(deps: AppDeps, dm: DmEndpoint = createDmEndpoint(deps)
   app.set('etag', false);
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
+    // The path only: a query string can carry a secret (the DIGEST session's RespURI token). Taken
+    // now, since a mounted router strips its prefix from req.path while it handles the request.
+    const path = req.path;
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      // The path only: a query string can carry a secret (the DIGEST session's RespURI token).
-      deps.logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request');
+      deps.logger.debug({ method: req.method, path, status: res.statusCode, ms }, 'request');
     });
     next();
   });
