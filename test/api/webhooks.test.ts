@@ -113,17 +113,21 @@ describeBackends('webhooks', (backend) => {
     expect((await device.checkIn()).ok).toBe(true);
     expect((await device.checkIn()).ok).toBe(true);
     const types = () => receiver.received.map((r) => r.type);
-    await until('the events', () =>
-      [
-        'device.enrolled',
-        'device.checked_in',
-        'command.completed',
-        'policy.revision_applied',
-        'setting.state_changed',
-        'compliance.changed',
-      ].every((t) => types().includes(t)),
-    );
     const settingPath = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
+    // Deliveries are retried and may arrive in any order: wait for the verified change itself.
+    await until(
+      'the events',
+      () =>
+        [
+          'device.enrolled',
+          'device.checked_in',
+          'command.completed',
+          'policy.revision_applied',
+          'setting.state_changed',
+          'compliance.changed',
+        ].every((t) => types().includes(t)) &&
+        receiver.received.some((r) => r.type === 'setting.state_changed' && r.data.to === 'verified'),
+    );
     const settingChanges = receiver.received
       .filter((r) => r.type === 'setting.state_changed')
       .map((r) => r.data);
