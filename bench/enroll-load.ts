@@ -123,7 +123,7 @@ export async function runEnrollments(job: EnrollJob): Promise<EnrollResult> {
         'POST',
         DISCOVERY_PATH,
         SOAP_HEADERS,
-        discoverRequest(randomUUID(), discoveryUrl, {
+        discoverRequest(`urn:uuid:${randomUUID()}`, discoveryUrl, {
           email: job.upn,
           osVersion: profile.osVersion,
           osEdition: profile.osEdition,
@@ -144,7 +144,7 @@ export async function runEnrollments(job: EnrollJob): Promise<EnrollResult> {
         'POST',
         new URL(urls.policy).pathname,
         SOAP_HEADERS,
-        getPoliciesRequest(randomUUID(), urls.policy, creds),
+        getPoliciesRequest(`urn:uuid:${randomUUID()}`, urls.policy, creds),
       ),
       'GetPoliciesResponse',
     );
@@ -157,7 +157,7 @@ export async function runEnrollments(job: EnrollJob): Promise<EnrollResult> {
         'POST',
         new URL(urls.enrollment).pathname,
         SOAP_HEADERS,
-        rstRequest(randomUUID(), urls.enrollment, creds, csr, enrollmentContext(profile)),
+        rstRequest(`urn:uuid:${randomUUID()}`, urls.enrollment, creds, csr, enrollmentContext(profile)),
       ),
       'RequestSecurityTokenResponseCollection',
     );

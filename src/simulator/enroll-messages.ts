@@ -22,8 +22,9 @@ import {
 
 export const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
 
+/** `messageId` is the whole `a:MessageID` value (Windows sends `urn:uuid:{GUID}`). */
 const header = (action: string, messageId: string, to: string, security = '') =>
-  `<s:Header><a:Action s:mustUnderstand="1">${action}</a:Action><a:MessageID>urn:uuid:${messageId}</a:MessageID>` +
+  `<s:Header><a:Action s:mustUnderstand="1">${action}</a:Action><a:MessageID>${escapeXml(messageId)}</a:MessageID>` +
   `<a:ReplyTo><a:Address>${ANONYMOUS_ADDRESS}</a:Address></a:ReplyTo><a:To s:mustUnderstand="1">${escapeXml(to)}</a:To>${security}</s:Header>`;
 
 const WSSE_ENVELOPE =
@@ -38,9 +39,12 @@ export type EnrollmentCredentials =
       readonly password: string;
       readonly tokenId: string;
     }
-  | { readonly kind: 'token'; readonly token: string };
+  | { readonly kind: 'token'; readonly token: string }
+  /** No `wsse:Security` header (a renewal authenticates with the TLS client certificate). */
+  | { readonly kind: 'none' };
 
 function security(creds: EnrollmentCredentials): string {
+  if (creds.kind === 'none') return '';
   if (creds.kind === 'password') {
     return (
       `<wsse:Security s:mustUnderstand="1"><wsse:UsernameToken u:Id="${creds.tokenId}">` +
@@ -60,13 +64,15 @@ export interface DiscoverFacts {
   readonly osVersion: string;
   readonly osEdition: string;
   readonly authPolicies: readonly string[];
+  /** Default 4.0, what Windows 10 and 11 send. */
+  readonly requestVersion?: string;
 }
 
 export function discoverRequest(messageId: string, to: string, f: DiscoverFacts): string {
   return (
     `<s:Envelope xmlns:a="${NS.addressing}" xmlns:s="${NS.soap}">${header(ACTIONS.discover, messageId, to)}` +
     `<s:Body><Discover xmlns="${NS.discovery}"><request xmlns:i="${NS.xsi}">` +
-    `<EmailAddress>${escapeXml(f.email)}</EmailAddress><RequestVersion>4.0</RequestVersion>` +
+    `<EmailAddress>${escapeXml(f.email)}</EmailAddress><RequestVersion>${escapeXml(f.requestVersion ?? '4.0')}</RequestVersion>` +
     `<DeviceType>CIMClient_Windows</DeviceType><ApplicationVersion>${escapeXml(f.osVersion)}</ApplicationVersion>` +
     `<OSEdition>${escapeXml(f.osEdition)}</OSEdition><AuthPolicies>` +
     f.authPolicies.map((p) => `<AuthPolicy>${escapeXml(p)}</AuthPolicy>`).join('') +
@@ -83,19 +89,37 @@ export function getPoliciesRequest(messageId: string, to: string, creds: Enrollm
   );
 }
 
-/** AdditionalContext items, in the order Windows 10 sends them (docs/protocol-notes.md#request-security-token). */
+const REQUEST_TYPE_URI = {
+  Issue: `${NS.wsTrust}/Issue`,
+  Renew: `${NS.wsTrust}/Renew`,
+  Recovery: `${NS.wsTrust}/Recovery`,
+} as const;
+export type RstRequestType = keyof typeof REQUEST_TYPE_URI;
+
+export interface RstOptions {
+  /** Default Issue; Renew carries a PKCS#7 or PKCS#10 signed for the current certificate. */
+  readonly requestType?: RstRequestType;
+  /** The BinarySecurityToken ValueType; default PKCS#10. */
+  readonly valueType?: string;
+}
+
+/**
+ * `token` is the base64 request (PKCS#10, or PKCS#7 for renewal); `context` the AdditionalContext
+ * items, in the order Windows 10 sends them (docs/protocol-notes.md#request-security-token).
+ */
 export function rstRequest(
   messageId: string,
   to: string,
   creds: EnrollmentCredentials,
-  csrB64: string,
+  token: string,
   context: ReadonlyArray<readonly [string, string]>,
+  options: RstOptions = {},
 ): string {
   return (
     `${WSSE_ENVELOPE}${header(ACTIONS.requestSecurityToken, messageId, to, security(creds))}` +
     `<s:Body><wst:RequestSecurityToken><wst:TokenType>${TOKEN_TYPE_DEVICE_ENROLLMENT}</wst:TokenType>` +
-    '<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType>' +
-    `<wsse:BinarySecurityToken ValueType="${VALUE_TYPES.pkcs10}" EncodingType="${ENCODING_BASE64}">${csrB64}</wsse:BinarySecurityToken>` +
+    `<wst:RequestType>${REQUEST_TYPE_URI[options.requestType ?? 'Issue']}</wst:RequestType>` +
+    `<wsse:BinarySecurityToken ValueType="${escapeXml(options.valueType ?? VALUE_TYPES.pkcs10)}" EncodingType="${ENCODING_BASE64}">${token}</wsse:BinarySecurityToken>` +
     `<ac:AdditionalContext xmlns="${NS.authorization}">` +
     context
       .map(

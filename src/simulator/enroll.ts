@@ -95,7 +95,7 @@ export async function enroll(input: EnrollInput): Promise<EnrollResult> {
       'Discover',
       await post(
         discovery,
-        discoverRequest(randomUUID(), discovery, {
+        discoverRequest(`urn:uuid:${randomUUID()}`, discovery, {
           email: input.email,
           osVersion: profile.osVersion,
           osEdition: profile.osEdition,
@@ -126,7 +126,7 @@ export async function enroll(input: EnrollInput): Promise<EnrollResult> {
     const policy = readGetPoliciesResponse(
       expectOk(
         'GetPolicies',
-        await post(discovered.policyUrl, getPoliciesRequest(randomUUID(), discovered.policyUrl, creds)),
+        await post(discovered.policyUrl, getPoliciesRequest(`urn:uuid:${randomUUID()}`, discovered.policyUrl, creds)),
       ),
     );
     hash = policy.hash;
@@ -134,7 +134,7 @@ export async function enroll(input: EnrollInput): Promise<EnrollResult> {
 
   const key = await keyPromise;
   const csr = buildCsr(key, profile.deviceId, hash);
-  const rst = rstRequest(randomUUID(), discovered.enrollmentUrl, creds, csr, enrollmentContext(profile));
+  const rst = rstRequest(`urn:uuid:${randomUUID()}`, discovered.enrollmentUrl, creds, csr, enrollmentContext(profile));
   const provisioningDoc = readRstrResponse(
     expectOk('RequestSecurityToken', await post(discovered.enrollmentUrl, rst)),
   );

@@ -64,6 +64,13 @@ const FORBIDDEN = [
   ['a raw U+FFFF', '\uFFFF'],
 ] as const;
 
+/** A Discover whose MessageID is written as given, unescaped (raw characters and references). */
+const withMessageId = (raw: string) =>
+  discoverMessage({ to: discoveryUrl(), email: USER, messageId: 'urn:uuid:MESSAGE-ID' }).replace(
+    'urn:uuid:MESSAGE-ID',
+    raw,
+  );
+
 function expectCleanFault(body: string, subcode = 's:MessageFormat') {
   expect(wellFormedError(body)).toBeUndefined();
   const fault = faultOf(body);
@@ -74,7 +81,7 @@ function expectCleanFault(body: string, subcode = 's:MessageFormat') {
 describe('SOAP endpoints refuse forbidden characters with a MessageFormat fault', () => {
   it.each(FORBIDDEN)('%s in the Discover MessageID and EmailAddress', async (_name, bad) => {
     for (const body of [
-      discoverMessage({ to: discoveryUrl(), email: USER, messageId: `urn:uuid:x${bad}y` }),
+      withMessageId(`urn:uuid:x${bad}y`),
       discoverMessage({ to: discoveryUrl(), email: USER }).replace(USER, `a${bad}b@contoso.com`),
     ]) {
       const res = await postSoap(discoveryUrl(), body);
@@ -88,10 +95,7 @@ describe('SOAP endpoints refuse forbidden characters with a MessageFormat fault'
   });
 
   it('answers a clean request with its RelatesTo, and decodes legal character references', async () => {
-    const res = await postSoap(
-      discoveryUrl(),
-      discoverMessage({ to: discoveryUrl(), email: USER, messageId: 'urn:uuid:&#x41;&#66;-1' }),
-    );
+    const res = await postSoap(discoveryUrl(), withMessageId('urn:uuid:&#x41;&#66;-1'));
     expect(res.status).toBe(200);
     expect(wellFormedError(res.body)).toBeUndefined();
     expect(res.body).toContain('<a:RelatesTo>urn:uuid:AB-1</a:RelatesTo>');

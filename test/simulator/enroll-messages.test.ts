@@ -37,7 +37,7 @@ const windowsVm = makeProfile('windows-vm', {
 describe('enrollment requests as Windows 10 sends them', () => {
   it('Discover', () => {
     const body = discoverRequest(
-      '748132ec-a575-4329-b01b-6171a9cf8478',
+      'urn:uuid:748132ec-a575-4329-b01b-6171a9cf8478',
       'https://EnterpriseEnrollment.mdmwindows.com:443/EnrollmentServer/Discovery.svc',
       {
         email: 'demo@mdmwindows.com',
@@ -51,7 +51,7 @@ describe('enrollment requests as Windows 10 sends them', () => {
 
   it('GetPolicies with a UsernameToken', () => {
     const body = getPoliciesRequest(
-      '72048B64-0F19-448F-8C2E-B4C661860AA0',
+      'urn:uuid:72048B64-0F19-448F-8C2E-B4C661860AA0',
       'https://mdmwindows.com/EnrollmentServer/Policy.svc',
       creds,
     );
@@ -62,7 +62,7 @@ describe('enrollment requests as Windows 10 sends them', () => {
     const want = capture('marcosd4h-07-rst-req');
     const csr = /#PKCS10" EncodingType="[^"]*">([^<]*)</.exec(want)![1]!;
     const body = rstRequest(
-      '0d5a1441-5891-453b-becf-a2e5f6ea3749',
+      'urn:uuid:0d5a1441-5891-453b-becf-a2e5f6ea3749',
       'https://mdmwindows.com/EnrollmentServer/Enrollment.svc',
       creds,
       csr,

@@ -1,7 +1,8 @@
 /**
  * A Windows-like MS-MDE2 enrollment client over real HTTPS, for tests, the simulator and replay.
- * It builds the same SOAP messages Windows sends (docs/protocol-notes.md#discovery, #enrollment-policy, #request-security-token; compact XML, no
- * declaration), generates an RSA key and PKCS#10 like the device does, and decodes the
+ * Its SOAP messages are the virtual device's (src/simulator/enroll-messages.ts: the messages Windows
+ * sends, docs/protocol-notes.md#discovery, #enrollment-policy, #request-security-token), with the
+ * knobs tests need (any MessageID, RequestVersion, credentials, RequestType); it generates an RSA key and PKCS#10 like the device does, and decodes the
  * provisioning doc from the response.
  *
  * ```ts
@@ -14,7 +15,7 @@ import { generateKeyPairSync, randomBytes, randomUUID, X509Certificate } from 'n
 import http from 'node:http';
 import https from 'node:https';
 import forge from 'node-forge';
-import { ACTIONS, NS, TOKEN_TYPE_DEVICE_ENROLLMENT, VALUE_TYPES } from '../../src/codec/soap/namespaces.js';
+import { NS, VALUE_TYPES } from '../../src/codec/soap/namespaces.js';
 import {
   findCharacteristic,
   parseProvisioningDoc,
@@ -23,23 +24,21 @@ import {
 import {
   attr,
   childElement,
-  escapeXml,
   findDescendant,
   parseXml,
   textOf,
   type XmlElement,
 } from '../../src/codec/xml.js';
+import {
+  discoverRequest,
+  type EnrollmentCredentials,
+  getPoliciesRequest,
+  type RstRequestType,
+  rstRequest,
+  SOAP_CONTENT_TYPE,
+} from '../../src/simulator/enroll-messages.js';
 
-export const SOAP_CONTENT_TYPE = 'application/soap+xml; charset=utf-8';
-const PASSWORD_TEXT =
-  'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText';
-const BASE64 =
-  'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd#base64binary';
-const REQUEST_TYPE_URI = {
-  Issue: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue',
-  Renew: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew',
-  Recovery: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512/Recovery',
-} as const;
+export { SOAP_CONTENT_TYPE };
 
 // ---- HTTP ------------------------------------------------------------------------------------
 
@@ -116,78 +115,41 @@ export type Credentials =
   | { readonly kind: 'federated'; readonly token: string }
   | { readonly kind: 'none' };
 
-function securityHeader(credentials: Credentials): string {
+/** The simulator's credentials for the same choice (its builders write every message). */
+function simulatorCredentials(credentials: Credentials): EnrollmentCredentials {
   switch (credentials.kind) {
     case 'password':
-      return (
-        `<wsse:Security s:mustUnderstand="1"><wsse:UsernameToken u:Id="uuid-${randomUUID()}-1">` +
-        `<wsse:Username>${escapeXml(credentials.username)}</wsse:Username>` +
-        `<wsse:Password wsse:Type="${PASSWORD_TEXT}">${escapeXml(credentials.password)}</wsse:Password>` +
-        '</wsse:UsernameToken></wsse:Security>'
-      );
+      return { ...credentials, tokenId: `uuid-${randomUUID()}-1` };
     case 'federated':
-      return (
-        `<wsse:Security s:mustUnderstand="1"><wsse:BinarySecurityToken ValueType="${VALUE_TYPES.federatedUserToken}" ` +
-        `EncodingType="${BASE64}">${Buffer.from(credentials.token, 'utf8').toString('base64')}</wsse:BinarySecurityToken></wsse:Security>`
-      );
+      return { kind: 'token', token: credentials.token };
     case 'none':
-      return '';
+      return credentials;
   }
 }
 
-function envelope(
-  action: string,
-  to: string,
-  credentials: Credentials,
-  body: string,
-  messageId: string,
-): string {
-  return (
-    `<s:Envelope xmlns:s="${NS.soap}" xmlns:a="${NS.addressing}" xmlns:u="${NS.wssUtility}" xmlns:wsse="${NS.wsse}" ` +
-    `xmlns:wst="${NS.wsTrust}" xmlns:ac="${NS.authorization}"><s:Header>` +
-    `<a:Action s:mustUnderstand="1">${action}</a:Action><a:MessageID>${messageId}</a:MessageID>` +
-    '<a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo>' +
-    `<a:To s:mustUnderstand="1">${escapeXml(to)}</a:To>${securityHeader(credentials)}</s:Header><s:Body>${body}</s:Body></s:Envelope>`
-  );
-}
+const newMessageId = () => `urn:uuid:${randomUUID()}`;
 
 export interface DiscoverOptions {
   readonly to: string;
   readonly email: string;
   readonly requestVersion?: string;
   readonly authPolicies?: readonly string[];
+  /** The whole `a:MessageID` value. */
   readonly messageId?: string;
 }
 
 export function discoverMessage(o: DiscoverOptions): string {
-  const policies = (o.authPolicies ?? ['OnPremise', 'Federated'])
-    .map((p) => `<AuthPolicy>${p}</AuthPolicy>`)
-    .join('');
-  return (
-    `<s:Envelope xmlns:a="${NS.addressing}" xmlns:s="${NS.soap}"><s:Header>` +
-    `<a:Action s:mustUnderstand="1">${ACTIONS.discover}</a:Action><a:MessageID>${o.messageId ?? `urn:uuid:${randomUUID()}`}</a:MessageID>` +
-    '<a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo>' +
-    `<a:To s:mustUnderstand="1">${escapeXml(o.to)}</a:To></s:Header><s:Body>` +
-    `<Discover xmlns="${NS.discovery}"><request xmlns:i="http://www.w3.org/2001/XMLSchema-instance">` +
-    `<EmailAddress>${escapeXml(o.email)}</EmailAddress><RequestVersion>${o.requestVersion ?? '4.0'}</RequestVersion>` +
-    '<DeviceType>CIMClient_Windows</DeviceType><ApplicationVersion>10.0.26100.1</ApplicationVersion><OSEdition>48</OSEdition>' +
-    `<AuthPolicies>${policies}</AuthPolicies></request></Discover></s:Body></s:Envelope>`
-  );
+  return discoverRequest(o.messageId ?? newMessageId(), o.to, {
+    email: o.email,
+    osVersion: '10.0.26100.1',
+    osEdition: '48',
+    authPolicies: o.authPolicies ?? ['OnPremise', 'Federated'],
+    ...(o.requestVersion !== undefined && { requestVersion: o.requestVersion }),
+  });
 }
 
-export function getPoliciesMessage(
-  to: string,
-  credentials: Credentials,
-  messageId = `urn:uuid:${randomUUID()}`,
-): string {
-  return envelope(
-    ACTIONS.getPolicies,
-    to,
-    credentials,
-    `<GetPolicies xmlns="${NS.enrollmentPolicy}"><client><lastUpdate xsi:nil="true" xmlns:xsi="${NS.xsi}"/>` +
-      `<preferredLanguage xsi:nil="true" xmlns:xsi="${NS.xsi}"/></client><requestFilter xsi:nil="true" xmlns:xsi="${NS.xsi}"/></GetPolicies>`,
-    messageId,
-  );
+export function getPoliciesMessage(to: string, credentials: Credentials, messageId = newMessageId()): string {
+  return getPoliciesRequest(messageId, to, simulatorCredentials(credentials));
 }
 
 export interface RstOptions {
@@ -196,28 +158,20 @@ export interface RstOptions {
   /** DER of the PKCS#10 (Issue) or PKCS#7 (Renew). */
   readonly token: Buffer;
   readonly valueType?: string;
-  readonly requestType?: keyof typeof REQUEST_TYPE_URI;
+  readonly requestType?: RstRequestType;
   /** AdditionalContext items in order; a name may repeat. */
   readonly context: readonly (readonly [string, string])[];
   readonly messageId?: string;
 }
 
 export function rstMessage(o: RstOptions): string {
-  const items = o.context
-    .map(
-      ([n, v]) =>
-        `<ac:ContextItem Name="${escapeXml(n)}"><ac:Value>${escapeXml(v)}</ac:Value></ac:ContextItem>`,
-    )
-    .join('');
-  return envelope(
-    ACTIONS.requestSecurityToken,
+  return rstRequest(
+    o.messageId ?? newMessageId(),
     o.to,
-    o.credentials,
-    `<wst:RequestSecurityToken><wst:TokenType>${TOKEN_TYPE_DEVICE_ENROLLMENT}</wst:TokenType>` +
-      `<wst:RequestType>${REQUEST_TYPE_URI[o.requestType ?? 'Issue']}</wst:RequestType>` +
-      `<wsse:BinarySecurityToken ValueType="${o.valueType ?? VALUE_TYPES.pkcs10}" EncodingType="${BASE64}">${o.token.toString('base64')}</wsse:BinarySecurityToken>` +
-      `<ac:AdditionalContext xmlns="${NS.authorization}">${items}</ac:AdditionalContext></wst:RequestSecurityToken>`,
-    o.messageId ?? `urn:uuid:${randomUUID()}`,
+    simulatorCredentials(o.credentials),
+    o.token.toString('base64'),
+    o.context,
+    { ...(o.requestType && { requestType: o.requestType }), ...(o.valueType && { valueType: o.valueType }) },
   );
 }
 
