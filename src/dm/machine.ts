@@ -1,6 +1,10 @@
-// The OMA-DM session state machine: pure `step(input) → { state, reply, effects }`
-// (docs/protocol-notes.md#package-1, #server-replies, #end-of-session, #large-objects). No I/O: session.ts loads the inputs, runs `step`, and records the effects
-// in one transaction.
+// The OMA-DM session state machine, pure and in two halves run once per exchange
+// (docs/protocol-notes.md#package-1, #server-replies, #end-of-session, #large-objects):
+// `receive(input)` applies the device's message (answers for its commands, its Status/Results
+// matched, alerts, chunks) and `compose(received, pending)` fills the rest of the reply with queued
+// commands → `{ state, reply, effects }`. No I/O: session.ts loads the inputs, runs the hooks on
+// what `receive` found between the two halves, and records the effects in one transaction.
+// `step(input)` is both halves at once.
 import { ALERT, STATUS } from '../codec/syncml/codes.js';
 import {
   encodeCommand,
@@ -165,10 +169,45 @@ function targetsUserScope(command: DmCommand): boolean {
   return command.items.some((i) => /^\.\/user\//i.test(i.target));
 }
 
+/**
+ * The device's message applied. `done`: the reply is complete without queued commands (refused,
+ * aborted, unenrolled, or more client messages to come). Otherwise `compose` finishes it.
+ */
+export type Received =
+  | { readonly done: StepOutput; readonly effects: readonly Effect[] }
+  | {
+      readonly done?: undefined;
+      /** What the message caused; `compose` appends what it sends to this same array. */
+      readonly effects: readonly Effect[];
+      readonly open: OpenReply;
+    };
+
+/** A reply under way: the statuses for the device's message, before the queued commands. */
+interface OpenReply {
+  readonly state: SessionState;
+  readonly header: ServerHeader;
+  readonly reply: SyncMlCommand[];
+  readonly ids: CmdIdCounter;
+  readonly st: Incoming;
+  readonly effects: Effect[];
+  readonly largeObjects: boolean | undefined;
+}
+
+const done = (output: StepOutput): Received => ({ done: output, effects: output.effects });
+
+/** Both halves at once: `compose(receive(input), input.pending)`. */
 export function step(input: StepInput): StepOutput {
+  return compose(receive(input), input.pending);
+}
+
+/**
+ * Apply the device's message. `input.pending` serves only to look up the commands its answers
+ * refer to (418 → Replace, chunk continuation); what goes out is `compose`'s `pending`.
+ */
+export function receive(input: StepInput): Received {
   const { message: msg, auth } = input;
   const h = msg.header;
-  if (!auth.ok) return refusal(input, auth.hdrStatus, []);
+  if (!auth.ok) return done(refusal(input, auth.hdrStatus, []));
   const opening = sessionAlert(msg);
   let state = input.state?.status === 'active' ? input.state : undefined;
   const effects: Effect[] = [];
@@ -188,16 +227,20 @@ export function step(input: StepInput): StepOutput {
   } else if (!state) {
     // A message for a session this server does not know: refuse and abort (docs/protocol-notes.md#end-of-session).
     const reason = `no active session ${h.sessionId} for this device`;
-    return refusal(
-      input,
-      STATUS.NOT_FOUND,
-      [{ kind: 'protocol-error', reason }],
-      [{ kind: 'Alert', cmdId: 2, data: String(ALERT.SESSION_ABORT), items: [] }],
+    return done(
+      refusal(
+        input,
+        STATUS.NOT_FOUND,
+        [{ kind: 'protocol-error', reason }],
+        [{ kind: 'Alert', cmdId: 2, data: String(ALERT.SESSION_ABORT), items: [] }],
+      ),
     );
   } else if (h.msgId <= state.clientMsgId) {
-    return refusal(input, STATUS.BAD_REQUEST, [
-      { kind: 'protocol-error', reason: `MsgID ${h.msgId} already seen (last ${state.clientMsgId})` },
-    ]);
+    return done(
+      refusal(input, STATUS.BAD_REQUEST, [
+        { kind: 'protocol-error', reason: `MsgID ${h.msgId} already seen (last ${state.clientMsgId})` },
+      ]),
+    );
   }
   const header: ServerHeader = {
     sessionId: h.sessionId,
@@ -219,7 +262,11 @@ export function step(input: StepInput): StepOutput {
   const dup = duplicateCmdId(msg.commands);
   if (dup !== undefined) {
     effects.push({ kind: 'protocol-error', reason: `duplicate CmdID ${dup}` });
-    return { state, reply: { header, commands: [hdrStatus(msg, STATUS.BAD_REQUEST)], final: true }, effects };
+    return done({
+      state,
+      reply: { header, commands: [hdrStatus(msg, STATUS.BAD_REQUEST)], final: true },
+      effects,
+    });
   }
 
   const st: Incoming = {
@@ -293,29 +340,41 @@ export function step(input: StepInput): StepOutput {
   if (st.unenroll || st.abort) {
     if (st.unenroll) effects.push({ kind: 'unenroll' });
     effects.push({ kind: 'session-ended', reason: st.unenroll ? 'unenrolled' : 'aborted' });
-    return {
+    return done({
       state: { ...state, status: 'closed', outgoing: undefined },
       reply: { header, commands: reply, final: true },
       effects,
-    };
+    });
   }
   // While the server sends a large object the client answers each chunk with 213 + Alert 1222 and
   // no Final; anything else without Final means more client messages follow (docs/protocol-notes.md#large-objects).
   if (!msg.final && !chunkGoesOn) {
     // Ask for the next message and send nothing new.
     reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NEXT_MESSAGE), items: [] });
-    return { state, reply: { header, commands: reply, final: false }, effects };
+    return done({ state, reply: { header, commands: reply, final: false }, effects });
   }
+  return { effects, open: { state, header, reply, ids, st, effects, largeObjects: input.largeObjects } };
+}
+
+/**
+ * Finish the reply `receive` left open: the queued commands in `pending` order within the MaxMsgSize
+ * budget (large objects in chunks), or the end of the session when there is nothing to send. Once
+ * per `Received`: it appends to its effects and takes from its CmdID counter.
+ */
+export function compose(received: Received, pending: readonly QueuedCommand[]): StepOutput {
+  if (received.done) return received.done;
+  const { header, reply, ids, st, effects } = received.open;
+  let state = received.open.state;
   const budget = state.maxMsgSize;
   let used = envelopeSize(header);
   for (const c of reply) used += byteLength(encodeCommand(c));
   const limits: Limits = {
     maxMsgSize: budget,
     ...(state.maxObjSize !== undefined && { maxObjSize: state.maxObjSize }),
-    largeObjects: state.largeObjects ?? input.largeObjects ?? true,
+    largeObjects: state.largeObjects ?? received.open.largeObjects ?? true,
   };
   const out = new Outgoing(header.msgId, ids, budget - used, effects, st, limits);
-  state = out.fill(state, input.pending);
+  state = out.fill(state, pending);
   if (out.commands.length === 0) {
     effects.push({ kind: 'session-ended', reason: 'completed' });
     return {

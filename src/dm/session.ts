@@ -20,7 +20,7 @@ import { DeviceQueue } from './device-queue.js';
 import { exchangeWrites } from './exchange-writes.js';
 import type { DmHooks, FollowUpCommand, HookContext } from './hooks.js';
 import { DEFAULT_INVENTORY_NODES, inventoryDue, largeObjectSupport } from './inventory.js';
-import { type StepInput, step } from './machine.js';
+import { compose, receive, step } from './machine.js';
 import { countOutcomes, type DmMetrics, logEffects, outcomeHooks } from './outcomes.js';
 import { pushNodes } from './push-nodes.js';
 import { followPush, type PushMetrics, type PushSetup, pfnSetup, pushReads } from './push-setup.js';
@@ -210,31 +210,28 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       queueFollowUps((await deps.hooks?.onCheckIn?.(checkIn, ctx)) ?? []);
     }
 
-    // Run the machine.
-    const input: StepInput = {
+    // Apply the device's message.
+    const queue = () =>
+      ex.superseded ? [] : byPriority([...inventory, ...plan.pending, ...asQueued(followUps)]);
+    let pending = queue();
+    const received = receive({
       state: ex.stored?.machine,
       message: msg,
       deviceId,
       auth,
       sent: ex.stored?.sent ?? [],
       inFlight: [...plan.carried, ...inventory],
-      pending: [],
+      pending,
       options: machineOptions,
       // What the device said of large objects in an earlier inventory (./DevDetail/LrgObj).
       ...withLargeObjects(largeObjectSupport(ex.snapshot.inventoryValue)),
       // DIGEST sessions: a fresh RespURI token in every reply; certificate sessions are checked per message.
       ...(auth.method === 'digest' && { respUri: issueSessionToken(deps.config.managementUrl) }),
-    };
-    const stepWith = () =>
-      step({
-        ...input,
-        pending: ex.superseded ? [] : byPriority([...inventory, ...plan.pending, ...asQueued(followUps)]),
-      });
-    let out = stepWith();
+    });
 
-    // Outcomes: 418 retries, the outcome and exchange-end hooks.
+    // Outcomes of the device's answers: 418 retries, the outcome and exchange-end hooks.
     const before = followUps.length;
-    for (const e of out.effects) {
+    for (const e of received.effects) {
       if (e.kind === 'enqueue') {
         followUps.push({
           id: timeOrderedId(),
@@ -247,11 +244,13 @@ export function createDmSessionService(deps: DmSessionDeps): DmSessionService {
       }
     }
     const known = [...plan.carried, ...plan.pending, ...inventory, ...asQueued(followUps)];
-    countOutcomes(deps.metrics, out.effects, known);
-    queueFollowUps(await outcomeHooks(deps.hooks?.onCommandOutcome, out.effects, deviceId, ctx, known));
+    countOutcomes(deps.metrics, received.effects, known);
+    queueFollowUps(await outcomeHooks(deps.hooks?.onCommandOutcome, received.effects, deviceId, ctx, known));
     queueFollowUps((await deps.hooks?.onExchangeEnd?.(ctx)) ?? []);
-    // Follow-ups of this exchange's answers go out in this very reply when they fit.
-    if (followUps.length > before && !ex.superseded) out = stepWith();
+
+    // The reply: follow-ups of this exchange's answers go out in it when they fit.
+    if (followUps.length > before) pending = queue();
+    const out = compose(received, pending);
     logEffects(log, out.effects, deviceId);
 
     // Write and reply.
