@@ -274,11 +274,8 @@ export function receive(input: StepInput): Received {
     refs: [...input.sent],
     inFlight: new Map([...input.inFlight, ...input.pending].map((q) => [q.id, q])),
     canReplace: input.options.canReplace,
-    ...(state.loginStatus !== undefined && { loginStatus: state.loginStatus }),
     ...(state.incoming && { incoming: state.incoming }),
     interruptedChunk: false,
-    unenroll: false,
-    abort: false,
     chunkAcks: new Map(),
     ...(state.outgoing && { outgoing: state.outgoing }),
     answered: new Map(),
@@ -297,17 +294,31 @@ export function receive(input: StepInput): Received {
       data: String(data),
     });
   };
+  // What the message says of the session itself: its alerts and the LrgObj Results it carries.
+  let loginStatus = state.loginStatus;
+  let largeObjects: boolean | undefined;
+  let unenroll = false;
+  let abort = false;
   for (const c of msg.commands) {
     switch (c.kind) {
       case 'Status':
         onStatus(c, st);
         break;
-      case 'Results':
-        onResults(c, st);
+      case 'Results': {
+        const supported = onResults(c, st);
+        if (supported !== undefined) largeObjects = supported;
         break;
-      case 'Alert':
-        answer(c, onAlert(c, st));
+      }
+      case 'Alert': {
+        const a = onAlert(c);
+        if (a.abort) abort = true;
+        if (a.unenroll) unenroll = true;
+        if (a.endOfData) st.incoming = undefined;
+        if ('loginStatus' in a) loginStatus = a.loginStatus;
+        for (const e of a.events) effects.push(e);
+        answer(c, a.status);
         break;
+      }
       case 'Atomic':
       case 'Sequence':
         answer(c, STATUS.OPTIONAL_FEATURE_NOT_SUPPORTED);
@@ -331,15 +342,15 @@ export function receive(input: StepInput): Received {
   const chunkGoesOn = chunkAck === STATUS.CHUNK_ACCEPTED;
   state = {
     ...state,
-    ...(st.loginStatus !== undefined && { loginStatus: st.loginStatus }),
-    ...(st.largeObjects !== undefined && { largeObjects: st.largeObjects }),
+    ...(loginStatus !== undefined && { loginStatus }),
+    ...(largeObjects !== undefined && { largeObjects }),
     incoming: st.incoming,
     heldStatuses: st.held.length > 0 ? st.held : undefined,
     ...(chunkAck !== undefined && !chunkGoesOn && { outgoing: undefined }),
   };
-  if (st.unenroll || st.abort) {
-    if (st.unenroll) effects.push({ kind: 'unenroll' });
-    effects.push({ kind: 'session-ended', reason: st.unenroll ? 'unenrolled' : 'aborted' });
+  if (unenroll || abort) {
+    if (unenroll) effects.push({ kind: 'unenroll' });
+    effects.push({ kind: 'session-ended', reason: unenroll ? 'unenrolled' : 'aborted' });
     return done({
       state: { ...state, status: 'closed', outgoing: undefined },
       reply: { header, commands: reply, final: true },
