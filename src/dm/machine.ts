@@ -170,30 +170,25 @@ function targetsUserScope(command: DmCommand): boolean {
 }
 
 /**
- * The device's message applied. `done`: the reply is complete without queued commands (refused,
- * aborted, unenrolled, or more client messages to come). Otherwise `compose` finishes it.
+ * The device's message applied: a finished `StepOutput` when the reply is complete without queued
+ * commands (refused, aborted, unenrolled, or more client messages to come), else an `OpenReply`
+ * that `compose` finishes. Both carry the message's `effects`.
  */
-export type Received =
-  | { readonly done: StepOutput; readonly effects: readonly Effect[] }
-  | {
-      readonly done?: undefined;
-      /** What the message caused; `compose` appends what it sends to this same array. */
-      readonly effects: readonly Effect[];
-      readonly open: OpenReply;
-    };
+export type Received = StepOutput | OpenReply;
 
 /** A reply under way: the statuses for the device's message, before the queued commands. */
-interface OpenReply {
+export interface OpenReply {
+  readonly open: true;
   readonly state: SessionState;
   readonly header: ServerHeader;
   readonly reply: SyncMlCommand[];
   readonly ids: CmdIdCounter;
   readonly st: Incoming;
+  /** What the message caused; `compose` appends what it sends to this same array. */
   readonly effects: Effect[];
+  /** `StepInput.largeObjects`. */
   readonly largeObjects: boolean | undefined;
 }
-
-const done = (output: StepOutput): Received => ({ done: output, effects: output.effects });
 
 /** Both halves at once: `compose(receive(input), input.pending)`. */
 export function step(input: StepInput): StepOutput {
@@ -207,7 +202,7 @@ export function step(input: StepInput): StepOutput {
 export function receive(input: StepInput): Received {
   const { message: msg, auth } = input;
   const h = msg.header;
-  if (!auth.ok) return done(refusal(input, auth.hdrStatus, []));
+  if (!auth.ok) return refusal(input, auth.hdrStatus, []);
   const opening = sessionAlert(msg);
   let state = input.state?.status === 'active' ? input.state : undefined;
   const effects: Effect[] = [];
@@ -227,20 +222,16 @@ export function receive(input: StepInput): Received {
   } else if (!state) {
     // A message for a session this server does not know: refuse and abort (docs/protocol-notes.md#end-of-session).
     const reason = `no active session ${h.sessionId} for this device`;
-    return done(
-      refusal(
-        input,
-        STATUS.NOT_FOUND,
-        [{ kind: 'protocol-error', reason }],
-        [{ kind: 'Alert', cmdId: 2, data: String(ALERT.SESSION_ABORT), items: [] }],
-      ),
+    return refusal(
+      input,
+      STATUS.NOT_FOUND,
+      [{ kind: 'protocol-error', reason }],
+      [{ kind: 'Alert', cmdId: 2, data: String(ALERT.SESSION_ABORT), items: [] }],
     );
   } else if (h.msgId <= state.clientMsgId) {
-    return done(
-      refusal(input, STATUS.BAD_REQUEST, [
-        { kind: 'protocol-error', reason: `MsgID ${h.msgId} already seen (last ${state.clientMsgId})` },
-      ]),
-    );
+    return refusal(input, STATUS.BAD_REQUEST, [
+      { kind: 'protocol-error', reason: `MsgID ${h.msgId} already seen (last ${state.clientMsgId})` },
+    ]);
   }
   const header: ServerHeader = {
     sessionId: h.sessionId,
@@ -262,11 +253,7 @@ export function receive(input: StepInput): Received {
   const dup = duplicateCmdId(msg.commands);
   if (dup !== undefined) {
     effects.push({ kind: 'protocol-error', reason: `duplicate CmdID ${dup}` });
-    return done({
-      state,
-      reply: { header, commands: [hdrStatus(msg, STATUS.BAD_REQUEST)], final: true },
-      effects,
-    });
+    return { state, reply: { header, commands: [hdrStatus(msg, STATUS.BAD_REQUEST)], final: true }, effects };
   }
 
   const st: Incoming = {
@@ -351,20 +338,20 @@ export function receive(input: StepInput): Received {
   if (unenroll || abort) {
     if (unenroll) effects.push({ kind: 'unenroll' });
     effects.push({ kind: 'session-ended', reason: unenroll ? 'unenrolled' : 'aborted' });
-    return done({
+    return {
       state: { ...state, status: 'closed', outgoing: undefined },
       reply: { header, commands: reply, final: true },
       effects,
-    });
+    };
   }
   // While the server sends a large object the client answers each chunk with 213 + Alert 1222 and
   // no Final; anything else without Final means more client messages follow (docs/protocol-notes.md#large-objects).
   if (!msg.final && !chunkGoesOn) {
     // Ask for the next message and send nothing new.
     reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NEXT_MESSAGE), items: [] });
-    return done({ state, reply: { header, commands: reply, final: false }, effects });
+    return { state, reply: { header, commands: reply, final: false }, effects };
   }
-  return { effects, open: { state, header, reply, ids, st, effects, largeObjects: input.largeObjects } };
+  return { open: true, state, header, reply, ids, st, effects, largeObjects: input.largeObjects };
 }
 
 /**
@@ -373,16 +360,16 @@ export function receive(input: StepInput): Received {
  * per `Received`: it appends to its effects and takes from its CmdID counter.
  */
 export function compose(received: Received, pending: readonly QueuedCommand[]): StepOutput {
-  if (received.done) return received.done;
-  const { header, reply, ids, st, effects } = received.open;
-  let state = received.open.state;
+  if (!('open' in received)) return received;
+  const { header, reply, ids, st, effects } = received;
+  let state = received.state;
   const budget = state.maxMsgSize;
   let used = envelopeSize(header);
   for (const c of reply) used += byteLength(encodeCommand(c));
   const limits: Limits = {
     maxMsgSize: budget,
     ...(state.maxObjSize !== undefined && { maxObjSize: state.maxObjSize }),
-    largeObjects: state.largeObjects ?? received.open.largeObjects ?? true,
+    largeObjects: state.largeObjects ?? received.largeObjects ?? true,
   };
   const out = new Outgoing(header.msgId, ids, budget - used, effects, st, limits);
   state = out.fill(state, pending);

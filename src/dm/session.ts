@@ -1,7 +1,7 @@
 // One HTTP exchange of an OMA-DM session (MS-MDM 2.2; OMA-DM 1.2 SyncML Rep Pro §8), as a flat
 // pipeline around the pure session machine:
 //   parse → per-device lock → [transaction: load (locks the device on PostgreSQL) → authenticate →
-//   plan the queue → step → outcome hooks → writes → commit] → encode.
+//   plan the queue → check-in → receive → outcome hooks → compose → writes → commit] → encode.
 // Everything the exchange changes commits in ONE transaction, the hooks' writes included. Any server
 // instance can continue a session: its state and every command's node records live in the database.
 // The steps live in their own modules: device-queue.ts, session-load.ts, queue-plan.ts,
