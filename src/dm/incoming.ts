@@ -26,25 +26,26 @@ export function code(text: string): number | undefined {
   return INT_RE.test(text) ? Number(text) : undefined;
 }
 
-/** Mutable scratch state for one step. */
+/**
+ * What matching and reassembly carry from one command of the message to the next: a Status may
+ * rewrite the effect of an earlier one for the same node, Results release Statuses held back, a chunk
+ * continues the object of the one before. `receive` (machine.ts) threads it through `onStatus`,
+ * `onResults` and `onClientItemCommand` in message order; `onAlert` needs none of it and returns
+ * what it asks (`AlertAnswer`).
+ */
 export interface Incoming {
   readonly effects: Effect[];
   /** Sent refs of this session, updated as statuses arrive. */
   readonly refs: SentRef[];
   readonly inFlight: ReadonlyMap<string, QueuedCommand>;
   readonly canReplace: (path: string) => boolean;
-  loginStatus?: string;
   incoming?: IncomingChunk;
   /** A new command interrupted a chunked object: answer Alert 1225 (docs/protocol-notes.md#large-objects). */
   interruptedChunk: boolean;
-  unenroll: boolean;
-  abort: boolean;
   /** Status codes given to chunks of the server's own large object in this message. */
   chunkAcks: Map<string, number>;
   /** The server's large object in flight: the last chunk it sent had MoreData (OMA-DM 1.2 Protocol, Large Object Handling). */
   readonly outgoing?: OutgoingChunk;
-  /** `./DevDetail/LrgObj` as reported in this message's Results. */
-  largeObjects?: boolean;
   /**
    * Sent nodes answered in this message (`MsgRef/CmdRef`) → index of their `status` effect. A client
    * may answer each Item of a command with its own Status (same CmdRef, one TargetRef each).
@@ -162,12 +163,15 @@ function brokenChunk(
   });
 }
 
-/** Results for a Get: matched by (MsgRef, CmdRef); chunked data is reassembled first. */
-export function onResults(r: ResultsCommand, st: Incoming): void {
+/**
+ * Results for a Get: matched by (MsgRef, CmdRef); chunked data is reassembled first. Returns the
+ * `./DevDetail/LrgObj` value they report (whether the device accepts large objects), if any.
+ */
+export function onResults(r: ResultsCommand, st: Incoming): boolean | undefined {
   const ref = st.refs.find((x) => x.msgId === r.msgRef && x.cmdId === r.cmdRef);
   if (!ref) {
     st.effects.push({ kind: 'unmatched', what: 'Results', msgRef: r.msgRef, cmdRef: r.cmdRef });
-    return;
+    return undefined;
   }
   const items: ResultItem[] = [];
   for (const item of r.items) {
@@ -180,13 +184,15 @@ export function onResults(r: ResultsCommand, st: Incoming): void {
     const ri = toResultItem(whole, ref.targets[0]);
     if (ri) items.push(ri);
   }
+  let largeObjects: boolean | undefined;
   for (const ri of items) {
     const supported = ri.locUri === LARGE_OBJECT_NODE ? largeObjectSupport(ri.data) : undefined;
-    if (supported !== undefined) st.largeObjects = supported;
+    if (supported !== undefined) largeObjects = supported;
   }
-  if (items.length === 0) return;
+  if (items.length === 0) return largeObjects;
   releaseHeld(st, (h) => h.msgId === ref.msgId && h.cmdId === ref.cmdId);
   st.effects.push({ kind: 'results', ref, items });
+  return largeObjects;
 }
 
 /**
@@ -343,31 +349,58 @@ export function onClientItemCommand(c: ItemCommand, st: Incoming): number {
   return result;
 }
 
+/** What a client Alert asks of the session; the caller applies it where the Alert stands. */
+export interface AlertAnswer {
+  /** The Status for the Alert. */
+  readonly status: number;
+  /** The generic alerts it carried, as `event` effects in item order. */
+  readonly events: readonly Effect[];
+  /** 1223: the device ends the session. */
+  readonly abort?: true;
+  /** 1225: the device gives up the large object it was sending. */
+  readonly endOfData?: true;
+  /** The 1226 unenrollment request (docs/protocol-notes.md#generic-alerts). */
+  readonly unenroll?: true;
+  /** The LoginStatus alert's value; present (possibly undefined) when the Alert carried one. */
+  readonly loginStatus?: string | undefined;
+}
+
+const NO_EVENTS: readonly Effect[] = Object.freeze([]);
+const ALERT_OK: AlertAnswer = Object.freeze({ status: STATUS.OK, events: NO_EVENTS });
+const ALERT_INCOMPLETE: AlertAnswer = Object.freeze({ status: STATUS.INCOMPLETE_COMMAND, events: NO_EVENTS });
+const ALERT_ABORT: AlertAnswer = Object.freeze({ status: STATUS.OK, events: NO_EVENTS, abort: true });
+const ALERT_END_OF_DATA: AlertAnswer = Object.freeze({
+  status: STATUS.OK,
+  events: NO_EVENTS,
+  endOfData: true,
+});
+
 /** Client alerts (docs/protocol-notes.md#alert-codes, #generic-alerts): dispatch on Meta/Type; always answered (200). */
-export function onAlert(a: AlertCommand, st: Incoming): number {
+export function onAlert(a: AlertCommand): AlertAnswer {
   const alertCode = code(a.data);
-  if (alertCode === undefined) return STATUS.INCOMPLETE_COMMAND;
+  if (alertCode === undefined) return ALERT_INCOMPLETE;
   switch (alertCode) {
     case ALERT.SESSION_ABORT:
-      st.abort = true;
-      return STATUS.OK;
+      return ALERT_ABORT;
     case ALERT.NO_END_OF_DATA:
-      st.incoming = undefined;
-      return STATUS.OK;
+      return ALERT_END_OF_DATA;
     case ALERT.CLIENT_INITIATED_MGMT:
     case ALERT.SERVER_INITIATED_MGMT:
     case ALERT.NEXT_MESSAGE:
-      return STATUS.OK;
+      return ALERT_OK;
   }
+  const events: Effect[] = [];
+  let login: { loginStatus: string | undefined } | undefined;
+  let unenroll = false;
   for (const item of a.items) {
     const type = item.meta?.type ?? '';
     if (type === ALERT_TYPE.LOGIN_STATUS) {
-      st.loginStatus = item.data?.trim();
+      login = { loginStatus: item.data?.trim() };
       continue;
     }
     if (type === ALERT_TYPE.REQUEST_PENDING) continue; // keep-alive (docs/protocol-notes.md#microsoft-extensions)
-    if (type === ALERT_TYPE.UNENROLL_USER_REQUEST) st.unenroll = true;
-    st.effects.push({
+    if (type === ALERT_TYPE.UNENROLL_USER_REQUEST) unenroll = true;
+    events.push({
       kind: 'event',
       alertCode,
       type,
@@ -377,6 +410,6 @@ export function onAlert(a: AlertCommand, st: Incoming): number {
       ...(item.data !== undefined && { data: item.data }),
     });
   }
-  if (a.items.length === 0) st.effects.push({ kind: 'event', alertCode, type: '' });
-  return STATUS.OK;
+  if (a.items.length === 0) events.push({ kind: 'event', alertCode, type: '' });
+  return { status: STATUS.OK, events, ...(unenroll && { unenroll: true as const }), ...login };
 }

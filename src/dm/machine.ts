@@ -1,6 +1,10 @@
-// The OMA-DM session state machine: pure `step(input) → { state, reply, effects }`
-// (docs/protocol-notes.md#package-1, #server-replies, #end-of-session, #large-objects). No I/O: session.ts loads the inputs, runs `step`, and records the effects
-// in one transaction.
+// The OMA-DM session state machine, pure and in two halves run once per exchange
+// (docs/protocol-notes.md#package-1, #server-replies, #end-of-session, #large-objects):
+// `receive(input)` applies the device's message (answers for its commands, its Status/Results
+// matched, alerts, chunks) and `compose(received, pending)` fills the rest of the reply with queued
+// commands → `{ state, reply, effects }`. No I/O: session.ts loads the inputs, runs the hooks on
+// what `receive` found between the two halves, and records the effects in one transaction.
+// `step(input)` is both halves at once.
 import { ALERT, STATUS } from '../codec/syncml/codes.js';
 import {
   encodeCommand,
@@ -165,7 +169,37 @@ function targetsUserScope(command: DmCommand): boolean {
   return command.items.some((i) => /^\.\/user\//i.test(i.target));
 }
 
+/**
+ * The device's message applied: a finished `StepOutput` when the reply is complete without queued
+ * commands (refused, aborted, unenrolled, or more client messages to come), else an `OpenReply`
+ * that `compose` finishes. Both carry the message's `effects`.
+ */
+export type Received = StepOutput | OpenReply;
+
+/** A reply under way: the statuses for the device's message, before the queued commands. */
+export interface OpenReply {
+  readonly open: true;
+  readonly state: SessionState;
+  readonly header: ServerHeader;
+  readonly reply: SyncMlCommand[];
+  readonly ids: CmdIdCounter;
+  readonly st: Incoming;
+  /** What the message caused; `compose` appends what it sends to this same array. */
+  readonly effects: Effect[];
+  /** `StepInput.largeObjects`. */
+  readonly largeObjects: boolean | undefined;
+}
+
+/** Both halves at once: `compose(receive(input), input.pending)`. */
 export function step(input: StepInput): StepOutput {
+  return compose(receive(input), input.pending);
+}
+
+/**
+ * Apply the device's message. `input.pending` serves only to look up the commands its answers
+ * refer to (418 → Replace, chunk continuation); what goes out is `compose`'s `pending`.
+ */
+export function receive(input: StepInput): Received {
   const { message: msg, auth } = input;
   const h = msg.header;
   if (!auth.ok) return refusal(input, auth.hdrStatus, []);
@@ -227,11 +261,8 @@ export function step(input: StepInput): StepOutput {
     refs: [...input.sent],
     inFlight: new Map([...input.inFlight, ...input.pending].map((q) => [q.id, q])),
     canReplace: input.options.canReplace,
-    ...(state.loginStatus !== undefined && { loginStatus: state.loginStatus }),
     ...(state.incoming && { incoming: state.incoming }),
     interruptedChunk: false,
-    unenroll: false,
-    abort: false,
     chunkAcks: new Map(),
     ...(state.outgoing && { outgoing: state.outgoing }),
     answered: new Map(),
@@ -250,17 +281,31 @@ export function step(input: StepInput): StepOutput {
       data: String(data),
     });
   };
+  // What the message says of the session itself: its alerts and the LrgObj Results it carries.
+  let loginStatus = state.loginStatus;
+  let largeObjects: boolean | undefined;
+  let unenroll = false;
+  let abort = false;
   for (const c of msg.commands) {
     switch (c.kind) {
       case 'Status':
         onStatus(c, st);
         break;
-      case 'Results':
-        onResults(c, st);
+      case 'Results': {
+        const supported = onResults(c, st);
+        if (supported !== undefined) largeObjects = supported;
         break;
-      case 'Alert':
-        answer(c, onAlert(c, st));
+      }
+      case 'Alert': {
+        const a = onAlert(c);
+        if (a.abort) abort = true;
+        if (a.unenroll) unenroll = true;
+        if (a.endOfData) st.incoming = undefined;
+        if ('loginStatus' in a) loginStatus = a.loginStatus;
+        for (const e of a.events) effects.push(e);
+        answer(c, a.status);
         break;
+      }
       case 'Atomic':
       case 'Sequence':
         answer(c, STATUS.OPTIONAL_FEATURE_NOT_SUPPORTED);
@@ -284,15 +329,15 @@ export function step(input: StepInput): StepOutput {
   const chunkGoesOn = chunkAck === STATUS.CHUNK_ACCEPTED;
   state = {
     ...state,
-    ...(st.loginStatus !== undefined && { loginStatus: st.loginStatus }),
-    ...(st.largeObjects !== undefined && { largeObjects: st.largeObjects }),
+    ...(loginStatus !== undefined && { loginStatus }),
+    ...(largeObjects !== undefined && { largeObjects }),
     incoming: st.incoming,
     heldStatuses: st.held.length > 0 ? st.held : undefined,
     ...(chunkAck !== undefined && !chunkGoesOn && { outgoing: undefined }),
   };
-  if (st.unenroll || st.abort) {
-    if (st.unenroll) effects.push({ kind: 'unenroll' });
-    effects.push({ kind: 'session-ended', reason: st.unenroll ? 'unenrolled' : 'aborted' });
+  if (unenroll || abort) {
+    if (unenroll) effects.push({ kind: 'unenroll' });
+    effects.push({ kind: 'session-ended', reason: unenroll ? 'unenrolled' : 'aborted' });
     return {
       state: { ...state, status: 'closed', outgoing: undefined },
       reply: { header, commands: reply, final: true },
@@ -306,16 +351,28 @@ export function step(input: StepInput): StepOutput {
     reply.push({ kind: 'Alert', cmdId: ids.take(), data: String(ALERT.NEXT_MESSAGE), items: [] });
     return { state, reply: { header, commands: reply, final: false }, effects };
   }
+  return { open: true, state, header, reply, ids, st, effects, largeObjects: input.largeObjects };
+}
+
+/**
+ * Finish the reply `receive` left open: the queued commands in `pending` order within the MaxMsgSize
+ * budget (large objects in chunks), or the end of the session when there is nothing to send. Once
+ * per `Received`: it appends to its effects and takes from its CmdID counter.
+ */
+export function compose(received: Received, pending: readonly QueuedCommand[]): StepOutput {
+  if (!('open' in received)) return received;
+  const { header, reply, ids, st, effects } = received;
+  let state = received.state;
   const budget = state.maxMsgSize;
   let used = envelopeSize(header);
   for (const c of reply) used += byteLength(encodeCommand(c));
   const limits: Limits = {
     maxMsgSize: budget,
     ...(state.maxObjSize !== undefined && { maxObjSize: state.maxObjSize }),
-    largeObjects: state.largeObjects ?? input.largeObjects ?? true,
+    largeObjects: state.largeObjects ?? received.largeObjects ?? true,
   };
   const out = new Outgoing(header.msgId, ids, budget - used, effects, st, limits);
-  state = out.fill(state, input.pending);
+  state = out.fill(state, pending);
   if (out.commands.length === 0) {
     effects.push({ kind: 'session-ended', reason: 'completed' });
     return {

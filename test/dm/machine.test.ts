@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeSyncMl, parseSyncMl } from '../../src/codec/syncml/index.js';
 import type { SyncMlCommand } from '../../src/codec/syncml/types.js';
-import { type StepInput, type StepOutput, step } from '../../src/dm/machine.js';
+import { compose, receive, type StepInput, type StepOutput, step } from '../../src/dm/machine.js';
 import { Conversation, certAuth, kinds, machineOptions, queued } from './conversation.js';
 import { clientMessage, package1, status } from './helpers.js';
 
@@ -531,5 +531,45 @@ describe('session rules', () => {
       source: './Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/X/DownloadInstall',
       data: '0',
     });
+  });
+
+  it('receive applies the message and compose sends the queue: together they are step', () => {
+    const input: StepInput = {
+      state: undefined,
+      deviceId: DEV,
+      auth: certAuth,
+      sent: [],
+      inFlight: [],
+      pending: [q('c1', { verb: 'Get', items: [{ target: './DevDetail/SwV' }] })],
+      options,
+      message: clientMessage(DEV, '1', 1, package1(DEV)),
+    };
+    const received = receive(input);
+    expect('open' in received).toBe(true);
+    // What the device's message caused, before anything is sent: what the hooks see.
+    expect(received.effects.map((e) => e.kind)).not.toContain('sent');
+    // A command queued between the halves goes out in the same reply.
+    const late = q('late', { verb: 'Get', items: [{ target: './DevDetail/OEM' }] });
+    const out = compose(received, [...input.pending, late]);
+    expect(out).toEqual(step({ ...input, pending: [...input.pending, late] }));
+    expect(
+      out.effects.filter((e) => e.kind === 'sent').map((e) => (e.kind === 'sent' ? e.ref.commandId : '')),
+    ).toEqual(['c1', 'late']);
+  });
+
+  it('receive finishes a refused message by itself; compose adds nothing to it', () => {
+    const received = receive({
+      state: undefined,
+      deviceId: DEV,
+      auth: certAuth,
+      sent: [],
+      inFlight: [],
+      pending: [],
+      options,
+      message: clientMessage(DEV, '1', 2, [status(1, 1, 0, 'SyncHdr', 200)]),
+    });
+    expect('open' in received).toBe(false);
+    expect(received.state).toBeUndefined();
+    expect(compose(received, [q('c1', { verb: 'Get', items: [{ target: './x' }] })])).toBe(received);
   });
 });
