@@ -126,7 +126,10 @@ export async function enroll(input: EnrollInput): Promise<EnrollResult> {
     const policy = readGetPoliciesResponse(
       expectOk(
         'GetPolicies',
-        await post(discovered.policyUrl, getPoliciesRequest(`urn:uuid:${randomUUID()}`, discovered.policyUrl, creds)),
+        await post(
+          discovered.policyUrl,
+          getPoliciesRequest(`urn:uuid:${randomUUID()}`, discovered.policyUrl, creds),
+        ),
       ),
     );
     hash = policy.hash;
@@ -134,7 +137,13 @@ export async function enroll(input: EnrollInput): Promise<EnrollResult> {
 
   const key = await keyPromise;
   const csr = buildCsr(key, profile.deviceId, hash);
-  const rst = rstRequest(`urn:uuid:${randomUUID()}`, discovered.enrollmentUrl, creds, csr, enrollmentContext(profile));
+  const rst = rstRequest(
+    `urn:uuid:${randomUUID()}`,
+    discovered.enrollmentUrl,
+    creds,
+    csr,
+    enrollmentContext(profile),
+  );
   const provisioningDoc = readRstrResponse(
     expectOk('RequestSecurityToken', await post(discovered.enrollmentUrl, rst)),
   );
