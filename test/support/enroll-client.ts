@@ -1,9 +1,10 @@
 /**
- * A Windows-like MS-MDE2 enrollment client over real HTTPS, for tests, the simulator and replay.
- * Its SOAP messages are the virtual device's (src/simulator/enroll-messages.ts: the messages Windows
- * sends, docs/protocol-notes.md#discovery, #enrollment-policy, #request-security-token), with the
- * knobs tests need (any MessageID, RequestVersion, credentials, RequestType); it generates an RSA key and PKCS#10 like the device does, and decodes the
- * provisioning doc from the response.
+ * A Windows-like MS-MDE2 enrollment client over real HTTPS for tests, built on the virtual
+ * device's parts: its SOAP messages (src/simulator/enroll-messages.ts, the messages Windows sends,
+ * docs/protocol-notes.md#discovery, #enrollment-policy, #request-security-token), its PKCS#10
+ * (src/simulator/csr.ts) and its Federated sign-in (src/simulator/web-sign-in.ts). What it adds are
+ * the knobs tests need (any MessageID, RequestVersion, credentials, RequestType, a synchronous key),
+ * step-by-step access to each request and answer, and the provisioning doc decoded.
  *
  * ```ts
  * const device = await enrollDevice({ url: server.url, credentials: { kind: 'password', username, password } });
@@ -29,6 +30,7 @@ import {
   textOf,
   type XmlElement,
 } from '../../src/codec/xml.js';
+import { buildCsr, type DeviceKey as SimulatorDeviceKey } from '../../src/simulator/csr.js';
 import {
   discoverRequest,
   type EnrollmentCredentials,
@@ -37,6 +39,8 @@ import {
   rstRequest,
   SOAP_CONTENT_TYPE,
 } from '../../src/simulator/enroll-messages.js';
+import { httpTransport } from '../../src/simulator/transport.js';
+import { SignInFailed, federatedSignIn as simulatorSignIn } from '../../src/simulator/web-sign-in.js';
 
 export { SOAP_CONTENT_TYPE };
 
@@ -202,8 +206,7 @@ export function windowsContext(device: {
 
 // ---- Keys, CSRs, PKCS#7 ------------------------------------------------------------------------
 
-export interface DeviceKey {
-  readonly privateKeyPem: string;
+export interface DeviceKey extends SimulatorDeviceKey {
   readonly publicKeyPem: string;
 }
 
@@ -212,25 +215,13 @@ export function generateDeviceKey(bits = 2048): DeviceKey {
   return {
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
   };
 }
 
-/** A PKCS#10 shaped like Windows': CN `{guid}!{DeviceID}` and the DeviceID extension request; SHA-256. */
+/** The virtual device's PKCS#10 (src/simulator/csr.ts: Windows' subject and DeviceID extension), SHA-256. */
 export function createCsr(key: DeviceKey, deviceId: string): Buffer {
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.publicKeyFromPem(key.publicKeyPem);
-  csr.setSubject([{ shortName: 'CN', value: `${randomUUID().toUpperCase()}!${deviceId}` }]);
-  csr.setAttributes([
-    {
-      name: 'extensionRequest',
-      extensions: [{ id: '1.3.6.1.4.1.311.66.1.0', value: `${deviceId}\u0000` }],
-    },
-  ]);
-  csr.sign(
-    forge.pki.privateKeyFromPem(key.privateKeyPem) as forge.pki.rsa.PrivateKey,
-    forge.md.sha256.create(),
-  );
-  return Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary');
+  return Buffer.from(buildCsr(key, deviceId, 'sha256'), 'base64');
 }
 
 /** A renewal token: PKCS#7 SignedData over the new CSR, signed with the current certificate's key. */
@@ -353,35 +344,22 @@ export async function discover(
   };
 }
 
-/** Federated sign-in like the Web Authentication Broker: GET the page, POST the form, return `wresult`. */
+/** Federated sign-in like the Web Authentication Broker: the virtual device's (src/simulator/web-sign-in.ts). */
 export async function federatedSignIn(
   authenticationUrl: string,
   username: string,
   password: string,
   tls: TlsClientOptions = {},
 ): Promise<string> {
-  const appru = 'ms-app://windows.immersivecontrolpanel';
-  const sep = authenticationUrl.includes('?') ? '&' : '?';
-  const pageUrl = `${authenticationUrl}${sep}appru=${encodeURIComponent(appru)}&login_hint=${encodeURIComponent(username)}`;
-  const page = await request(pageUrl, tls);
-  if (page.status !== 200) throw new Error(`sign-in page: HTTP ${page.status}`);
-  const action = /<form method="post" action="([^"]+)"/.exec(page.body)?.[1];
-  if (!action) throw new Error('sign-in page has no form');
-  const res = await request(new URL(action.replace(/&amp;/g, '&'), authenticationUrl).toString(), {
-    ...tls,
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ appru, username, password }).toString(),
-  });
-  const match =
-    /<form method="post" action="([^"]*)"><input type="hidden" name="wresult" value="([^"]*)"/.exec(res.body);
-  if (!match) throw new Error(`sign-in failed (HTTP ${res.status})`);
-  if (match[1] !== appru) throw new Error(`sign-in posted to ${match[1]} instead of appru`);
-  return match[2]!
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
+  const transport = httpTransport(tls.serverCa ? { ca: tls.serverCa } : { insecure: true });
+  try {
+    return await simulatorSignIn(transport, authenticationUrl, username, password);
+  } catch (err) {
+    if (err instanceof SignInFailed) throw new Error(`sign-in failed: ${err.message}`);
+    throw err;
+  } finally {
+    transport.close();
+  }
 }
 
 export interface EnrollOptions {
