@@ -1,6 +1,7 @@
-// The shape of one `certificates:` entry of a policy (a SCEP certificate profile), apart from
-// reading it (certificates.ts) so the policy schema (schema.ts) can include it.
+// The shape of one `certificates:` entry of a policy (a SCEP certificate profile or a trusted root),
+// apart from reading it (certificates.ts) so the policy schema (schema.ts) can include it.
 // Nodes: https://learn.microsoft.com/en-us/windows/client-management/mdm/clientcertificateinstall-csp
+// and https://learn.microsoft.com/en-us/windows/client-management/mdm/rootcacertificates-csp
 import { z } from 'zod';
 
 /** Extended key usage names → OIDs (RFC 5280 §4.2.1.12; Microsoft smart-card logon). */
@@ -75,3 +76,33 @@ export const CertificateProfileSchema = z
   .describe('A SCEP certificate profile (ClientCertificateInstall/SCEP).');
 
 export type CertificateProfile = z.output<typeof CertificateProfileSchema>;
+
+/** RootCATrustedCertificates stores a policy may add to (CSP doc; the user scope has no `Root`). */
+export const TRUSTED_ROOT_STORES = ['Root', 'CA', 'TrustedPublisher', 'TrustedPeople'] as const;
+
+export const TrustedRootSchema = z
+  .strictObject({
+    type: z.literal('root').describe('`root`: a certificate the device trusts (RootCATrustedCertificates).'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'use letters, digits, `_` and `-` (at most 64)')
+      .describe('A name for the certificate, unique among the policy’s certificates.'),
+    store: z
+      .enum(TRUSTED_ROOT_STORES)
+      .default('Root')
+      .describe('Store: Root (trusted roots), CA (intermediates), TrustedPublisher or TrustedPeople.'),
+    scope: z
+      .enum(['device', 'user'])
+      .optional()
+      .describe('`device` (./Device/…) or `user` (./User/…, no Root store); default the policy’s scope.'),
+    certificate: z
+      .string()
+      .min(1)
+      .describe('The certificate in PEM (`-----BEGIN CERTIFICATE-----` …), written inline with `|`.'),
+  })
+  .describe('A trusted certificate (RootCATrustedCertificates/<store>/<SHA-1 thumbprint>).');
+
+export type TrustedRoot = z.output<typeof TrustedRootSchema>;
+
+/** One `certificates:` entry: a trusted root when `type: root`, a SCEP profile otherwise. */
+export const CertificateEntrySchema = z.union([TrustedRootSchema, CertificateProfileSchema]);

@@ -1,10 +1,20 @@
 // The `certificates:` section of a policy: SCEP certificate profiles, compiled to the
 // ClientCertificateInstall CSP's SCEP nodes
 // (https://learn.microsoft.com/en-us/windows/client-management/mdm/clientcertificateinstall-csp),
-// issued by this server's SCEP endpoint (RFC 8894). Every `{{variable}}` in the policy's setting
-// values is checked here too (templates.ts).
+// issued by this server's SCEP endpoint (RFC 8894); and trusted roots, compiled to a setting of
+// RootCATrustedCertificates/<store>/<SHA-1 thumbprint>/EncodedCertificate
+// (https://learn.microsoft.com/en-us/windows/client-management/mdm/rootcacertificates-csp), delivered
+// and read back like any setting. Every `{{variable}}` in the policy's setting values is checked
+// here too (templates.ts).
+import { X509Certificate } from 'node:crypto';
 import { isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml';
-import { type CertificateProfile, CertificateProfileSchema, EKU_OIDS } from './certificate-schema.js';
+import {
+  type CertificateProfile,
+  CertificateProfileSchema,
+  EKU_OIDS,
+  type TrustedRoot,
+  TrustedRootSchema,
+} from './certificate-schema.js';
 import type { PolicyIssue, SourcePosition } from './errors.js';
 import type { Located, ParsedSetting } from './parsed.js';
 import { templateUses, variableProblem } from './templates.js';
@@ -83,25 +93,38 @@ export function readCertificates(
   const start = at(0);
   const section = root.get('certificates', true) as Node | undefined;
   const seen = new Map<string, SourcePosition>();
+  const unique = (item: YAMLMap, name: string, pos: SourcePosition): boolean => {
+    const previous = seen.get(name);
+    if (previous) {
+      issues.push(
+        err(
+          posOf(item.get('name', true) as Node, at, pos),
+          'duplicate-setting',
+          `certificate "${name}" is defined twice (first at line ${previous.line})`,
+        ),
+      );
+      return false;
+    }
+    seen.set(name, pos);
+    return true;
+  };
   if (isSeq(section)) {
     for (const item of section.items) {
       if (!isMap(item)) continue;
+      if (item.get('type') === 'root') {
+        const root = TrustedRootSchema.safeParse(item.toJSON());
+        if (!root.success) continue; // the policy schema reported it at the key at fault
+        const pos = posOf(item, at, start);
+        if (!unique(item, root.data.name, pos)) continue;
+        const setting = trustedRootSetting(root.data, item, policyScope, pos, at, issues);
+        if (setting) settings.push({ ...setting, index: firstIndex + settings.length });
+        continue;
+      }
       const parsed = CertificateProfileSchema.safeParse(item.toJSON());
       if (!parsed.success) continue; // the policy schema reported it at the key at fault
       const pos = posOf(item, at, start);
       const profile = parsed.data;
-      const previous = seen.get(profile.name);
-      if (previous) {
-        issues.push(
-          err(
-            posOf(item.get('name', true) as Node, at, pos),
-            'duplicate-setting',
-            `certificate profile "${profile.name}" is defined twice (first at line ${previous.line})`,
-          ),
-        );
-        continue;
-      }
-      seen.set(profile.name, pos);
+      if (!unique(item, profile.name, pos)) continue;
       const scope = profile.scope ?? policyScope;
       if (scope !== policyScope) {
         issues.push(
@@ -163,6 +186,67 @@ export function readCertificates(
     }
   }
   return { profiles, settings, issues };
+}
+
+/**
+ * The setting of a trusted root: its EncodedCertificate node (base64 DER) under the store, named
+ * by the certificate's SHA-1 thumbprint as Windows names it (upper-case hex).
+ */
+function trustedRootSetting(
+  root: TrustedRoot,
+  item: YAMLMap,
+  policyScope: 'device' | 'user',
+  pos: SourcePosition,
+  at: At,
+  issues: PolicyIssue[],
+): Omit<ParsedSetting, 'index'> | undefined {
+  const scope = root.scope ?? policyScope;
+  if (scope !== policyScope) {
+    issues.push(
+      err(
+        posOf(item.get('scope', true) as Node, at, pos),
+        'scope-mismatch',
+        `certificate "${root.name}" is for the ${scope} but this policy targets ${policyScope === 'user' ? 'users' : 'devices'}; put it in a policy with \`target: { scope: ${scope} }\``,
+      ),
+    );
+    return undefined;
+  }
+  if (scope === 'user' && root.store === 'Root') {
+    issues.push(
+      err(
+        posOf(item.get('store', true) as Node, at, pos),
+        'schema',
+        `certificate "${root.name}": the user scope has no Root store (RootCATrustedCertificates CSP); use CA, TrustedPublisher or TrustedPeople, or a device policy`,
+      ),
+    );
+    return undefined;
+  }
+  const certPos = posOf(item.get('certificate', true) as Node, at, pos);
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(root.certificate)?.[0];
+  let cert: X509Certificate | undefined;
+  try {
+    cert = pem ? new X509Certificate(pem) : undefined;
+  } catch {
+    cert = undefined;
+  }
+  if (!cert) {
+    issues.push(
+      err(
+        certPos,
+        'value-format',
+        `certificate "${root.name}" is not a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)`,
+      ),
+    );
+    return undefined;
+  }
+  const thumbprint = cert.fingerprint.replace(/:/g, '').toUpperCase();
+  const path = `./${scope === 'user' ? 'User' : 'Device'}/Vendor/MSFT/RootCATrustedCertificates/${root.store}/${thumbprint}/EncodedCertificate`;
+  const der = cert.raw.toString('base64');
+  return {
+    pos,
+    path: { value: path, pos, source: path },
+    value: { value: der, pos: certPos, source: der },
+  };
 }
 
 /** Where `{{` at `offset` of the scalar's value is in the file: found in the scalar's source range. */

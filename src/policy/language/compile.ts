@@ -37,6 +37,18 @@ export function applyVerbs(setting: Pick<ResolvedSetting, 'path' | 'node'>): {
   return { first: addFirst ? 'Add' : 'Replace', update: 'Replace' };
 }
 
+/**
+ * A trusted certificate is removed by deleting its `{CertHash}` node; EncodedCertificate itself has
+ * no Delete (https://learn.microsoft.com/en-us/windows/client-management/mdm/rootcacertificates-csp).
+ */
+const TRUSTED_CERTIFICATE_RE = /^(.*\/RootCATrustedCertificates\/[^/]+\/[^/]+)\/EncodedCertificate$/;
+
+function removeCommand(s: ResolvedSetting): DmCommand | undefined {
+  if (s.node.access.includes('Delete')) return { verb: 'Delete', items: [{ target: s.path }] };
+  const certificate = TRUSTED_CERTIFICATE_RE.exec(s.path)?.[1];
+  return certificate ? { verb: 'Delete', items: [{ target: certificate }] } : undefined;
+}
+
 function planSetting(s: ResolvedSetting): SettingPlan {
   const { format } = s;
   const item: DmItem = { target: s.path, format, ...(s.type ? { type: s.type } : {}), data: s.value };
@@ -45,6 +57,7 @@ function planSetting(s: ResolvedSetting): SettingPlan {
   const update: DmCommand = verbs.update === verbs.first ? first : { verb: verbs.update, items: [item] };
   // Policy CSP: read the merged value the device enforces from Policy/Result (docs/protocol-notes.md#policy-csp).
   const verifyPath = policyResultPath(s.path) ?? s.path;
+  const remove = removeCommand(s);
   return {
     path: s.path,
     scope: s.node.scope,
@@ -56,7 +69,7 @@ function planSetting(s: ResolvedSetting): SettingPlan {
     verifyPath,
     verify: { verb: 'Get', items: [{ target: verifyPath }] },
     verifiable: s.node.access.includes('Get'),
-    ...(s.node.access.includes('Delete') ? { remove: { verb: 'Delete', items: [{ target: s.path }] } } : {}),
+    ...(remove && { remove }),
   };
 }
 

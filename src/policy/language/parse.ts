@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import { editDistance } from '../../catalog/suggest.js';
 import { type ParsedApp, readApps } from '../apps/parse.js';
 import { MsiUrlSchema, MsixPackageSchema, PolicyAppSchema } from '../apps/schema.js';
+import { CertificateProfileSchema, TrustedRootSchema } from './certificate-schema.js';
 import { type CertificateProfilePlan, readCertificates } from './certificates.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import type { Located, ParsedSetting, ParsedValue, ScalarValue } from './parsed.js';
@@ -257,6 +258,15 @@ function typeName(input: unknown): string {
  * as what was written, so a mistake inside `msi: { … }` is pointed at the key at fault.
  */
 function unionIssues(zi: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (zi.code === 'invalid_union' && zi.path[0] === 'certificates' && zi.path.length === 2) {
+    // A `certificates:` entry: a trusted root when it says `type: root`, a SCEP profile otherwise.
+    const input = zi.input as { type?: unknown } | null;
+    const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
+    const branch = zi.errors[isObject && input.type === 'root' ? 0 : 1] ?? [];
+    if (isObject && branch.length > 0)
+      return branch.map((e) => ({ ...e, path: [...zi.path, ...e.path] }) as z.core.$ZodIssue);
+    return [zi];
+  }
   if (zi.code !== 'invalid_union' || zi.path[0] !== 'apps') return [zi];
   const input = zi.input;
   const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
@@ -286,9 +296,11 @@ function allowedKeys(path: Path): string[] {
       ? PolicySchema.shape
       : path[0] === 'settings'
         ? PolicySettingSchema.shape
-        : path[0] === 'target'
-          ? PolicySchema.shape.target.unwrap().shape
-          : {};
+        : path[0] === 'certificates' && path.length === 2
+          ? { ...CertificateProfileSchema.shape, ...TrustedRootSchema.shape }
+          : path[0] === 'target'
+            ? PolicySchema.shape.target.unwrap().shape
+            : {};
   return Object.keys(shape);
 }
 

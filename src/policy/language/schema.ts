@@ -3,7 +3,7 @@
 // from it by `policyJsonSchema()`, and a test fails when the committed file differs.
 import { z } from 'zod';
 import { PolicyAppSchema } from '../apps/schema.js';
-import { CertificateProfileSchema } from './certificate-schema.js';
+import { CertificateEntrySchema } from './certificate-schema.js';
 
 /** `10.0.19045` or `10.0.22631.4037` (Major.Minor.Build[.Revision], as DevDetail/SwV reports it). */
 export const OS_BUILD_RE = /^\d+\.\d+\.\d+(\.\d+)?$/;
@@ -75,10 +75,10 @@ export const PolicySchema = z
         'Send all settings inside one Atomic: the device applies all of them or none (docs/protocol-notes.md#atomic).',
       ),
     certificates: z
-      .array(CertificateProfileSchema)
+      .array(CertificateEntrySchema)
       .optional()
       .describe(
-        'Certificate profiles (SCEP) the devices enrol for; settings name them with {{certificate.<name>.thumbprint}}.',
+        'Certificate profiles (SCEP) the devices enrol for, named in settings with {{certificate.<name>.thumbprint}}, and trusted roots (`type: root`).',
       ),
     settings: z
       .array(PolicySettingSchema)
