@@ -192,11 +192,14 @@ describe('policy bundles with side files', () => {
   });
 
   it('documents the side files in the OpenAPI document', () => {
-    const doc = openApiDocument() as any;
+    const doc = openApiDocument() as {
+      components: { schemas: Record<string, unknown> };
+      paths: Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>;
+    };
     expect(doc.components.schemas.PolicySideFiles).toBeDefined();
     expect(doc.components.schemas.PolicySideFile).toBeDefined();
     for (const path of ['/api/v1/policies/validate', '/api/v1/policies/plan', '/api/v1/policies/apply']) {
-      const json = JSON.stringify(doc.paths[path].post.requestBody.content['application/json'].schema);
+      const json = JSON.stringify(doc.paths[path]!.post.requestBody.content['application/json']!.schema);
       const schema = json.includes('$ref') ? JSON.stringify(doc.components.schemas) : json;
       expect(schema).toContain('payloads');
     }
