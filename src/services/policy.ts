@@ -1,7 +1,8 @@
 // Policy folder operations shared by `mdm policy apply|check` and the admin API (docs/api.md): the
-// API receives a folder as a bundle (file name → YAML text), writes it to a private temporary
-// folder and runs the very same load → validate → plan → store (src/policy/delivery/apply-folder.ts), so
-// both surfaces behave alike: nothing is stored on any error; the revision number is returned.
+// API receives a folder as a bundle (file name → YAML text, plus the side files its `file:` values
+// name), read through a `FileSource` held in memory by the very same load → validate → plan → store
+// (src/policy/delivery/apply-folder.ts), so both surfaces behave alike: nothing is stored on any
+// error; the revision number is returned. An applied bundle is written into the server's folder.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
