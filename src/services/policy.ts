@@ -65,12 +65,17 @@ export const MAX_BUNDLE_ARCHIVE_BYTES = 16 * 1024 * 1024;
 export const TAR_BUNDLE_TYPES = ['application/x-tar', 'application/gzip', 'application/x-gzip'] as const;
 
 /**
- * A policy folder sent as a tar archive (gzip allowed) → the bundle's file name → YAML text map.
- * Folders and hidden entries (`.git/…`, `._name` resource forks) are skipped; an archive whose files
- * all sit in one top folder (`tar czf b.tgz policies/`) is read from inside it. Every other file
- * follows the bundle rules (`bundleNameProblem`), and must be UTF-8 text.
+ * A policy folder sent as a tar archive (gzip allowed) → the bundle: YAML file name → text, and
+ * every other file as a side file (`payloads`: UTF-8 text as text, anything else as base64), so an
+ * archive of a folder with `file:` payloads is read like the same folder on disk. Folders and
+ * hidden entries (`.git/…`, `._name` resource forks) are skipped; an archive whose files all sit in
+ * one top folder (`tar czf b.tgz policies/`) is read from inside it. Every other file follows the
+ * bundle rules (`bundleSource`); a YAML file must be UTF-8 text.
  */
-export function bundleFromTar(archive: Buffer): Record<string, string> {
+export function bundleFromTar(archive: Buffer): {
+  files: Record<string, string>;
+  payloads: Record<string, BundlePayload>;
+} {
   let entries: TarFile[];
   try {
     entries = readTar(archive, { maxBytes: MAX_BUNDLE_ARCHIVE_BYTES, maxEntries: 4 * MAX_BUNDLE_FILES });
@@ -81,18 +86,36 @@ export function bundleFromTar(archive: Buffer): Record<string, string> {
   const visible = entries.filter((e) => !e.name.split('/').some((part) => part.startsWith('.')));
   const tops = new Set(visible.map((e) => e.name.split('/')[0]));
   const top = tops.size === 1 && visible.every((e) => e.name.includes('/')) ? `${[...tops][0]}/` : '';
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const files: Record<string, string> = {};
+  const payloads: Record<string, BundlePayload> = {};
   for (const e of visible) {
     const name = e.name.slice(top.length);
-    if (Object.hasOwn(files, name)) throw new BundleError(`${JSON.stringify(name)}: twice in the archive`);
+    if (Object.hasOwn(files, name) || Object.hasOwn(payloads, name))
+      throw new BundleError(`${JSON.stringify(name)}: twice in the archive`);
+    if (!/\.ya?ml$/i.test(name)) {
+      payloads[name] = sideFileOf(Buffer.from(e.data));
+      continue;
+    }
     try {
-      files[name] = decoder.decode(e.data);
+      files[name] = decoder.decode(e.data).replace(/^\uFEFF/, '');
     } catch {
       throw new BundleError(`${JSON.stringify(name)}: not UTF-8 text`);
     }
   }
-  return files;
+  return { files, payloads };
+}
+
+/** A side file's contents as a bundle carries them: UTF-8 text without NUL as text, else base64. */
+export function sideFileOf(bytes: Buffer): BundlePayload {
+  if (!bytes.includes(0)) {
+    try {
+      return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
+    } catch {
+      // not text
+    }
+  }
+  return { base64: bytes.toString('base64') };
 }
 
 /** A side file in a bundle: text files (XML, ADMX, PEM) as text, anything else as base64. */

@@ -56,10 +56,11 @@ const catalogOf = (ctx: RouteContext<unknown, unknown, unknown>) => ctx.deps.cat
 const tarBundle = {
   mediaTypes: TAR_BUNDLE_TYPES,
   description:
-    'the policy folder as a tar archive, optionally gzip-compressed (tar czf folder.tgz -C folder .)',
+    'the policy folder as a tar archive, optionally gzip-compressed (tar czf folder.tgz -C folder .); ' +
+    'files other than YAML are its side files (payloads)',
   read: (body: Buffer) => {
     try {
-      return { files: bundleFromTar(body) };
+      return bundleFromTar(body);
     } catch (err) {
       return bundleProblem(err);
     }

@@ -33,6 +33,15 @@ export interface ValueContext {
  */
 const ADMX_INSTALL_RE = /\/Policy\/ConfigOperations\/ADMXInstall\/\{[^}]+\}\/\{[^}]+\}\/\{[^}]+\}$/;
 
+/**
+ * A chr node whose value is an XML document although its DDF says only chr: the node is named
+ * `…Xml` (the WiFi CSP's `WlanXml`: "the XML describing the network configuration", Microsoft
+ * Learn, WiFi CSP), or the file it comes from is `.xml`, `.admx` or `.adml`.
+ */
+function isXmlPayload(ctx: ValueContext): boolean {
+  return /Xml$/.test(ctx.node.path) || /\.(xml|admx|adml)$/i.test(ctx.filePath ?? '');
+}
+
 /** Largest XML payload read from a file (an ADMX file of a large app runs to a few MiB). */
 const MAX_XML_FILE_BYTES = 8 * 1024 * 1024;
 
@@ -183,6 +192,7 @@ function typedValue(ctx: ValueContext): string {
     case 'chr': {
       const text = stringValue(ctx);
       if (ctx.fileBytes && ADMX_INSTALL_RE.test(ctx.node.path)) checkAdmxFile(ctx, text);
+      else if (ctx.fileBytes && isXmlPayload(ctx)) checkXml(ctx, text);
       return text;
     }
     case 'date':
