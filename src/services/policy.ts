@@ -214,7 +214,9 @@ export function bundleSource(
 /** An issue with its file named as in the bundle (relative, `/`-separated). */
 export function relativeIssue(dir: string, issue: PolicyIssue): PolicyIssue {
   const rel = relative(dir, issue.file);
-  return { ...issue, file: rel === '' ? '.' : rel.split(sep).join('/') };
+  // Messages name the paths they read (`cannot read \`x.cer\` (<dir>/certs/x.cer)`): relative too.
+  const message = issue.message.split(`${dir}${sep}`).join('');
+  return { ...issue, file: rel === '' ? '.' : rel.split(sep).join('/'), message };
 }
 
 /** `mdm policy check` on a bundle: the whole folder (every file and the cross-references). */

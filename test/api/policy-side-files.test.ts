@@ -105,7 +105,13 @@ describe('policy bundles with side files', () => {
     expect(missing.status).toBe(200);
     expect(missing.body.valid).toBe(false);
     expect(missing.body.issues.filter((i: { file: string }) => i.file !== 'assignments.yaml')).toEqual([
-      expect.objectContaining({ file: 'contoso/contoso.yaml', line: 4, col: 11, code: 'file-read' }),
+      expect.objectContaining({
+        file: 'contoso/contoso.yaml',
+        line: 4,
+        col: 11,
+        code: 'file-read',
+        message: 'cannot read `contoso.admx` (contoso/contoso.admx): no such file',
+      }),
     ]);
   });
 
