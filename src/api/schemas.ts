@@ -2,6 +2,7 @@
 // are checked against them, and `GET /api/v1/openapi.json` is generated from them. Schemas with an
 // `id` become `components.schemas` entries.
 import { z } from 'zod';
+import { MAX_PAYLOAD_BYTES, MAX_PAYLOADS_TOTAL_BYTES } from '../services/policy.js';
 import { DM_FORMATS, type DmCommand } from '../shared/dm-command.js';
 import { APP_STATES } from '../storage/apps.js';
 import { COMMAND_STATES } from '../storage/commands.js';
@@ -440,6 +441,28 @@ export const Bundle = z
   .describe('policy folder: file name (relative, / between folders) → YAML text')
   .meta({ id: 'PolicyBundle' });
 
+export const SideFile = z
+  .union([
+    z.strictObject({ text: z.string().max(MAX_PAYLOAD_BYTES).describe('UTF-8 text (XML, ADMX, PEM)') }),
+    z.strictObject({
+      base64: z
+        .string()
+        .max(Math.ceil(MAX_PAYLOAD_BYTES / 3) * 4 + 4096)
+        .describe('the bytes in base64 (MSI, PFX, DER)'),
+    }),
+  ])
+  .describe('one side file: text files as text, anything else as base64')
+  .meta({ id: 'PolicySideFile' });
+
+export const SideFiles = z
+  .record(z.string().min(1).max(255), SideFile)
+  .describe(
+    `side files the YAML files name with \`file:\` (relative to the folder, / between folders): ` +
+      `each at most ${MAX_PAYLOAD_BYTES} bytes, ${MAX_PAYLOADS_TOTAL_BYTES} together; ` +
+      'a name with .., an absolute name, or one no YAML value refers to is refused (400)',
+  )
+  .meta({ id: 'PolicySideFiles' });
+
 export const ValidateRequest = z
   .strictObject({
     file: text(255).optional().describe('one document: its file name'),
@@ -449,6 +472,7 @@ export const ValidateRequest = z
       .optional()
       .describe('one document: its YAML text'),
     files: Bundle.optional(),
+    payloads: SideFiles.optional().describe('the side files of files (or of the one document)'),
   })
   .refine((r) => (r.files !== undefined) !== (r.file !== undefined && r.text !== undefined), {
     message: 'give either files, or file and text',
@@ -463,7 +487,10 @@ export const ValidateResult = z.strictObject({
   issues: z.array(PolicyIssue),
 });
 
-export const ApplyRequest = z.strictObject({ files: Bundle });
+export const ApplyRequest = z.strictObject({
+  files: Bundle,
+  payloads: SideFiles.optional().describe('the side files the policy files name with `file:`'),
+});
 
 export const SettingChange = z.strictObject({
   path: z.string(),

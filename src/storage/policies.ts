@@ -29,7 +29,12 @@ export interface PolicySetInput {
   readonly summary: unknown;
   /** The folder's YAML files (relative name → text), so the folder can be read back and edited. */
   readonly files?: Readonly<Record<string, string>>;
+  /** The side files its `file:` values read inside the folder (relative name → contents). */
+  readonly sideFiles?: Readonly<Record<string, SideFile>>;
 }
+
+/** A side file's contents: UTF-8 text as text (XML, ADMX, PEM), anything else as base64. */
+export type SideFile = { readonly text: string } | { readonly base64: string };
 
 export interface PolicyChange {
   readonly name: string;
@@ -87,4 +92,6 @@ export interface PolicyStore {
   getRevision(revision: number): Promise<PolicyRevision | undefined>;
   /** The YAML files a revision was stored with; undefined for an unknown revision or one stored without them. */
   revisionFiles(revision: number): Promise<Record<string, string> | undefined>;
+  /** The side files a revision was stored with (empty when it had none or predates them). */
+  revisionSideFiles(revision: number): Promise<Record<string, SideFile>>;
 }

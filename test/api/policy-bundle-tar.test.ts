@@ -78,6 +78,32 @@ describe('policy folder bundles as tar archives', () => {
     expect((await admin.get('/api/v1/policy-revisions/999/files')).status).toBe(404);
   });
 
+  it('reads the side files of the folder from the archive, a broken XML payload at its line', async () => {
+    const wifi = (name: string) =>
+      `<?xml version="1.0"?>\n<WLANProfile xmlns="http://www.microsoft.com/networking/WLAN/profile/v1">\n` +
+      `  <name>${name}</name>\n</WLANProfile>\n`;
+    const files = {
+      ...FILES,
+      'wifi.yaml':
+        'name: wifi\nsettings:\n  - path: ./Vendor/MSFT/WiFi/Profile/Corp/WlanXml\n    file: profiles/corp.xml\n',
+      'assignments.yaml': `${FILES['assignments.yaml']}  - policy: wifi\n    include: [all]\n`,
+    };
+    const ok = await send(
+      '/api/v1/policies/validate',
+      archive({ ...files, 'profiles/corp.xml': wifi('Corp') }).tar,
+    );
+    expect(ok.body).toMatchObject({ ok: true, kind: 'folder', errors: 0 });
+    const broken = await send(
+      '/api/v1/policies/validate',
+      archive({ ...files, 'profiles/corp.xml': wifi('Corp</name>') }).tar,
+    );
+    // The payload's own line, and the assignment of the policy that failed.
+    expect(broken.body.issues.filter((i: { file: string }) => i.file !== 'assignments.yaml')).toEqual([
+      expect.objectContaining({ file: 'more/lock.yaml', severity: 'warning' }),
+      expect.objectContaining({ file: 'profiles/corp.xml', line: 3, col: 20, code: 'value-format' }),
+    ]);
+  });
+
   it('reports a broken policy inside the archive at its file:line:col, storing nothing', async () => {
     const before = await server.storage.policies.currentRevision();
     const { tar } = archive({
@@ -106,7 +132,9 @@ describe('policy folder bundles as tar archives', () => {
     expect(link.body.detail).toMatch(/passwd.yaml.*only regular files/);
     const notYaml = await send('/api/v1/policies/apply', archive({ ...FILES, 'notes.txt': 'hello' }).tar);
     expect(notYaml.status).toBe(400);
-    expect(notYaml.body.detail).toMatch(/notes.txt.*only .yaml and .yml/);
+    // A file other than YAML is a side file, and one no file: value names is refused.
+    expect(notYaml.body.detail).toMatch(/notes.txt.*no file: value/);
+    expect(notYaml.body.errors).toEqual([expect.objectContaining({ path: 'payloads.notes.txt' })]);
     const text = await admin.call('POST', '/api/v1/policies/apply', {
       raw: 'files',
       headers: { 'content-type': 'text/plain' },

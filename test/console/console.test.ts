@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultCatalog } from '../../src/catalog/catalog.js';
 import { addAdminAccount } from '../../src/console/accounts.js';
 import { complianceReport } from '../../src/reporting/compliance.js';
+import { applyBundle } from '../../src/services/policy.js';
 import { VirtualDevice } from '../../src/simulator/device.js';
 import { makeProfile } from '../../src/simulator/profile.js';
 import { enrollInStorage } from '../policy-delivery/engine.js';
@@ -21,6 +22,18 @@ const ADMIN_PASSWORD = 'console-admin-pass';
 const AUDITOR_PASSWORD = 'console-auditor-pass';
 const CAMERA = './Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera';
 const SIMULATED = 3;
+const ADMX_INSTALL = './Device/Vendor/MSFT/Policy/ConfigOperations/ADMXInstall/Contoso/Policy/ContosoAdmx';
+const ADMX = `<?xml version="1.0" encoding="utf-8"?>
+<policyDefinitions revision="1.0" schemaVersion="1.0">
+  <policyNamespaces>
+    <target prefix="contoso" namespace="Contoso.Policies" />
+  </policyNamespaces>
+  <resources minRequiredRevision="1.0" />
+  <categories>
+    <category name="Contoso" displayName="Contoso" />
+  </categories>
+</policyDefinitions>
+`;
 const BULK = 997;
 
 const POLICIES: Record<string, string> = {
@@ -65,9 +78,11 @@ describeBrowser('web console in Chromium', () => {
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 
+  let policyDir: string;
+
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'mdm-console-'));
-    const policyDir = join(root, 'policies');
+    policyDir = join(root, 'policies');
     mkdirSync(policyDir);
     for (const [file, text] of Object.entries(POLICIES)) writeFileSync(join(policyDir, file), text);
     server = await startTestServer({ policyDir });
@@ -301,6 +316,86 @@ describeBrowser('web console in Chromium', () => {
     await page.goto(`${server.url}/console#/policies`);
     await page.getByRole('link', { name: 'cortana-off' }).waitFor();
     await shot(page, 'policies');
+    await context.close();
+  }, 90_000);
+
+  it('edits an ADMX side file: its error at its line in the side pane, then plan, apply, on disk, verified', async () => {
+    // The stored folder gains a policy that ingests an ADMX file and trusts a root certificate.
+    const revision = await server.storage.policies.currentRevision();
+    const stored = (await server.storage.policies.revisionFiles(revision))!;
+    const files = {
+      ...stored,
+      'assignments.yaml': stored['assignments.yaml']!.replace(
+        'verification:',
+        '  - policy: contoso-admx\n    include: [all]\nverification:',
+      ),
+      'contoso/contoso-admx.yaml':
+        `name: contoso-admx\nsettings:\n  - path: ${ADMX_INSTALL}\n    file: contoso.admx\n` +
+        '  - path: ./Device/Vendor/MSFT/RootCATrustedCertificates/Root/ABCD/EncodedCertificate\n' +
+        '    file: root.cer\n',
+    };
+    const setup = await applyBundle(
+      server.storage,
+      files,
+      { catalog: defaultCatalog(), dryRun: false, actor: 'test', source: 'test', policyDir },
+      {
+        'contoso/contoso.admx': { text: ADMX },
+        'contoso/root.cer': { base64: Buffer.from([0x30, 0x82, 0x01]).toString('base64') },
+      },
+    );
+    expect(setup.valid, JSON.stringify(setup.folder.issues)).toBe(true);
+
+    const { context, page } = await signedIn('alice', ADMIN_PASSWORD);
+    await page.goto(`${server.url}/console#/editor`);
+    await page.getByRole('heading', { name: 'Policy editor' }).waitFor();
+    // The side files are listed; the ADMX file opens in the second pane.
+    const sideFiles = page.locator('#side-files');
+    await expect.poll(() => sideFiles.textContent()).toContain('contoso/contoso.admx');
+    expect(await sideFiles.textContent()).toContain('contoso/root.cer');
+    expect(await sideFiles.textContent()).toContain('binary, 3 bytes');
+    await page.getByRole('button', { name: 'Open contoso/contoso.admx' }).click();
+    const pane = page.getByLabel('Contents of contoso/contoso.admx');
+    // The keyboard focus moves into the pane.
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('side-file-text');
+    expect(await pane.inputValue()).toBe(ADMX);
+    // Break it: an element left open.
+    await pane.fill(ADMX.replace('displayName="Contoso" />', 'displayName="Contoso">'));
+    await page.getByRole('button', { name: 'Validate' }).click();
+    const diagnostic = page.getByTestId('side-file-diagnostics').getByTestId('diagnostic').first();
+    await diagnostic.waitFor();
+    expect(await diagnostic.textContent()).toMatch(/^contoso\/contoso\.admx:9:3 error value-format: /);
+    expect(await page.getByTestId('side-file-diagnostics').locator('.bad').textContent()).toBe(
+      '  </categories>',
+    );
+    await fitsWidth(page);
+    await shot(page, 'policy-editor-side-file-error');
+    // Fix it (a new revision of the ADMX file) and replace the certificate with an upload.
+    const fixed = ADMX.replace('revision="1.0" schemaVersion', 'revision="1.1" schemaVersion');
+    await pane.fill(fixed);
+    const cert = Buffer.from([0x30, 0x82, 0x02, 0x0a, 0xff]);
+    await page
+      .getByLabel('Replace contoso/root.cer with an upload')
+      .setInputFiles({ name: 'new.cer', mimeType: 'application/pkix-cert', buffer: cert });
+    await expect.poll(() => sideFiles.textContent()).toContain('binary, 5 bytes');
+    await page.getByRole('button', { name: 'Plan' }).click();
+    await page.getByRole('button', { name: 'Confirm and apply' }).waitFor();
+    expect(await page.locator('#policy-result').textContent()).toContain(ADMX_INSTALL);
+    await page.getByRole('button', { name: 'Confirm and apply' }).click();
+    await expect.poll(() => page.getByTestId('applied').textContent()).toMatch(/^Applied: revision \d+$/);
+    // On disk, in the server's policy folder, and kept with the revision.
+    expect(readFileSync(join(policyDir, 'contoso', 'contoso.admx'), 'utf8')).toBe(fixed);
+    expect(readFileSync(join(policyDir, 'contoso', 'root.cer'))).toEqual(cert);
+    const applied = await server.storage.policies.currentRevision();
+    expect((await server.storage.policies.revisionSideFiles(applied))['contoso/contoso.admx']).toEqual({
+      text: fixed,
+    });
+    // The simulated devices ingest the ADMX file and report it back: verified.
+    for (const d of devices) expect((await d.checkIn()).ok).toBe(true);
+    const verified = await server.storage.deviceSettings.querySettings({ state: 'verified' });
+    expect(verified.filter((s) => s.path === ADMX_INSTALL)).toHaveLength(SIMULATED);
+    await page.goto(`${server.url}/console#/policies/contoso-admx`);
+    const row = page.getByRole('row').filter({ hasText: 'ADMXInstall/Contoso' });
+    await expect.poll(() => row.textContent()).toContain(`verified ${SIMULATED}:`);
     await context.close();
   }, 90_000);
 

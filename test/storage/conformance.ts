@@ -657,6 +657,21 @@ export function describeStorage(name: string, factory: StorageFactory): void {
         expect(await storage.policies.getRevision(revision)).not.toHaveProperty('files');
       });
 
+      it('keeps the side files with a revision: text as text, bytes as base64', async () => {
+        const sideFiles = {
+          'edge/msedge.admx': { text: '<policyDefinitions>é</policyDefinitions>' },
+          'certs/root.cer': { base64: Buffer.from([0x30, 0x82, 0x00, 0xff]).toString('base64') },
+        };
+        const { revision } = await storage.policies.applyPolicySet(
+          { ...set('s1', []), files: { 'a.yaml': 'name: a\n' }, sideFiles },
+          AT,
+        );
+        expect(await storage.policies.revisionSideFiles(revision)).toEqual(sideFiles);
+        const without = await storage.policies.applyPolicySet(set('s2', []), AT);
+        expect(await storage.policies.revisionSideFiles(without.revision)).toEqual({});
+        expect(await storage.policies.revisionSideFiles(999)).toEqual({});
+      });
+
       it('saves, reads, filters and counts device settings', async () => {
         const record = (deviceId: string, path: string, state: 'pending' | 'verified', policy = 'p') => ({
           deviceId,

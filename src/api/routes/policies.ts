@@ -1,18 +1,17 @@
 // Policies: stored versions with per-state counts, one policy's settings and per-device status,
 // validate / plan / apply of a whole folder sent as a bundle (the behaviour of `mdm policy
 // check|apply`, through src/services/policy.ts), revisions and their differences.
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultCatalog } from '../../catalog/catalog.js';
-import { checkPath } from '../../policy/language/check.js';
 import { policyStatusReport } from '../../reporting/compliance.js';
 import {
   applyBundle,
   BundleError,
   bundleFromTar,
   checkBundle,
-  relativeIssue,
+  checkBundleDocument,
   TAR_BUNDLE_TYPES,
-  withBundle,
 } from '../../services/policy.js';
 import { SETTING_STATES, type SettingState } from '../../storage/device-settings.js';
 import { ApiProblem, notFound } from '../problem.js';
@@ -26,13 +25,21 @@ import {
   PolicyListItem,
   Revision,
   RevisionDiff,
+  SideFiles,
   ValidateRequest,
   ValidateResult,
 } from '../schemas.js';
 
 const FolderFiles = z
-  .strictObject({ revision: z.number().int().min(0), files: Bundle })
-  .meta({ id: 'PolicyFolderFiles', description: 'a stored policy folder: its revision and YAML files' });
+  .strictObject({
+    revision: z.number().int().min(0),
+    files: Bundle,
+    payloads: SideFiles.optional().describe('the side files its policies read with `file:`'),
+  })
+  .meta({
+    id: 'PolicyFolderFiles',
+    description: 'a stored policy folder: its revision, YAML files and side files',
+  });
 
 const NameParams = z.strictObject({ name: z.string().min(1).max(256) });
 const RevisionParams = z.strictObject({ revision: z.coerce.number().int().min(1) });
@@ -49,10 +56,11 @@ const catalogOf = (ctx: RouteContext<unknown, unknown, unknown>) => ctx.deps.cat
 const tarBundle = {
   mediaTypes: TAR_BUNDLE_TYPES,
   description:
-    'the policy folder as a tar archive, optionally gzip-compressed (tar czf folder.tgz -C folder .)',
+    'the policy folder as a tar archive, optionally gzip-compressed (tar czf folder.tgz -C folder .); ' +
+    'files other than YAML are its side files (payloads)',
   read: (body: Buffer) => {
     try {
-      return { files: bundleFromTar(body) };
+      return bundleFromTar(body);
     } catch (err) {
       return bundleProblem(err);
     }
@@ -61,7 +69,9 @@ const tarBundle = {
 
 const bundleProblem = (err: unknown): never => {
   if (err instanceof BundleError)
-    throw new ApiProblem(400, err.message, { errors: [{ in: 'body', path: 'files', message: err.message }] });
+    throw new ApiProblem(400, err.message, {
+      errors: [{ in: 'body', path: err.field, message: err.message }],
+    });
   throw err;
 };
 
@@ -187,12 +197,11 @@ export const policyRoutes: RouteDef[] = [
     handler: async (ctx) => {
       const { body } = ctx;
       const catalog = catalogOf(ctx);
-      const r = body.files
-        ? await checkBundle(body.files, catalog).catch(bundleProblem)
-        : await withBundle({ [body.file!]: body.text! }, async (dir) => {
-            const checked = await checkPath(`${dir}/${body.file!}`, catalog);
-            return { ...checked, issues: checked.issues.map((i) => relativeIssue(dir, i)) };
-          }).catch(bundleProblem);
+      const payloads = body.payloads ?? {};
+      const r = await (body.files
+        ? checkBundle(body.files, catalog, payloads)
+        : checkBundleDocument(body.file!, body.text!, catalog, payloads)
+      ).catch(bundleProblem);
       const errors = r.issues.filter((i) => i.severity === 'error').length;
       return {
         body: {
@@ -218,12 +227,12 @@ export const policyRoutes: RouteDef[] = [
     problems: [415],
     responses: { 200: { description: 'the plan', schema: ApplyResult } },
     handler: async (ctx) => {
-      const result = await applyBundle(ctx.storage, ctx.body.files, {
-        catalog: catalogOf(ctx),
-        dryRun: true,
-        actor: ctx.actor,
-        source: 'api bundle',
-      }).catch(bundleProblem);
+      const result = await applyBundle(
+        ctx.storage,
+        ctx.body.files,
+        { catalog: catalogOf(ctx), dryRun: true, actor: ctx.actor, source: 'api bundle' },
+        ctx.body.payloads,
+      ).catch(bundleProblem);
       return { body: applyBody(result) };
     },
   }),
@@ -246,13 +255,20 @@ export const policyRoutes: RouteDef[] = [
       },
     },
     handler: async (ctx) => {
-      const result = await applyBundle(ctx.storage, ctx.body.files, {
-        catalog: catalogOf(ctx),
-        dryRun: false,
-        actor: ctx.actor,
-        source: 'api bundle',
-        ...(ctx.deps.events && { events: ctx.deps.events }),
-      }).catch(bundleProblem);
+      const result = await applyBundle(
+        ctx.storage,
+        ctx.body.files,
+        {
+          catalog: catalogOf(ctx),
+          dryRun: false,
+          actor: ctx.actor,
+          source: 'api bundle',
+          // Written to the server's policy folder too (when it has one): the next start loads it.
+          policyDir: resolve(ctx.deps.config.policyDir),
+          ...(ctx.deps.events && { events: ctx.deps.events }),
+        },
+        ctx.body.payloads,
+      ).catch(bundleProblem);
       if (result.valid) return { body: applyBody(result) };
       const errors = result.folder.issues.filter((i) => i.severity === 'error').length;
       return {
@@ -313,7 +329,8 @@ export const policyRoutes: RouteDef[] = [
           404,
           `revision ${revision} was stored without its files; apply the folder again`,
         );
-      return { body: { revision, files } };
+      const payloads = revision === 0 ? {} : await storage.policies.revisionSideFiles(revision);
+      return { body: { revision, files, ...(Object.keys(payloads).length > 0 && { payloads }) } };
     },
   }),
   route({
@@ -330,7 +347,10 @@ export const policyRoutes: RouteDef[] = [
         throw notFound(`no revision ${params.revision}`);
       const files = await storage.policies.revisionFiles(params.revision);
       if (!files) throw notFound(`revision ${params.revision} was stored without its files`);
-      return { body: { revision: params.revision, files } };
+      const payloads = await storage.policies.revisionSideFiles(params.revision);
+      return {
+        body: { revision: params.revision, files, ...(Object.keys(payloads).length > 0 && { payloads }) },
+      };
     },
   }),
   route({

@@ -23,11 +23,12 @@ export async function storeHostedFiles(
   store: Pick<AppStore, 'putContent' | 'hasContent'>,
   files: readonly HostedFile[],
   now: Date,
+  read: (path: string) => Buffer | Promise<Buffer> = (path) => readFile(path),
 ): Promise<number> {
   let stored = 0;
   for (const f of files) {
     if (await store.hasContent(f.sha256)) continue;
-    const bytes = await readFile(f.path);
+    const bytes = await read(f.path);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== f.sha256) throw new Error(`${f.path} changed while the policy folder was being applied`);
     await store.putContent(sha256, bytes, now.toISOString());

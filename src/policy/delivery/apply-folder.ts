@@ -7,6 +7,7 @@ import type { AppStore } from '../../storage/apps.js';
 import type { PolicyChange, PolicyStore } from '../../storage/policies.js';
 import { storeHostedFiles } from '../apps/hosting.js';
 import { formatIssue } from '../language/errors.js';
+import type { FileSource } from '../language/file-source.js';
 import { folderIsValid, loadPolicyFolder, type PolicyFolder } from '../language/folder.js';
 import type { DeviceProfile } from '../language/groups.js';
 import {
@@ -39,6 +40,8 @@ export interface ApplyFolderOptions {
   readonly devices?: readonly DeviceProfile[];
   /** Where the local app packages the policies reference are stored (required when there are any). */
   readonly content?: Pick<AppStore, 'putContent' | 'hasContent'>;
+  /** Where the folder's files are (default: the disk at `dir`); a bundle's files for the admin API. */
+  readonly source?: FileSource;
 }
 
 export async function applyPolicyFolder(
@@ -46,7 +49,10 @@ export async function applyPolicyFolder(
   dir: string,
   options: ApplyFolderOptions,
 ): Promise<ApplyFolderResult> {
-  const folder = await loadPolicyFolder(dir, { catalog: options.catalog });
+  const folder = await loadPolicyFolder(dir, {
+    catalog: options.catalog,
+    ...(options.source && { source: options.source }),
+  });
   const valid = folderIsValid(folder);
   if (!valid) return { folder, valid, plan: [] };
   const current = await readActiveSet(store);
@@ -58,7 +64,13 @@ export async function applyPolicyFolder(
   if (hosted.length > 0) {
     if (!options.content)
       throw new Error('the policy folder has app packages but no content store was given');
-    await storeHostedFiles(options.content, hosted, options.now ?? new Date());
+    const source = options.source;
+    await storeHostedFiles(
+      options.content,
+      hosted,
+      options.now ?? new Date(),
+      ...(source ? [(path: string) => source.read(path)] : []),
+    );
   }
   const stored = await storeFolder(store, folder, plan, options.now ?? new Date());
   return { folder, valid, plan, stored };

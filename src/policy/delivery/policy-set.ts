@@ -1,6 +1,6 @@
 // The stored policy set (what `mdm policy apply` wrote last) and the plan shown before storing a
 // new folder: per device group, which settings are added, changed and removed.
-import type { PolicyStore } from '../../storage/policies.js';
+import type { PolicyStore, SideFile } from '../../storage/policies.js';
 import type { ComplianceRule } from '../compliance/rules.js';
 import { type AssignmentConfig, EMPTY_ASSIGNMENTS } from '../language/assignment.js';
 import { type PolicyFolder, policyHash } from '../language/folder.js';
@@ -136,6 +136,22 @@ export function withGroupSizes(
   return plans.map((p) => ({ ...p, devices: sizes.get(p.group) ?? 0 }));
 }
 
+/** Side files as stored: valid UTF-8 without NUL as text, anything else as base64. */
+export function sideFilesOf(files: Readonly<Record<string, Buffer>>): Record<string, SideFile> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const out: Record<string, SideFile> = {};
+  for (const [name, bytes] of Object.entries(files)) {
+    let text: string | undefined;
+    try {
+      text = bytes.includes(0) ? undefined : decoder.decode(bytes);
+    } catch {
+      text = undefined;
+    }
+    out[name] = text === undefined ? { base64: bytes.toString('base64') } : { text };
+  }
+  return out;
+}
+
 /** Store a valid folder as the new policy set (one transaction). */
 export async function storeFolder(
   store: PolicyStore,
@@ -151,6 +167,7 @@ export async function storeFolder(
       hash: folder.hash,
       summary: plan,
       ...(folder.sources && { files: folder.sources }),
+      ...(folder.sideFiles && { sideFiles: sideFilesOf(folder.sideFiles) }),
     },
     now.toISOString(),
   );

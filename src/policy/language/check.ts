@@ -7,8 +7,9 @@ import type { CatalogLookup } from '../../catalog/types.js';
 import { COMPLIANCE_FILE, parseCompliance } from '../compliance/rules.js';
 import { ASSIGNMENTS_FILE, parseAssignments } from './assignment.js';
 import { hasErrors, type PolicyIssue, sortIssues } from './errors.js';
+import type { FileSource } from './file-source.js';
 import { loadPolicyFolder } from './folder.js';
-import { loadPolicyFile } from './load.js';
+import { loadPolicyFile, loadPolicyText, type PolicyLoadResult } from './load.js';
 import { MAX_POLICY_BYTES } from './parse.js';
 
 export type CheckedKind = 'policy' | 'assignments' | 'compliance' | 'folder';
@@ -43,7 +44,27 @@ export async function checkPath(path: string, catalog: CatalogLookup): Promise<C
   if (isDir) return checkFolder(path, catalog);
   const reserved = RESERVED.get(basename(path).toLowerCase());
   if (reserved) return checkReservedFile(path, reserved);
-  const r = await loadPolicyFile(path, { catalog });
+  return policyResult(path, await loadPolicyFile(path, { catalog }));
+}
+
+/**
+ * One file of a folder read from `source` (a bundle sent to the admin API): a policy, whose
+ * `file:` values are read from the same source, or a reserved file.
+ */
+export async function checkSourceFile(
+  source: FileSource,
+  path: string,
+  catalog: CatalogLookup,
+): Promise<CheckResult> {
+  const reserved = RESERVED.get(basename(path).toLowerCase());
+  if (reserved) return checkReservedFile(path, reserved, source);
+  const read = readText(path, MAX_POLICY_BYTES, (p) => source.read(p));
+  if ('issue' in read) return { file: path, kind: 'policy', ok: false, issues: [read.issue] };
+  const readFile = (p: string) => source.read(p);
+  return policyResult(path, loadPolicyText(read.text, path, { catalog, readFile }));
+}
+
+function policyResult(path: string, r: PolicyLoadResult): CheckResult {
   if (!r.policy) return { file: path, kind: 'policy', ok: false, issues: r.issues };
   const settings = r.policy.settings.length;
   return {
@@ -57,8 +78,13 @@ export async function checkPath(path: string, catalog: CatalogLookup): Promise<C
   };
 }
 
-async function checkFolder(dir: string, catalog: CatalogLookup): Promise<CheckResult> {
-  const folder = await loadPolicyFolder(dir, { catalog });
+/** The whole folder: every file and the cross-references; read from `source` when given. */
+export async function checkFolder(
+  dir: string,
+  catalog: CatalogLookup,
+  source?: FileSource,
+): Promise<CheckResult> {
+  const folder = await loadPolicyFolder(dir, { catalog, ...(source && { source }) });
   const ok = !hasErrors(folder.issues);
   const { groups, assignments } = folder.assignments;
   const summary =
@@ -72,8 +98,14 @@ async function checkFolder(dir: string, catalog: CatalogLookup): Promise<CheckRe
  * A reserved file on its own: its schema is checked; the names it refers to (policies, groups)
  * can only be checked together with the folder, which the summary says.
  */
-async function checkReservedFile(file: string, kind: 'assignments' | 'compliance'): Promise<CheckResult> {
-  const read = await readTextFile(file, MAX_POLICY_BYTES);
+async function checkReservedFile(
+  file: string,
+  kind: 'assignments' | 'compliance',
+  source?: FileSource,
+): Promise<CheckResult> {
+  const read = source
+    ? readText(file, MAX_POLICY_BYTES, (p) => source.read(p))
+    : await readTextFile(file, MAX_POLICY_BYTES);
   if ('issue' in read) return { file, kind, ok: false, issues: [read.issue] };
   const note = 'references to policies and groups are checked with the whole folder';
   if (kind === 'assignments') {
@@ -93,6 +125,28 @@ async function checkReservedFile(file: string, kind: 'assignments' | 'compliance
     summary: `compliance: ${plural(r.rules.length, 'rule')} (${note})`,
     issues: [],
   };
+}
+
+function readText(
+  file: string,
+  maxBytes: number,
+  read: (path: string) => Buffer,
+): { text: string } | { issue: PolicyIssue } {
+  try {
+    const bytes = read(file);
+    if (bytes.length > maxBytes) return readIssue(file, `file is larger than ${maxBytes} bytes`);
+    return { text: bytes.toString('utf8').replace(/^\uFEFF/, '') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return readIssue(
+      file,
+      `cannot read file: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
+  }
+}
+
+function readIssue(file: string, message: string): { issue: PolicyIssue } {
+  return { issue: { file, line: 1, col: 1, code: 'file-read', severity: 'error', message } };
 }
 
 async function readTextFile(

@@ -3,7 +3,6 @@
 // `compliance.yaml` (compliance rules). The whole folder is validated together: nothing is stored
 // unless every file is valid and every cross-reference resolves.
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { CatalogLookup } from '../../catalog/types.js';
 import type { HostedFile } from '../apps/types.js';
@@ -17,6 +16,7 @@ import {
   parseAssignments,
 } from './assignment.js';
 import { hasErrors, type PolicyIssue, type SourcePosition, sortIssues } from './errors.js';
+import { diskSource, type FileSource, nameUnder } from './file-source.js';
 import { loadPolicyText } from './load.js';
 import { MAX_POLICY_BYTES } from './parse.js';
 import type { CompiledPolicy } from './types.js';
@@ -43,13 +43,19 @@ export interface PolicyFolder {
   readonly hosted?: readonly HostedFile[];
   /** Every YAML file as read (relative name with `/` → text), stored with the revision. */
   readonly sources?: Readonly<Record<string, string>>;
+  /** The side files the policies' `file:` values read inside the folder (relative name → bytes). */
+  readonly sideFiles?: Readonly<Record<string, Buffer>>;
 }
 
 export interface LoadFolderOptions {
   readonly catalog: CatalogLookup;
+  /** Where the files are (default: the disk at `dir`); a bundle's files for the admin API. */
+  readonly source?: FileSource;
 }
 
 export async function loadPolicyFolder(dir: string, options: LoadFolderOptions): Promise<PolicyFolder> {
+  const source = options.source ?? diskSource(dir);
+  dir = source.root;
   const issues: PolicyIssue[] = [];
   const policies: CompiledPolicy[] = [];
   const hosted = new Map<string, HostedFile>();
@@ -58,10 +64,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
   const hash = createHash('sha256');
   let files: string[];
   try {
-    files = (await readdir(dir, { recursive: true, withFileTypes: true }))
-      .filter((e) => e.isFile() && YAML_RE.test(e.name))
-      .map((e) => join(e.parentPath, e.name))
-      .sort();
+    files = source.list((name) => YAML_RE.test(name));
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message;
@@ -80,9 +83,16 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
   const byName = new Map<string, string>();
   const sources: Record<string, string> = {};
   let assignmentsUnread = false;
+  const sideFiles = new Map<string, Buffer>();
+  const readSide = (path: string): Buffer => {
+    const bytes = source.read(path);
+    const name = nameUnder(dir, path);
+    if (name !== undefined && !YAML_RE.test(name)) sideFiles.set(name, bytes);
+    return bytes;
+  };
   for (const file of files) {
     const rel = relative(dir, file);
-    const bytes = await readFile(file);
+    const bytes = source.read(file);
     if (bytes.length > MAX_POLICY_BYTES) {
       issues.push({
         ...folderIssue(file, `file is larger than ${MAX_POLICY_BYTES} bytes`),
@@ -106,7 +116,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
       locateRule = r.locate;
       if (r.rules) compliance = r.rules;
     } else {
-      const r = loadPolicyText(text, file, { catalog: options.catalog });
+      const r = loadPolicyText(text, file, { catalog: options.catalog, readFile: readSide });
       issues.push(...r.issues);
       if (!r.policy) continue;
       const seen = byName.get(r.policy.name);
@@ -149,6 +159,10 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
   // The packages' bytes are part of what the folder defines (a rebuilt MSI is a new revision).
   for (const h of [...hosted.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1)))
     hash.update(`content\0${h.sha256}\0`);
+  // So are the side files (an edited ADMX file under the same YAML is a new revision).
+  const side = [...sideFiles.keys()].sort();
+  for (const name of side)
+    hash.update(`side\0${name}\0${createHash('sha256').update(sideFiles.get(name)!).digest('hex')}\0`);
   return {
     dir,
     policies,
@@ -158,6 +172,7 @@ export async function loadPolicyFolder(dir: string, options: LoadFolderOptions):
     issues: sortIssues(issues),
     hosted: [...hosted.values()],
     sources,
+    ...(side.length > 0 && { sideFiles: Object.fromEntries(side.map((n) => [n, sideFiles.get(n)!])) }),
   };
 }
 

@@ -152,12 +152,19 @@ function resolveSetting(
   const ingestedAdmx = INGESTED_ADMX_RE.test(node.path);
   const admx = ingestedAdmx || node.allowed?.kind === 'admx';
   const format: NodeFormat = ingestedAdmx ? 'chr' : node.format;
-  let fileBytes: Buffer | undefined;
+  let file: { bytes: Buffer; path: string } | undefined;
   if (setting.file) {
-    fileBytes = readSettingFile(setting.file, options, issues);
-    if (!fileBytes) return undefined;
+    file = readSettingFile(setting.file, options, issues);
+    if (!file) return undefined;
   }
-  const wire = wireValue({ node, format, admx, name, setting, ...(fileBytes ? { fileBytes } : {}) });
+  const wire = wireValue({
+    node,
+    format,
+    admx,
+    name,
+    setting,
+    ...(file ? { fileBytes: file.bytes, filePath: file.path } : {}),
+  });
   if (!wire.ok) {
     issues.push(...wire.issues);
     return undefined;
@@ -194,7 +201,7 @@ function readSettingFile(
   file: Located<string>,
   options: ValidateOptions,
   issues: PolicyIssue[],
-): Buffer | undefined {
+): { bytes: Buffer; path: string } | undefined {
   const name = String(file.value);
   const full = isAbsolute(name) ? name : resolvePath(options.baseDir ?? '.', name);
   if (!options.readFile) {
@@ -202,7 +209,7 @@ function readSettingFile(
     return undefined;
   }
   try {
-    return options.readFile(full);
+    return { bytes: options.readFile(full), path: full };
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     issues.push(issue(file.pos, 'file-read', `cannot read \`${name}\` (${full}): ${reason}`));

@@ -2,7 +2,7 @@
 // string sent in SyncML `Data`, checked against the node's format and `MSFT:AllowedValues`
 // (docs/protocol-notes.md#meta-format-and-locuri Meta Format, #policy-csp data formats).
 import type { CatalogNode, EnumValue, NodeFormat } from '../../catalog/types.js';
-import { parseXml, XmlError } from '../../codec/xml.js';
+import { parseXml, type XmlElement, XmlError } from '../../codec/xml.js';
 import { type AdmxDataElement, admxPayload } from './admx.js';
 import type { PolicyIssue, PolicyIssueCode, SourcePosition } from './errors.js';
 import type { Located, ParsedSetting, ParsedValue, ScalarValue } from './parse.js';
@@ -22,7 +22,28 @@ export interface ValueContext {
   readonly setting: ParsedSetting;
   /** Contents of the setting's `file`, when it has one. */
   readonly fileBytes?: Buffer;
+  /** Path the file was read from: problems inside it are reported at its own `file:line:col`. */
+  readonly filePath?: string;
 }
+
+/**
+ * `Policy/ConfigOperations/ADMXInstall/{AppName}/{SettingsType}/{AdmxFileId}` takes an ADMX file
+ * (Microsoft Learn, "Win32 and Desktop Bridge app ADMX policy ingestion"): XML whose root is
+ * `policyDefinitions`.
+ */
+const ADMX_INSTALL_RE = /\/Policy\/ConfigOperations\/ADMXInstall\/\{[^}]+\}\/\{[^}]+\}\/\{[^}]+\}$/;
+
+/**
+ * A chr node whose value is an XML document although its DDF says only chr: the node is named
+ * `…Xml` (the WiFi CSP's `WlanXml`: "the XML describing the network configuration", Microsoft
+ * Learn, WiFi CSP), or the file it comes from is `.xml`, `.admx` or `.adml`.
+ */
+function isXmlPayload(ctx: ValueContext): boolean {
+  return /Xml$/.test(ctx.node.path) || /\.(xml|admx|adml)$/i.test(ctx.filePath ?? '');
+}
+
+/** Largest XML payload read from a file (an ADMX file of a large app runs to a few MiB). */
+const MAX_XML_FILE_BYTES = 8 * 1024 * 1024;
 
 class ValueProblem extends Error {
   constructor(
@@ -168,7 +189,12 @@ function typedValue(ctx: ValueContext): string {
       checkXml(ctx, text);
       return text;
     }
-    case 'chr':
+    case 'chr': {
+      const text = stringValue(ctx);
+      if (ctx.fileBytes && ADMX_INSTALL_RE.test(ctx.node.path)) checkAdmxFile(ctx, text);
+      else if (ctx.fileBytes && isXmlPayload(ctx)) checkXml(ctx, text);
+      return text;
+    }
     case 'date':
     case 'time':
       return stringValue(ctx);
@@ -305,15 +331,32 @@ function stringValue(ctx: ValueContext): string {
   return text;
 }
 
-function checkXml(ctx: ValueContext, text: string, pos?: SourcePosition): void {
+function checkXml(ctx: ValueContext, text: string, pos?: SourcePosition): XmlElement {
   try {
-    parseXml(text);
+    return parseXml(text, { maxBytes: MAX_XML_FILE_BYTES });
   } catch (err) {
     if (!(err instanceof XmlError)) throw err;
-    fail(
+    return fail(
       'value-format',
       `${ctx.name} takes an XML document; the value is not well-formed XML: ${err.message}`,
-      pos,
+      pos ?? inFile(ctx, err.line, err.col),
+    );
+  }
+}
+
+/** A position inside the setting's file (a payload's own line and column), when it has one. */
+function inFile(ctx: ValueContext, line?: number, col?: number): SourcePosition | undefined {
+  if (!ctx.filePath || !ctx.fileBytes) return undefined;
+  return { file: ctx.filePath, line: Math.max(line ?? 1, 1), col: Math.max(col ?? 1, 1) };
+}
+
+function checkAdmxFile(ctx: ValueContext, text: string): void {
+  const root = checkXml(ctx, text);
+  if (root.local !== 'policyDefinitions') {
+    fail(
+      'value-format',
+      `${ctx.name} takes an ADMX file, whose root element is policyDefinitions; got ${root.local}`,
+      inFile(ctx),
     );
   }
 }

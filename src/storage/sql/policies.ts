@@ -7,6 +7,7 @@ import type {
   PolicySetInput,
   PolicyStore,
   PolicyVersion,
+  SideFile,
   StoredPolicySet,
 } from '../policies.js';
 import type { SqlClient, SqlExecutor } from './client.js';
@@ -114,13 +115,14 @@ export function sqlPolicyStore(db: SqlExecutor): PolicyStore {
           changes.push({ name: head.name, change: 'removed', version: head.version });
         }
         const row = await c.get<{ revision: number }>(
-          'INSERT INTO policy_revisions (hash, config, summary, created_at, files) VALUES (?, ?, ?, ?, ?) RETURNING revision',
+          'INSERT INTO policy_revisions (hash, config, summary, created_at, files, side_files) VALUES (?, ?, ?, ?, ?, ?) RETURNING revision',
           [
             set.hash,
             JSON.stringify(set.config),
             JSON.stringify(set.summary),
             at,
             set.files === undefined ? null : JSON.stringify(set.files),
+            set.sideFiles === undefined ? null : JSON.stringify(set.sideFiles),
           ],
         );
         return { revision: Number(row!.revision), created: true, changes };
@@ -184,6 +186,14 @@ export function sqlPolicyStore(db: SqlExecutor): PolicyStore {
           [revision],
         );
         return row?.files ? (JSON.parse(row.files) as Record<string, string>) : undefined;
+      }),
+    revisionSideFiles: (revision) =>
+      db.read(async (c) => {
+        const row = await c.get<{ side_files: string | null }>(
+          'SELECT side_files FROM policy_revisions WHERE revision = ?',
+          [revision],
+        );
+        return row?.side_files ? (JSON.parse(row.side_files) as Record<string, SideFile>) : {};
       }),
   };
 }

@@ -790,6 +790,12 @@ const SAMPLE_FILES = {
   'assignments.yaml': 'assignments:\n  - policy: camera-off\n    include: [all]\n',
 };
 
+/** Side files edited as text in the console (anything else is uploaded and sent as base64). */
+const TEXT_SIDE_FILE = /\.(admx|adml|xml|pem|crt|txt|json|ps1|cmd)$/i;
+
+/** Bytes that base64 text decodes to. @param {string} b64 */
+const base64Size = (b64) => (b64.length * 3) / 4 - (b64.match(/=*$/)?.[0].length ?? 0);
+
 /** @type {Page} */
 async function editor(main) {
   /** @type {{ name: HTMLInputElement, text: HTMLTextAreaElement, out: HTMLElement }[]} */
@@ -820,10 +826,131 @@ async function editor(main) {
       ),
     );
   };
+  /**
+   * The side files the policies name with `file:` (ADMX, XML payloads, certificates, packages):
+   * text files are edited in the side pane, binary ones uploaded. Sent as `payloads`.
+   * @type {Map<string, { text: string } | { base64: string }>}
+   */
+  const sideFiles = new Map();
+  /** The side file open in the second pane, with its editor and its diagnostics. */
+  /** @type {{ name: string, text: HTMLTextAreaElement, out: HTMLElement } | null} */
+  let open = null;
+  const sideList = h('div', { id: 'side-files' });
+  const pane = h('div', { id: 'side-pane' });
+  const closePane = () => {
+    open = null;
+    replace(pane);
+  };
+  /** @param {string} name */
+  const openPane = (name) => {
+    const payload = sideFiles.get(name);
+    if (!payload || !('text' in payload)) return;
+    const text = /** @type {HTMLTextAreaElement} */ (
+      h('textarea', { id: 'side-file-text', rows: 14, spellcheck: 'false' })
+    );
+    text.value = payload.text;
+    text.addEventListener('input', () => sideFiles.set(name, { text: text.value }));
+    const out = h('div', { 'data-testid': 'side-file-diagnostics' });
+    open = { name, text, out };
+    replace(
+      pane,
+      h(
+        'section',
+        { className: 'card', 'aria-labelledby': 'side-pane-title' },
+        h('h2', { id: 'side-pane-title' }, `Side file ${name}`),
+        h('label', { for: 'side-file-text' }, `Contents of ${name}`),
+        text,
+        out,
+        h('button', { type: 'button', className: 'secondary', onclick: closePane }, `Close ${name}`),
+      ),
+    );
+    text.focus();
+  };
+  /**
+   * An uploaded file: text for the formats edited as text, base64 for anything else.
+   * @param {File} file @param {string} name
+   */
+  const readUpload = async (file, name) => {
+    if (TEXT_SIDE_FILE.test(name)) return { text: await file.text() };
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000)
+      binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return { base64: btoa(binary) };
+  };
+  const renderSideFiles = () => {
+    const names = [...sideFiles.keys()].sort();
+    replace(
+      sideList,
+      names.length === 0
+        ? empty('No side files: a policy naming one with file: needs it here.')
+        : table('Side files', ['Side file', 'Kind', 'Actions'], names, (name) => {
+            const payload = /** @type {{ text: string } | { base64: string }} */ (sideFiles.get(name));
+            const n = names.indexOf(name);
+            const input = /** @type {HTMLInputElement} */ (
+              h('input', { type: 'file', id: `side-replace-${n}`, className: 'file' })
+            );
+            input.addEventListener('change', async () => {
+              const file = input.files?.[0];
+              if (!file) return;
+              sideFiles.set(name, await readUpload(file, name));
+              if (open?.name === name) closePane();
+              renderSideFiles();
+            });
+            return [
+              name,
+              'text' in payload
+                ? `text, ${payload.text.length} characters`
+                : `binary, ${base64Size(payload.base64)} bytes`,
+              h(
+                'span',
+                { className: 'actions' },
+                'text' in payload &&
+                  h(
+                    'button',
+                    { type: 'button', className: 'secondary', onclick: () => openPane(name) },
+                    `Open ${name}`,
+                  ),
+                h('label', { for: `side-replace-${n}` }, `Replace ${name} with an upload`),
+                input,
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    className: 'secondary',
+                    onclick: () => {
+                      sideFiles.delete(name);
+                      if (open?.name === name) closePane();
+                      renderSideFiles();
+                    },
+                  },
+                  `Remove ${name}`,
+                ),
+              ),
+            ];
+          }),
+    );
+  };
+  const sideName = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'side-file-name', placeholder: 'admx/contoso.admx', size: 24 })
+  );
+  const sideUpload = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'file', id: 'side-file-upload', className: 'file' })
+  );
+  sideUpload.addEventListener('change', async () => {
+    const file = sideUpload.files?.[0];
+    if (!file) return;
+    const name = sideName.value.trim() || file.name;
+    sideFiles.set(name, await readUpload(file, name));
+    sideUpload.value = '';
+    renderSideFiles();
+  });
   const origin = h('p', { 'data-testid': 'folder-origin' });
   /** Replaces the files with the stored folder (or, before any apply, a sample to start from). */
   const loadStored = async () => {
     files.length = 0;
+    sideFiles.clear();
+    closePane();
     replace(list, loading('Loading the stored folder…'));
     replace(result);
     /** @type {Record<string, string>} */
@@ -831,6 +958,7 @@ async function editor(main) {
     try {
       const folder = await get('/api/v1/policy-folder');
       if (folder.revision > 0) stored = folder.files;
+      for (const [name, payload] of Object.entries(folder.payloads ?? {})) sideFiles.set(name, payload);
       replace(
         origin,
         folder.revision > 0
@@ -842,18 +970,22 @@ async function editor(main) {
     }
     replace(list);
     for (const name of Object.keys(stored).sort()) addFile(name, stored[name] ?? '');
+    renderSideFiles();
   };
   await loadStored();
-  const bundle = () =>
-    Object.fromEntries(
+  /** The request: the YAML files and their side files. */
+  const bundle = () => ({
+    files: Object.fromEntries(
       files.filter((f) => f.name.value.trim()).map((f) => [f.name.value.trim(), f.text.value]),
-    );
-  /** Shows each file's issues under the line they are at. @param {any[]} issues */
+    ),
+    ...(sideFiles.size > 0 && { payloads: Object.fromEntries(sideFiles) }),
+  });
+  /** Shows each file's issues under the line they are at (a side file's in its pane). @param {any[]} issues */
   const showIssues = (issues) => {
-    for (const f of files) {
-      const mine = issues.filter(
-        (i) => i.file === f.name.value.trim() || i.file.endsWith(`/${f.name.value.trim()}`),
-      );
+    const panes = files.map((f) => ({ name: f.name.value.trim(), text: f.text, out: f.out }));
+    if (open) panes.push(open);
+    for (const f of panes) {
+      const mine = issues.filter((i) => i.file === f.name);
       if (mine.length === 0) {
         replace(f.out);
         continue;
@@ -878,7 +1010,7 @@ async function editor(main) {
       });
       replace(f.out, grid);
     }
-    const placed = new Set(files.map((f) => f.name.value.trim()));
+    const placed = new Set(panes.map((f) => f.name));
     return issues.filter((i) => !placed.has(i.file));
   };
   /** @param {any[]} issues */
@@ -904,6 +1036,20 @@ async function editor(main) {
           'p',
           { className: 'diag', 'data-testid': 'diagnostic' },
           `${d.file}:${d.line}:${d.col} ${d.message}`,
+          sideFiles.has(d.file) && 'text' in (sideFiles.get(d.file) ?? {})
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  className: 'secondary',
+                  onclick: () => {
+                    openPane(d.file);
+                    showIssues(issues);
+                  },
+                },
+                `Open ${d.file} at line ${d.line}`,
+              )
+            : null,
         ),
       ),
     );
@@ -911,7 +1057,7 @@ async function editor(main) {
   const validate = async () => {
     replace(result, loading('Validating…'));
     try {
-      const r = await post('/api/v1/policies/validate', { files: bundle() });
+      const r = await post('/api/v1/policies/validate', bundle());
       replace(result, issueSummary(r.issues));
     } catch (err) {
       replace(result, failure(err));
@@ -920,7 +1066,7 @@ async function editor(main) {
   const plan = async () => {
     replace(result, loading('Planning…'));
     try {
-      const r = await post('/api/v1/policies/plan', { files: bundle() });
+      const r = await post('/api/v1/policies/plan', bundle());
       if (!r.valid) return replace(result, issueSummary(r.issues));
       showIssues(r.issues);
       const groups = /** @type {any[]} */ (r.plan);
@@ -932,7 +1078,7 @@ async function editor(main) {
       apply.addEventListener('click', async () => {
         replace(result, loading('Applying…'));
         try {
-          const done = await post('/api/v1/policies/apply', { files: bundle() });
+          const done = await post('/api/v1/policies/apply', bundle());
           replace(
             result,
             h(
@@ -980,6 +1126,24 @@ async function editor(main) {
     h('p', {}, 'The files below are a whole policy folder: applying them replaces the stored folder.'),
     origin,
     list,
+    h(
+      'section',
+      { className: 'card', 'aria-labelledby': 'side-files-title' },
+      h('h2', { id: 'side-files-title' }, 'Side files'),
+      h(
+        'p',
+        {},
+        'Files the policies name with file: (ADMX, XML payloads, certificates, packages), relative to the folder.',
+      ),
+      sideList,
+      h(
+        'div',
+        { className: 'toolbar' },
+        h('div', {}, h('label', { for: 'side-file-name' }, 'Side file name'), sideName),
+        h('div', {}, h('label', { for: 'side-file-upload' }, 'Upload a side file'), sideUpload),
+      ),
+    ),
+    pane,
     h(
       'div',
       { className: 'toolbar' },

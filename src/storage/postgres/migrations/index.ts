@@ -14,6 +14,7 @@ import { migration010 } from './010_audit_delivery.js';
 import { migration011 } from './011_certificate_profiles.js';
 import { migration013 } from './013_app_verification.js';
 import { migration014 } from './014_policy_files.js';
+import { migration018 } from './018_policy_side_files.js';
 
 export const postgresMigrations: readonly Migration[] = [
   migration001,
@@ -29,4 +30,5 @@ export const postgresMigrations: readonly Migration[] = [
   migration011,
   migration013,
   migration014,
+  migration018,
 ];

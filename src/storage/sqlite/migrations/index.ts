@@ -20,6 +20,7 @@ import { migration015 } from './015_audit_delivery.js';
 import { migration016 } from './016_certificate_profiles.js';
 import { migration018 } from './018_app_verification.js';
 import { migration019 } from './019_policy_files.js';
+import { migration023 } from './023_policy_side_files.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -40,4 +41,5 @@ export const migrations: readonly Migration[] = [
   migration016,
   migration018,
   migration019,
+  migration023,
 ];
